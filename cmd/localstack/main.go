@@ -1,0 +1,62 @@
+// Command localstack runs the whole system on one machine with no AWS
+// account (`make run`): moto as DynamoDB, the tables, the API on
+// 127.0.0.1:$PORT (default 8000) and the stream poller feeding the audit
+// function. Ctrl-C or SIGTERM stops everything it started.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/inmor/inmor-serverless/shared/localstack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "localstack:", err)
+		os.Exit(1)
+	}
+}
+
+func portFrom(getenv func(string) string, name string, def int) (int, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	port, err := strconv.Atoi(v)
+	if err != nil || port < 0 || port > 65535 {
+		return 0, fmt.Errorf("%s=%q is not a port", name, v)
+	}
+	return port, nil
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	port, err := portFrom(getenv, "PORT", 8000)
+	if err != nil {
+		return err
+	}
+	dynamoPort, err := portFrom(getenv, "DYNAMODB_PORT", 8001)
+	if err != nil {
+		return err
+	}
+	stack, err := localstack.Start(ctx, localstack.Options{
+		Port: port, DynamoDBPort: dynamoPort, Endpoint: getenv("DYNAMODB_ENDPOINT"),
+		Getenv: getenv, Out: stdout, Logger: slog.New(slog.NewJSONHandler(stderr, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	defer stack.Stop()
+	fmt.Fprintf(stdout, "ready: %s\n", stack.URL)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping")
+	return nil
+}

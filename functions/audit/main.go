@@ -1,0 +1,25 @@
+// Command audit is the Lambda function that consumes the resources table's
+// stream and writes one audit entry per change.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/lambdas"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	slog.SetDefault(logger)
+	cfg, err := dynamo.LoadConfig(context.Background())
+	if err != nil {
+		slog.Error("load AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(lambdas.Audit(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv), logger))
+}

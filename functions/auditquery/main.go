@@ -1,0 +1,26 @@
+// Command auditquery is the Lambda function that serves the read-only
+// audit log routes of the admin API and its OpenAPI document.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/lambdas"
+)
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	cfg, err := dynamo.LoadConfig(context.Background())
+	if err != nil {
+		slog.Error("load AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := lambdas.AuditQuery(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv))
+	lambda.Start(apigw.Handler(h))
+}

@@ -1,0 +1,26 @@
+// Command trustmarktypes is the Lambda function that serves the
+// TrustMarkType routes of the admin API.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/lambdas"
+)
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	cfg, err := dynamo.LoadConfig(context.Background())
+	if err != nil {
+		slog.Error("load AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := lambdas.TrustMarkTypes(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv))
+	lambda.Start(apigw.Handler(h))
+}

@@ -1,0 +1,174 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/httpapi"
+	"github.com/inmor/inmor-serverless/shared/resource"
+)
+
+type object = map[string]any
+
+func prop(typ string, extra ...any) object {
+	p := object{"type": typ}
+	for i := 0; i+1 < len(extra); i += 2 {
+		p[extra[i].(string)] = extra[i+1]
+	}
+	return p
+}
+
+func nullable(typ string) object { return object{"type": []string{typ, "null"}} }
+
+func ref(name string) object { return object{"$ref": "#/components/schemas/" + name} }
+
+func page(item string) object {
+	return object{"type": "object", "required": []string{"items", "count"}, "properties": object{
+		"items": object{"type": "array", "items": ref(item)}, "count": prop("integer"),
+	}}
+}
+
+var anyObject = object{"type": []string{"object", "null"}}
+
+func auditEntryProperties(withSnapshots bool) object {
+	p := object{
+		"id": prop("integer"), "timestamp": prop("string", "format", "date-time"),
+		"user_id": nullable("integer"), "username": nullable("string"),
+		"auth_method": prop("string", "enum", []string{"session", "api_key", audit.AuthOutOfBand}),
+		"api_key_name": nullable("string"), "tenant": nullable("string"), "ip_address": nullable("string"),
+		"user_agent": nullable("string"), "request_id": nullable("string"),
+		"action":        prop("string", "enum", Actions),
+		"resource_type": prop("string", "enum", resourceTypeNames()),
+		"resource_id":   nullable("integer"), "resource_repr": prop("string"),
+		"endpoint": nullable("string"), "http_method": nullable("string"),
+		"response_code": nullable("integer"), "success": prop("boolean"),
+		"diff": anyObject, "event_type": object{"type": []string{"string", "null"}, "enum": append(append([]any{}, toAny(audit.EventTypes)...), nil)},
+	}
+	if withSnapshots {
+		p["snapshot_before"] = anyObject
+		p["snapshot_after"] = anyObject
+	}
+	return p
+}
+
+func toAny(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// schemas are the components every route refers to by name.
+var schemas = object{
+	"TrustMarkType": object{"type": "object", "required": []string{"id", "tmtype", "autorenew", "valid_for", "renewal_time", "active"}, "properties": object{
+		"id": prop("integer"), "tmtype": prop("string"), "autorenew": prop("boolean"),
+		"valid_for": prop("integer"), "renewal_time": prop("integer"), "active": prop("boolean"),
+	}},
+	"TrustMarkTypeCreate": object{"type": "object", "required": []string{"tmtype"}, "properties": object{
+		"tmtype":       prop("string", "minLength", 1, "maxLength", resource.MaxURLLength),
+		"autorenew":    prop("boolean", "default", true),
+		"valid_for":    prop("integer", "minimum", 1, "maximum", resource.MaxHours, "default", resource.DefaultValidFor),
+		"renewal_time": prop("integer", "minimum", 0, "maximum", resource.MaxHours, "default", resource.DefaultRenewalTime),
+		"active":       prop("boolean", "default", true),
+	}},
+	"TrustMarkTypeUpdate": object{"type": "object", "properties": object{
+		"autorenew":    prop("boolean"),
+		"valid_for":    prop("integer", "minimum", 1, "maximum", resource.MaxHours),
+		"renewal_time": prop("integer", "minimum", 0, "maximum", resource.MaxHours),
+		"active":       prop("boolean"),
+	}},
+	"TrustMarkTypePage":   page("TrustMarkType"),
+	"AuditLogEntry":       object{"type": "object", "properties": auditEntryProperties(false)},
+	"AuditLogEntryDetail": object{"type": "object", "properties": auditEntryProperties(true)},
+	"AuditLogPage":        page("AuditLogEntry"),
+	"Message": object{"type": "object", "required": []string{"message", "id"}, "properties": object{
+		"message": prop("string"), "id": prop("integer"),
+	}},
+	"Detail":       object{"type": "object", "required": []string{"detail"}, "properties": object{"detail": prop("string")}},
+	"Unauthorized": object{"type": "object", "required": []string{"detail"}, "properties": object{"detail": prop("string", "enum", []string{"Unauthorized"})}},
+	"ValidationError": object{"type": "object", "required": []string{"detail"}, "properties": object{
+		"detail": object{"type": "array", "items": object{"type": "object", "required": []string{"loc", "msg", "type"}, "properties": object{
+			"loc": object{"type": "array", "items": object{"type": []string{"string", "integer"}}}, "msg": prop("string"), "type": prop("string"),
+		}}},
+	}},
+}
+
+// OpenAPI returns the OpenAPI 3.1 document of every route in Routes.
+func OpenAPI() object {
+	paths := object{}
+	for _, route := range Routes {
+		op := object{"operationId": route.OperationID, "summary": route.Summary, "x-function": route.Function}
+		if !route.Public {
+			op["security"] = []object{{"apiKey": []string{}}}
+		}
+		var params []object
+		for _, p := range route.Params {
+			schema := object{"type": p.Type}
+			if p.Enum != nil {
+				schema["enum"] = p.Enum
+			}
+			if p.Minimum != nil {
+				schema["minimum"] = *p.Minimum
+			}
+			if p.Maximum != nil {
+				schema["maximum"] = *p.Maximum
+			}
+			param := object{"name": p.Name, "in": p.In, "required": p.Required, "schema": schema}
+			if p.Description != "" {
+				param["description"] = p.Description
+			}
+			params = append(params, param)
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if route.Body != "" {
+			op["requestBody"] = object{"required": true, "content": object{"application/json": object{"schema": ref(route.Body)}}}
+		}
+		responses := object{}
+		for code, schema := range route.Responses {
+			r := object{"description": http.StatusText(code)}
+			if schema != "" {
+				r["content"] = object{"application/json": object{"schema": ref(schema)}}
+			}
+			responses[strconv.Itoa(code)] = r
+		}
+		op["responses"] = responses
+		item, _ := paths[route.Path].(object)
+		if item == nil {
+			item = object{}
+			paths[route.Path] = item
+		}
+		item[strings.ToLower(route.Method)] = op
+	}
+	return object{
+		"openapi": "3.1.0",
+		"info": object{
+			"title":       "Inmor admin API",
+			"version":     "1.0.0",
+			"description": "Admin API of an OpenID Federation trust anchor, with an audit log of every change.",
+		},
+		"paths": paths,
+		"components": object{
+			"schemas":         schemas,
+			"securitySchemes": object{"apiKey": object{"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+		},
+	}
+}
+
+var openAPIDocument = sync.OnceValue(func() []byte {
+	doc, err := json.Marshal(OpenAPI())
+	if err != nil {
+		panic(err)
+	}
+	return doc
+})
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+	httpapi.WriteRawJSON(w, http.StatusOK, openAPIDocument())
+}

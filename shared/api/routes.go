@@ -1,0 +1,182 @@
+// Package api is the admin API's surface: the table of every route (which
+// function serves it, its parameters and schemas), the handlers of each
+// function, and the OpenAPI document generated from the same table.
+package api
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/httpapi"
+	"github.com/inmor/inmor-serverless/shared/resource"
+)
+
+// BasePath prefixes every API path.
+const BasePath = "/api/v1"
+
+// Functions that serve routes.
+const (
+	FunctionTrustMarkTypes = "trustmarktypes"
+	FunctionAuditQuery     = "auditquery"
+)
+
+// Param is a path or query parameter.
+type Param struct {
+	Name        string
+	In          string // "path" or "query"
+	Type        string // "integer", "string" or "boolean"
+	Description string
+	Required    bool
+	Enum        []string
+	Minimum     *int
+	Maximum     *int
+}
+
+// Route is one endpoint of the API.
+type Route struct {
+	Method      string
+	Path        string
+	Function    string
+	OperationID string
+	Summary     string
+	// Public routes need no authentication.
+	Public bool
+	Params []Param
+	// Body names the schema of the JSON body, "" for none.
+	Body string
+	// Responses maps each status to the schema of its body.
+	Responses map[int]string
+}
+
+// Key is the route's API Gateway route key, e.g. "GET /api/v1/auditlog".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+func intPtr(n int) *int { return &n }
+
+var (
+	idParam     = Param{Name: "id", In: "path", Type: "integer", Required: true, Minimum: intPtr(1)}
+	limitParam  = Param{Name: "limit", In: "query", Type: "integer", Description: "Page size.", Minimum: intPtr(1), Maximum: intPtr(httpapi.MaxLimit)}
+	offsetParam = Param{Name: "offset", In: "query", Type: "integer", Description: "Items to skip.", Minimum: intPtr(0), Maximum: intPtr(httpapi.MaxOffset)}
+)
+
+func resourceTypeNames() []string {
+	names := make([]string, len(resource.Types))
+	for i, t := range resource.Types {
+		names[i] = string(t)
+	}
+	return names
+}
+
+// Actions lists the audit actions a filter accepts.
+var Actions = []string{audit.ActionCreate, audit.ActionUpdate, audit.ActionDelete}
+
+// Common error responses of authenticated routes.
+func withErrors(ok map[int]string, statuses ...int) map[int]string {
+	out := map[int]string{http.StatusUnauthorized: "Unauthorized", http.StatusInternalServerError: "Detail"}
+	for code, schema := range ok {
+		out[code] = schema
+	}
+	for _, code := range statuses {
+		switch code {
+		case http.StatusUnprocessableEntity:
+			out[code] = "ValidationError"
+		case http.StatusRequestEntityTooLarge:
+			out[code] = "Detail"
+		default:
+			out[code] = "Message"
+		}
+	}
+	return out
+}
+
+// Routes lists every route the API serves.
+var Routes = []Route{
+	{
+		Method: http.MethodPost, Path: BasePath + "/trustmarktypes", Function: FunctionTrustMarkTypes,
+		OperationID: "createTrustMarkType", Summary: "Create a TrustMarkType; an existing tmtype answers 403 with the existing type.",
+		Body:      "TrustMarkTypeCreate",
+		Responses: withErrors(map[int]string{201: "TrustMarkType", 403: "TrustMarkType"}, 413, 422),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/trustmarktypes", Function: FunctionTrustMarkTypes,
+		OperationID: "listTrustMarkTypes", Summary: "List TrustMarkTypes by id.",
+		Params:    []Param{limitParam, offsetParam},
+		Responses: withErrors(map[int]string{200: "TrustMarkTypePage"}, 422),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/trustmarktypes/", Function: FunctionTrustMarkTypes,
+		OperationID: "getTrustMarkTypeByTMType", Summary: "Find a TrustMarkType by tmtype (query parameter, or a JSON body {tmtype} as Inmor clients send).",
+		Params:    []Param{{Name: "tmtype", In: "query", Type: "string", Description: "The tmtype URL."}},
+		Responses: withErrors(map[int]string{200: "TrustMarkType"}, 404, 422),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/trustmarktypes/{id}", Function: FunctionTrustMarkTypes,
+		OperationID: "getTrustMarkType", Summary: "Get a TrustMarkType.",
+		Params:    []Param{idParam},
+		Responses: withErrors(map[int]string{200: "TrustMarkType"}, 404, 422),
+	},
+	{
+		Method: http.MethodPut, Path: BasePath + "/trustmarktypes/{id}", Function: FunctionTrustMarkTypes,
+		OperationID: "updateTrustMarkType", Summary: "Update a TrustMarkType; written only when at least one field is given.",
+		Params: []Param{idParam}, Body: "TrustMarkTypeUpdate",
+		Responses: withErrors(map[int]string{200: "TrustMarkType"}, 404, 409, 413, 422),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/auditlog", Function: FunctionAuditQuery,
+		OperationID: "listAuditLog", Summary: "List audit entries, newest first.",
+		Params: []Param{
+			limitParam, offsetParam,
+			{Name: "resource_type", In: "query", Type: "string", Enum: resourceTypeNames()},
+			{Name: "action", In: "query", Type: "string", Enum: Actions},
+			{Name: "event_type", In: "query", Type: "string", Enum: audit.EventTypes},
+		},
+		Responses: withErrors(map[int]string{200: "AuditLogPage"}, 422),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/auditlog/{id}", Function: FunctionAuditQuery,
+		OperationID: "getAuditLogEntry", Summary: "Get one audit entry with its snapshots.",
+		Params:    []Param{idParam},
+		Responses: withErrors(map[int]string{200: "AuditLogEntryDetail"}, 404, 422),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/openapi.json", Function: FunctionAuditQuery,
+		OperationID: "openapi", Summary: "This OpenAPI document.", Public: true,
+		Responses: map[int]string{200: ""},
+	},
+}
+
+// RoutesOf returns the routes a function serves.
+func RoutesOf(function string) []Route {
+	var out []Route
+	for _, r := range Routes {
+		if r.Function == function {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// newFunctionHandler builds the router of one function from the route table
+// and the function's handlers by operation id. A route without a handler, or
+// a handler without a route, is a programming error and panics at start.
+func newFunctionHandler(function string, authn httpapi.Authenticator, handlers map[string]http.HandlerFunc) http.Handler {
+	rt := &httpapi.Router{}
+	used := 0
+	for _, route := range RoutesOf(function) {
+		h, ok := handlers[route.OperationID]
+		if !ok {
+			panic(fmt.Sprintf("api: no handler for %s (%s)", route.OperationID, route.Key()))
+		}
+		used++
+		var handler http.Handler = h
+		if !route.Public {
+			handler = httpapi.Authenticated(authn, handler)
+		}
+		rt.Handle(route.Method, route.Path, handler)
+	}
+	if used != len(handlers) {
+		panic(fmt.Sprintf("api: %s has handlers for operations that are not in the route table", function))
+	}
+	return rt
+}

@@ -1,0 +1,133 @@
+package audit
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/inmor/inmor-serverless/shared/resource"
+)
+
+// Stream event names.
+const (
+	EventInsert = "INSERT"
+	EventModify = "MODIFY"
+	EventRemove = "REMOVE"
+)
+
+// Change is one stream record of the resources table, images as plain values.
+type Change struct {
+	EventID   string
+	EventName string
+	// ApproximateTime is when the stream saw the change; it dates changes
+	// that carry no attribution.
+	ApproximateTime time.Time
+	Keys            map[string]any
+	OldImage        map[string]any
+	NewImage        map[string]any
+}
+
+// Derive builds the audit entry of a change. ok is false when the item is not
+// a resource (bookkeeping items: counters, uniqueness guards). The entry's ID
+// is left to the journal.
+func Derive(c Change) (e Entry, ok bool, err error) {
+	action, err := actionOf(c.EventName)
+	if err != nil {
+		return e, false, err
+	}
+	item := c.NewImage
+	if item == nil {
+		item = c.OldImage
+	}
+	if item == nil {
+		item = c.Keys
+	}
+	img, isResource, err := resource.ParseImage(item)
+	if !isResource || err != nil {
+		return e, isResource, err
+	}
+	var before, after resource.Image
+	if c.OldImage != nil {
+		if before, _, err = resource.ParseImage(c.OldImage); err != nil {
+			return e, true, fmt.Errorf("old image: %w", err)
+		}
+	}
+	if c.NewImage != nil {
+		after = img
+	}
+
+	e = Entry{
+		Action:         action,
+		ResourceType:   string(img.Type),
+		ResourceRepr:   img.Repr(),
+		SnapshotBefore: before.Fields,
+		SnapshotAfter:  after.Fields,
+		SourceEventID:  c.EventID,
+		Success:        true,
+	}
+	id := img.ID
+	e.ResourceID = &id
+	var op resource.Operation
+	if a := freshAttribution(c, before, after); a != nil {
+		op = a.Operation
+		attribute(&e, a)
+	} else {
+		e.AuthMethod = AuthOutOfBand
+		e.Timestamp = c.ApproximateTime.UTC()
+	}
+	if action == ActionUpdate {
+		e.Diff = Diff(before.Fields, after.Fields)
+	}
+	e.EventType = EventType(img.Type, action, op, before.Fields, after.Fields, e.Diff)
+	return e, true, nil
+}
+
+func actionOf(eventName string) (string, error) {
+	switch eventName {
+	case EventInsert:
+		return ActionCreate, nil
+	case EventModify:
+		return ActionUpdate, nil
+	case EventRemove:
+		return ActionDelete, nil
+	}
+	return "", fmt.Errorf("unknown stream event %q", eventName)
+}
+
+// freshAttribution returns the attribution of the write that made this change,
+// or nil when the change did not come through the API: the new image must
+// carry an attribution written for exactly its version, and that version must
+// be newer than the old image's. Deletes never come through the API.
+func freshAttribution(c Change, before, after resource.Image) *resource.Attribution {
+	if c.NewImage == nil || after.Attribution == nil || after.AttributionVersion != after.Version || after.Version < 1 {
+		return nil
+	}
+	if c.OldImage != nil && before.Version >= after.Version {
+		return nil
+	}
+	return after.Attribution
+}
+
+func attribute(e *Entry, a *resource.Attribution) {
+	e.Timestamp = a.CommittedAt
+	userID := a.UserID
+	e.UserID = &userID
+	e.Username = optional(a.Username)
+	e.AuthMethod = a.AuthMethod
+	e.APIKeyName = optional(a.APIKeyName)
+	e.Tenant = optional(a.Tenant)
+	e.IPAddress = optional(a.SourceIP)
+	e.UserAgent = optional(a.UserAgent)
+	e.RequestID = optional(a.RequestID)
+	e.Endpoint = optional(a.Path)
+	e.HTTPMethod = optional(a.Method)
+	code := a.ResponseCode
+	e.ResponseCode = &code
+	e.Success = code >= 200 && code < 300
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

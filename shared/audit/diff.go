@@ -1,0 +1,102 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// Diff computes the field-level diff of two snapshots (contract 6.2): a
+// field equal on both sides is left out; two objects get a nested diff with
+// "added", "removed" and "changed" (each only when non-empty); any other
+// change is {"old": ..., "new": ...}, a missing field counting as null. Types
+// are compared strictly. The result is never nil.
+func Diff(before, after map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, oldV := range before {
+		newV := after[k]
+		if !Equal(oldV, newV) {
+			out[k] = fieldDiff(oldV, newV)
+		}
+	}
+	for k, newV := range after {
+		if _, seen := before[k]; !seen && newV != nil {
+			out[k] = fieldDiff(nil, newV)
+		}
+	}
+	return out
+}
+
+func fieldDiff(oldV, newV any) any {
+	oldM, oldIsMap := oldV.(map[string]any)
+	newM, newIsMap := newV.(map[string]any)
+	if !oldIsMap || !newIsMap {
+		return map[string]any{"old": oldV, "new": newV}
+	}
+	nested := map[string]any{}
+	added, removed, changed := map[string]any{}, map[string]any{}, map[string]any{}
+	for k, o := range oldM {
+		n, present := newM[k]
+		switch {
+		case !present:
+			removed[k] = o
+		case !Equal(o, n):
+			changed[k] = map[string]any{"old": o, "new": n}
+		}
+	}
+	for k, n := range newM {
+		if _, present := oldM[k]; !present {
+			added[k] = n
+		}
+	}
+	for name, part := range map[string]map[string]any{"added": added, "removed": removed, "changed": changed} {
+		if len(part) > 0 {
+			nested[name] = part
+		}
+	}
+	return nested
+}
+
+// Equal compares two attribute values strictly: same JSON type and value.
+func Equal(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case json.Number:
+		y, ok := b.(json.Number)
+		return ok && x == y
+	case []byte:
+		y, ok := b.([]byte)
+		return ok && bytes.Equal(x, y)
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, present := y[k]
+			if !present || !Equal(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !Equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return false
+	}
+}

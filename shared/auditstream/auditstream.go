@@ -1,0 +1,102 @@
+// Package auditstream is the audit function's Lambda handler: it decodes a
+// DynamoDB Streams batch of the resources table, derives one audit entry per
+// resource change and appends it to the journal, reporting partial batch
+// failures so that Lambda retries from the first record that failed.
+package auditstream
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/streamrecord"
+)
+
+// Handler processes stream batches. It implements lambda.Handler on the raw
+// payload, so records are decoded by the fast streamrecord decoder.
+type Handler struct {
+	Journal audit.Journal
+	// Logger receives one line per batch and one per failed record.
+	Logger *slog.Logger
+}
+
+// Stats describes what one batch did.
+type Stats struct {
+	Records    int
+	Appended   int
+	Duplicates int
+	Skipped    int // bookkeeping items, not resources
+	Failed     int
+}
+
+// Invoke implements lambda.Handler.
+func (h Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	resp, _, err := h.Process(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(resp)
+}
+
+// Process handles one batch. Records are handled in order; at the first one
+// that fails, processing stops and that record is reported, so Lambda (or the
+// local poller) retries from it and the entries keep the stream's order.
+// An error is returned only when the payload is not a stream event at all.
+func (h Handler) Process(ctx context.Context, payload []byte) (events.DynamoDBEventResponse, Stats, error) {
+	resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
+	records, err := streamrecord.Decode(payload)
+	if err != nil {
+		return resp, Stats{}, fmt.Errorf("decode stream event: %w", err)
+	}
+	stats := Stats{Records: len(records)}
+	for _, rec := range records {
+		appended, skipped, err := h.handle(ctx, rec)
+		if err != nil {
+			stats.Failed++
+			h.logger().ErrorContext(ctx, "audit record failed", "event_id", rec.EventID,
+				"sequence_number", rec.SequenceNumber, "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.SequenceNumber})
+			break
+		}
+		switch {
+		case skipped:
+			stats.Skipped++
+		case appended:
+			stats.Appended++
+		default:
+			stats.Duplicates++
+		}
+	}
+	h.logger().InfoContext(ctx, "audit batch", "records", stats.Records, "appended", stats.Appended,
+		"duplicates", stats.Duplicates, "skipped", stats.Skipped, "failed", stats.Failed)
+	return resp, stats, nil
+}
+
+func (h Handler) handle(ctx context.Context, rec streamrecord.Record) (appended, skipped bool, err error) {
+	if rec.Err != nil {
+		return false, false, rec.Err
+	}
+	entry, isResource, err := audit.Derive(audit.Change{
+		EventID: rec.EventID, EventName: rec.EventName, ApproximateTime: rec.ApproximateCreationTime,
+		Keys: rec.Keys, OldImage: rec.OldImage, NewImage: rec.NewImage,
+	})
+	if err != nil {
+		return false, false, err
+	}
+	if !isResource {
+		return false, true, nil
+	}
+	appended, err = h.Journal.Append(ctx, &entry)
+	return appended, false, err
+}
+
+func (h Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,66 @@
+// Package dynamo implements the application's stores on DynamoDB: resources,
+// users and API keys, the audit journal and the audit log reader, plus the
+// creation of tables from their shared definitions.
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+)
+
+// LoadConfig loads the standard AWS SDK configuration (environment, shared
+// files, the Lambda role). AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB
+// point it at a local endpoint.
+func LoadConfig(ctx context.Context) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx)
+}
+
+// LocalConfig is the configuration for a local DynamoDB endpoint: static
+// dummy credentials (requests must still be signed) and a fixed region.
+func LocalConfig(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+}
+
+// NewClient returns a DynamoDB client for cfg.
+func NewClient(cfg aws.Config, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, optFns...)
+}
+
+// NewStreamsClient returns a DynamoDB Streams client for cfg.
+func NewStreamsClient(cfg aws.Config, optFns ...func(*dynamodbstreams.Options)) *dynamodbstreams.Client {
+	return dynamodbstreams.NewFromConfig(cfg, optFns...)
+}
+
+// Helpers to build attribute values.
+func str(s string) types.AttributeValue  { return &types.AttributeValueMemberS{Value: s} }
+func num(n int64) types.AttributeValue   { return &types.AttributeValueMemberN{Value: fmt.Sprint(n)} }
+func boolean(b bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: b} }
+
+// cancellationCode returns the cancellation reason code of the i-th item of
+// a cancelled transaction, or "" when err is not such a cancellation.
+func cancellationReasons(err error) []types.CancellationReason {
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		return tce.CancellationReasons
+	}
+	return nil
+}
+
+func reasonCode(reasons []types.CancellationReason, i int) string {
+	if i < len(reasons) {
+		return aws.ToString(reasons[i].Code)
+	}
+	return ""
+}

@@ -1,0 +1,187 @@
+package dynamo
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/tables"
+)
+
+// Items of the audit table besides entries.
+const (
+	entryPrefix    = "entry#"
+	sequencePK     = "sequence"
+	markerPrefix   = "event#"
+	countPrefix    = "count#"
+	feedAll        = "all"
+	markerLifetime = 48 * time.Hour // streams keep records 24 hours
+	// maxAppendAttempts bounds retries when another writer took the next id.
+	maxAppendAttempts = 8
+)
+
+func entryKey(id int64) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": str(fmt.Sprintf("%s%020d", entryPrefix, id))}
+}
+
+// Journal appends audit entries (audit.Journal). Each append is one
+// transaction that writes the entry, a marker keyed by the stream record's
+// event id (so a redelivered record adds nothing), the id sequence
+// (conditional on its previous value, so ids have no holes and are never
+// reused) and the per-filter counts.
+type Journal struct {
+	Client *dynamodb.Client
+	Table  string
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+
+	mu     sync.Mutex
+	lastID int64
+	known  bool // lastID was read from the table
+}
+
+// Append implements audit.Journal.
+func (j *Journal) Append(ctx context.Context, e *audit.Entry) (bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for attempt := 0; attempt < maxAppendAttempts; attempt++ {
+		if !j.known {
+			if err := j.readSequence(ctx); err != nil {
+				return false, err
+			}
+		}
+		e.ID = j.lastID + 1
+		in, err := j.appendInput(e, j.lastID)
+		if err != nil {
+			return false, err
+		}
+		_, err = j.Client.TransactWriteItems(ctx, in)
+		if err == nil {
+			j.lastID = e.ID
+			return true, nil
+		}
+		reasons := cancellationReasons(err)
+		switch {
+		case reasonCode(reasons, 0) == "ConditionalCheckFailed":
+			return false, nil // the marker exists: this record was recorded before
+		case reasonCode(reasons, 1) == "ConditionalCheckFailed", reasonCode(reasons, 2) == "ConditionalCheckFailed":
+			j.known = false // another writer took the id: re-read the sequence
+		case reasons != nil:
+			time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond) // transaction conflict
+		default:
+			return false, fmt.Errorf("append audit entry: %w", err)
+		}
+	}
+	return false, fmt.Errorf("append audit entry: the id sequence kept moving")
+}
+
+func (j *Journal) readSequence(ctx context.Context) error {
+	out, err := j.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(j.Table), Key: map[string]types.AttributeValue{"pk": str(sequencePK)}, ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("read audit id sequence: %w", err)
+	}
+	j.lastID = 0
+	if v, ok := out.Item["value"].(*types.AttributeValueMemberN); ok {
+		if j.lastID, err = strconv.ParseInt(v.Value, 10, 64); err != nil {
+			return fmt.Errorf("audit id sequence: %w", err)
+		}
+	}
+	j.known = true
+	return nil
+}
+
+func (j *Journal) now() time.Time {
+	if j.Now != nil {
+		return j.Now()
+	}
+	return time.Now()
+}
+
+func (j *Journal) appendInput(e *audit.Entry, previousID int64) (*dynamodb.TransactWriteItemsInput, error) {
+	item, err := entryItem(e)
+	if err != nil {
+		return nil, err
+	}
+	table := aws.String(j.Table)
+	marker := map[string]types.AttributeValue{
+		"pk": str(markerPrefix + e.SourceEventID), "entry_id": num(e.ID),
+		"expires_at": num(j.now().Add(markerLifetime).Unix()),
+	}
+	sequence := &types.Update{
+		TableName: table, Key: map[string]types.AttributeValue{"pk": str(sequencePK)},
+		UpdateExpression:          aws.String("SET #v = :id"),
+		ExpressionAttributeNames:  map[string]string{"#v": "value"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": num(e.ID)},
+	}
+	if previousID == 0 {
+		sequence.ConditionExpression = aws.String("attribute_not_exists(pk)")
+	} else {
+		sequence.ConditionExpression = aws.String("#v = :previous")
+		sequence.ExpressionAttributeValues[":previous"] = num(previousID)
+	}
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{TableName: table, Item: marker, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Put: &types.Put{TableName: table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Update: sequence},
+	}
+	for _, key := range audit.CountKeys(e) {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: table, Key: map[string]types.AttributeValue{"pk": str(countPrefix + key)},
+			UpdateExpression:          aws.String("ADD #n :one"),
+			ExpressionAttributeNames:  map[string]string{"#n": "n"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+		}})
+	}
+	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, nil
+}
+
+// entryItem is the stored form of an entry: the filterable fields as
+// attributes (index keys), the list view as JSON, and the snapshots as JSON.
+func entryItem(e *audit.Entry) (map[string]types.AttributeValue, error) {
+	summary, err := e.SummaryJSON()
+	if err != nil {
+		return nil, err
+	}
+	before, err := audit.SnapshotJSON(e.SnapshotBefore)
+	if err != nil {
+		return nil, err
+	}
+	after, err := audit.SnapshotJSON(e.SnapshotAfter)
+	if err != nil {
+		return nil, err
+	}
+	item := entryKey(e.ID)
+	item["id"] = num(e.ID)
+	item["feed"] = str(feedAll)
+	item["timestamp"] = str(e.Timestamp.UTC().Format(audit.TimeFormat))
+	item["resource_type"] = str(e.ResourceType)
+	item["action"] = str(e.Action)
+	item["auth_method"] = str(e.AuthMethod)
+	item["success"] = boolean(e.Success)
+	item["event_id"] = str(e.SourceEventID)
+	item[tables.AuditSummaryAttribute] = str(string(summary))
+	item["snapshot_before"] = str(string(before))
+	item["snapshot_after"] = str(string(after))
+	if e.EventType != "" {
+		item["event_type"] = str(e.EventType)
+	}
+	if e.Tenant != nil {
+		item["tenant"] = str(*e.Tenant)
+	}
+	if e.Username != nil {
+		item["username"] = str(*e.Username)
+	}
+	if e.ResourceID != nil {
+		item["resource_id"] = num(*e.ResourceID)
+	}
+	return item, nil
+}

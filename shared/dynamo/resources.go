@@ -1,0 +1,316 @@
+package dynamo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/inmor/inmor-serverless/shared/resource"
+)
+
+// Bookkeeping items of the resources table.
+const (
+	// counterPK holds one id counter per resource type (sort key: the type).
+	counterPK = "counter"
+	// uniquePrefix starts the partition key of uniqueness guards; the sort
+	// key is a hash of the unique value (values may exceed key size limits).
+	uniquePrefix = "unique#"
+)
+
+// Resources stores resources in the resources table.
+type Resources struct {
+	Client *dynamodb.Client
+	Table  string
+}
+
+func resourceKey(t resource.Type, id int64) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{resource.AttrPK: str(string(t)), resource.AttrSK: str(resource.SortKey(id))}
+}
+
+func guardKey(t resource.Type, field, value string) map[string]types.AttributeValue {
+	sum := sha256.Sum256([]byte(value))
+	return map[string]types.AttributeValue{
+		resource.AttrPK: str(uniquePrefix + string(t) + "." + field),
+		resource.AttrSK: str(hex.EncodeToString(sum[:])),
+	}
+}
+
+// nextID allocates the next id of a resource type from its atomic counter.
+// An id whose write then fails is not reused: ids may have holes.
+func (s *Resources) nextID(ctx context.Context, t resource.Type) (int64, error) {
+	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.Table),
+		Key:                       map[string]types.AttributeValue{resource.AttrPK: str(counterPK), resource.AttrSK: str(string(t))},
+		UpdateExpression:          aws.String("ADD #v :one"),
+		ExpressionAttributeNames:  map[string]string{"#v": "value"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("allocate %s id: %w", t, err)
+	}
+	var counter struct {
+		Value int64 `dynamodbav:"value"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Attributes, &counter); err != nil {
+		return 0, err
+	}
+	return counter.Value, nil
+}
+
+// createUnique writes a new resource item together with the guard of its
+// unique value, in one transaction. When the value is taken it returns the
+// holder's id and resource.ErrExists.
+func (s *Resources) createUnique(ctx context.Context, t resource.Type, field, value string, item map[string]types.AttributeValue, id int64) (int64, error) {
+	guard := guardKey(t, field, value)
+	guard["id"] = num(id)
+	guard["value"] = str(value)
+	_, err := s.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName: aws.String(s.Table), Item: guard,
+			ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+		{Put: &types.Put{
+			TableName: aws.String(s.Table), Item: item,
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}},
+	}})
+	reasons := cancellationReasons(err)
+	if reasonCode(reasons, 0) == "ConditionalCheckFailed" {
+		var holder struct {
+			ID int64 `dynamodbav:"id"`
+		}
+		if err := attributevalue.UnmarshalMap(reasons[0].Item, &holder); err != nil || holder.ID == 0 {
+			return 0, fmt.Errorf("read uniqueness guard of %s %q: %v", t, value, err)
+		}
+		return holder.ID, resource.ErrExists
+	}
+	if err != nil {
+		return 0, fmt.Errorf("create %s: %w", t, err)
+	}
+	return id, nil
+}
+
+// getItem reads one resource item, or resource.ErrNotFound.
+func (s *Resources) getItem(ctx context.Context, t resource.Type, id int64, into any) error {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: resourceKey(t, id), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("read %s %d: %w", t, id, err)
+	}
+	if out.Item == nil {
+		return resource.ErrNotFound
+	}
+	return attributevalue.UnmarshalMap(out.Item, into)
+}
+
+// replaceItem overwrites a resource item if its version is still expected.
+func (s *Resources) replaceItem(ctx context.Context, item map[string]types.AttributeValue, expected int64) error {
+	_, err := s.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           aws.String(s.Table),
+		Item:                                item,
+		ConditionExpression:                 aws.String("#v = :expected"),
+		ExpressionAttributeNames:            map[string]string{"#v": resource.AttrVersion},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":expected": num(expected)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		if failed.Item == nil {
+			return resource.ErrNotFound
+		}
+		return resource.ErrStale
+	}
+	return err
+}
+
+// listItems reads one page of a type's items ordered by id, and the count.
+func (s *Resources) listItems(ctx context.Context, t resource.Type, p resource.Page, each func(map[string]types.AttributeValue) error) (int, error) {
+	keyCond := map[string]types.AttributeValue{":pk": str(string(t))}
+	want := p.Offset + p.Limit
+	seen := 0
+	var start map[string]types.AttributeValue
+	for seen < want {
+		out, err := s.Client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.Table),
+			KeyConditionExpression:    aws.String("pk = :pk"),
+			ExpressionAttributeValues: keyCond,
+			ExclusiveStartKey:         start,
+			Limit:                     aws.Int32(int32(want - seen)),
+			ConsistentRead:            aws.Bool(true),
+		})
+		if err != nil {
+			return 0, fmt.Errorf("list %s: %w", t, err)
+		}
+		for _, item := range out.Items {
+			if seen >= p.Offset {
+				if err := each(item); err != nil {
+					return 0, err
+				}
+			}
+			seen++
+		}
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		start = out.LastEvaluatedKey
+	}
+	count := 0
+	start = nil
+	for {
+		out, err := s.Client.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.Table),
+			KeyConditionExpression:    aws.String("pk = :pk"),
+			ExpressionAttributeValues: keyCond,
+			ExclusiveStartKey:         start,
+			Select:                    types.SelectCount,
+		})
+		if err != nil {
+			return 0, fmt.Errorf("count %s: %w", t, err)
+		}
+		count += int(out.Count)
+		if out.LastEvaluatedKey == nil {
+			return count, nil
+		}
+		start = out.LastEvaluatedKey
+	}
+}
+
+// withBookkeeping adds the keys, the version and the attribution to a
+// resource's fields.
+func withBookkeeping(t resource.Type, id, version int64, fields map[string]types.AttributeValue, a resource.Attribution) (map[string]types.AttributeValue, error) {
+	attribution, err := attributevalue.Marshal(a.Map(version))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range resourceKey(t, id) {
+		fields[k] = v
+	}
+	fields[resource.AttrVersion] = num(version)
+	fields[resource.AttrAttribution] = attribution
+	return fields, nil
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(resource.TimeFormat) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(resource.TimeFormat, s)
+	return t
+}
+
+// trustMarkTypeRecord is a TrustMarkType item as stored.
+type trustMarkTypeRecord struct {
+	ID          int64  `dynamodbav:"id"`
+	TMType      string `dynamodbav:"tmtype"`
+	Autorenew   bool   `dynamodbav:"autorenew"`
+	ValidFor    int64  `dynamodbav:"valid_for"`
+	RenewalTime int64  `dynamodbav:"renewal_time"`
+	Active      bool   `dynamodbav:"active"`
+	Added       string `dynamodbav:"added"`
+	Version     int64  `dynamodbav:"version"`
+}
+
+func (r trustMarkTypeRecord) trustMarkType() resource.TrustMarkType {
+	return resource.TrustMarkType{
+		ID: r.ID, TMType: r.TMType, Autorenew: r.Autorenew, ValidFor: r.ValidFor,
+		RenewalTime: r.RenewalTime, Active: r.Active, Added: parseTime(r.Added), Version: r.Version,
+	}
+}
+
+func trustMarkTypeItem(t resource.TrustMarkType, a resource.Attribution) (map[string]types.AttributeValue, error) {
+	return withBookkeeping(resource.TypeTrustMarkType, t.ID, t.Version, map[string]types.AttributeValue{
+		"id": num(t.ID), "tmtype": str(t.TMType), "autorenew": boolean(t.Autorenew),
+		"valid_for": num(t.ValidFor), "renewal_time": num(t.RenewalTime), "active": boolean(t.Active),
+		resource.AttrAdded: str(formatTime(t.Added)),
+	}, a)
+}
+
+// CreateTrustMarkType implements resource.TrustMarkTypeStore: two requests,
+// the id counter and one transaction with the uniqueness guard.
+func (s *Resources) CreateTrustMarkType(ctx context.Context, t resource.TrustMarkType, a resource.Attribution) (resource.TrustMarkType, error) {
+	id, err := s.nextID(ctx, resource.TypeTrustMarkType)
+	if err != nil {
+		return t, err
+	}
+	t.ID, t.Version = id, 1
+	item, err := trustMarkTypeItem(t, a)
+	if err != nil {
+		return t, err
+	}
+	holder, err := s.createUnique(ctx, resource.TypeTrustMarkType, "tmtype", t.TMType, item, id)
+	if errors.Is(err, resource.ErrExists) {
+		existing, getErr := s.TrustMarkType(ctx, holder)
+		if getErr != nil {
+			return existing, getErr
+		}
+		return existing, resource.ErrExists
+	}
+	return t, err
+}
+
+// TrustMarkType implements resource.TrustMarkTypeStore.
+func (s *Resources) TrustMarkType(ctx context.Context, id int64) (resource.TrustMarkType, error) {
+	var r trustMarkTypeRecord
+	if err := s.getItem(ctx, resource.TypeTrustMarkType, id, &r); err != nil {
+		return resource.TrustMarkType{}, err
+	}
+	return r.trustMarkType(), nil
+}
+
+// TrustMarkTypeByTMType implements resource.TrustMarkTypeStore: the guard
+// item names the id.
+func (s *Resources) TrustMarkTypeByTMType(ctx context.Context, tmtype string) (resource.TrustMarkType, error) {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.Table), Key: guardKey(resource.TypeTrustMarkType, "tmtype", tmtype), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return resource.TrustMarkType{}, fmt.Errorf("find TrustMarkType: %w", err)
+	}
+	idAttr, ok := out.Item["id"].(*types.AttributeValueMemberN)
+	if !ok {
+		return resource.TrustMarkType{}, resource.ErrNotFound
+	}
+	id, err := strconv.ParseInt(idAttr.Value, 10, 64)
+	if err != nil {
+		return resource.TrustMarkType{}, fmt.Errorf("uniqueness guard id: %w", err)
+	}
+	return s.TrustMarkType(ctx, id)
+}
+
+// TrustMarkTypes implements resource.TrustMarkTypeStore.
+func (s *Resources) TrustMarkTypes(ctx context.Context, p resource.Page) ([]resource.TrustMarkType, int, error) {
+	list := []resource.TrustMarkType{}
+	count, err := s.listItems(ctx, resource.TypeTrustMarkType, p, func(item map[string]types.AttributeValue) error {
+		var r trustMarkTypeRecord
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return err
+		}
+		list = append(list, r.trustMarkType())
+		return nil
+	})
+	return list, count, err
+}
+
+// ReplaceTrustMarkType implements resource.TrustMarkTypeStore: one
+// conditional put.
+func (s *Resources) ReplaceTrustMarkType(ctx context.Context, t resource.TrustMarkType, a resource.Attribution) (resource.TrustMarkType, error) {
+	expected := t.Version
+	t.Version++
+	item, err := trustMarkTypeItem(t, a)
+	if err != nil {
+		return t, err
+	}
+	if err := s.replaceItem(ctx, item, expected); err != nil {
+		return t, err
+	}
+	return t, nil
+}

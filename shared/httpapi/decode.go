@@ -1,0 +1,271 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+)
+
+// MaxBodyBytes bounds request bodies (1 MiB).
+const MaxBodyBytes = 1 << 20
+
+// FieldError is one validation failure, in Inmor's (pydantic's) shape.
+type FieldError struct {
+	Loc  []any  `json:"loc"`
+	Msg  string `json:"msg"`
+	Type string `json:"type"`
+}
+
+// ValidationError is a request that failed validation (422).
+type ValidationError struct {
+	Details []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("validation failed: %d error(s)", len(e.Details))
+}
+
+// ReadBody reads the request body, at most MaxBodyBytes.
+func ReadBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, ErrBodyTooLarge
+	}
+	return body, nil
+}
+
+// Fields is a JSON object body whose fields are read one by one, collecting
+// validation errors. Unknown fields are ignored; null counts as absent.
+type Fields struct {
+	raw  map[string]json.RawMessage
+	errs []FieldError
+}
+
+// ReadFields reads the body as a JSON object; an empty body is {}.
+func ReadFields(r *http.Request) (*Fields, error) {
+	body, err := ReadBody(r)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFields(body)
+}
+
+// ParseFields parses a JSON object body; an empty body is {}.
+func ParseFields(body []byte) (*Fields, error) {
+	f := &Fields{raw: map[string]json.RawMessage{}}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return f, nil
+	}
+	if !utf8.Valid(body) {
+		return nil, invalidJSON("body is not UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&f.raw); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return nil, &ValidationError{Details: []FieldError{{Loc: []any{"body"}, Msg: "Input should be an object", Type: "model_type"}}}
+		}
+		return nil, invalidJSON(err.Error())
+	}
+	if dec.More() {
+		return nil, invalidJSON("unexpected data after the JSON value")
+	}
+	if f.raw == nil { // the body was `null`
+		f.raw = map[string]json.RawMessage{}
+	}
+	return f, nil
+}
+
+func invalidJSON(reason string) *ValidationError {
+	return &ValidationError{Details: []FieldError{{Loc: []any{"body"}, Msg: "JSON decode error: " + reason, Type: "json_invalid"}}}
+}
+
+func (f *Fields) fail(name, msg, typ string) {
+	f.errs = append(f.errs, FieldError{Loc: []any{"body", name}, Msg: msg, Type: typ})
+}
+
+func (f *Fields) get(name string) (json.RawMessage, bool) {
+	v, ok := f.raw[name]
+	if !ok || string(v) == "null" {
+		return nil, false
+	}
+	return v, true
+}
+
+// String reads a string field of at most maxLen characters; required ones
+// must be present and non-empty.
+func (f *Fields) String(name string, required bool, maxLen int) (string, bool) {
+	v, ok := f.get(name)
+	if !ok {
+		if required {
+			f.fail(name, "Field required", "missing")
+		}
+		return "", false
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		f.fail(name, "Input should be a valid string", "string_type")
+		return "", false
+	}
+	switch {
+	case required && s == "":
+		f.fail(name, "String should have at least 1 character", "string_too_short")
+		return "", false
+	case utf8.RuneCountInString(s) > maxLen:
+		f.fail(name, fmt.Sprintf("String should have at most %d characters", maxLen), "string_too_long")
+		return "", false
+	}
+	return s, true
+}
+
+// Bool reads a boolean field; nil when absent.
+func (f *Fields) Bool(name string) *bool {
+	v, ok := f.get(name)
+	if !ok {
+		return nil
+	}
+	var b bool
+	if err := json.Unmarshal(v, &b); err != nil {
+		f.fail(name, "Input should be a valid boolean", "bool_type")
+		return nil
+	}
+	return &b
+}
+
+// Int reads an integer field in [min, max]; nil when absent. Integral
+// numbers written with a fraction (8760.0) are accepted, as pydantic does.
+func (f *Fields) Int(name string, min, max int64) *int64 {
+	v, ok := f.get(name)
+	if !ok {
+		return nil
+	}
+	n, err := parseInt(v)
+	if err != nil {
+		f.fail(name, "Input should be a valid integer", "int_type")
+		return nil
+	}
+	if !f.inRange(name, n, min, max) {
+		return nil
+	}
+	return &n
+}
+
+func (f *Fields) inRange(name string, n, min, max int64) bool {
+	switch {
+	case n < min:
+		f.fail(name, fmt.Sprintf("Input should be greater than or equal to %d", min), "greater_than_equal")
+	case n > max:
+		f.fail(name, fmt.Sprintf("Input should be less than or equal to %d", max), "less_than_equal")
+	default:
+		return true
+	}
+	return false
+}
+
+func parseInt(v json.RawMessage) (int64, error) {
+	var num json.Number
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	if err := dec.Decode(&num); err != nil {
+		return 0, err
+	}
+	if n, err := strconv.ParseInt(string(num), 10, 64); err == nil {
+		return n, nil
+	}
+	fl, err := strconv.ParseFloat(string(num), 64)
+	if err != nil || fl != float64(int64(fl)) {
+		return 0, errors.New("not an integer")
+	}
+	return int64(fl), nil
+}
+
+// Err returns the collected validation errors, or nil.
+func (f *Fields) Err() error {
+	if len(f.errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Details: f.errs}
+}
+
+// Query reads query parameters, collecting validation errors.
+type Query struct {
+	r    *http.Request
+	errs []FieldError
+}
+
+// NewQuery starts reading r's query parameters.
+func NewQuery(r *http.Request) *Query { return &Query{r: r} }
+
+func (q *Query) fail(name, msg, typ string) {
+	q.errs = append(q.errs, FieldError{Loc: []any{"query", name}, Msg: msg, Type: typ})
+}
+
+// Int reads an integer parameter in [min, max], def when absent.
+func (q *Query) Int(name string, def, min, max int) int {
+	s := q.r.URL.Query().Get(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	switch {
+	case err != nil:
+		q.fail(name, "Input should be a valid integer, unable to parse string as an integer", "int_parsing")
+	case n < min:
+		q.fail(name, fmt.Sprintf("Input should be greater than or equal to %d", min), "greater_than_equal")
+	case n > max:
+		q.fail(name, fmt.Sprintf("Input should be less than or equal to %d", max), "less_than_equal")
+	default:
+		return n
+	}
+	return def
+}
+
+// Enum reads a parameter that must be one of allowed, "" when absent.
+func (q *Query) Enum(name string, allowed []string) string {
+	s := q.r.URL.Query().Get(name)
+	if s == "" {
+		return ""
+	}
+	for _, a := range allowed {
+		if s == a {
+			return s
+		}
+	}
+	q.fail(name, fmt.Sprintf("Input should be one of %v", allowed), "enum")
+	return ""
+}
+
+// Err returns the collected validation errors, or nil.
+func (q *Query) Err() error {
+	if len(q.errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Details: q.errs}
+}
+
+// Pagination limits (contract section 1).
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+	// MaxOffset bounds offset paging, whose cost grows with the offset.
+	MaxOffset = 1_000_000
+)
+
+// Page reads limit and offset.
+func (q *Query) Page() (limit, offset int) {
+	return q.Int("limit", DefaultLimit, 1, MaxLimit), q.Int("offset", 0, 0, MaxOffset)
+}
+
+// PageBody is the body of list responses.
+type PageBody[T any] struct {
+	Items []T `json:"items"`
+	Count int `json:"count"`
+}

@@ -1,0 +1,104 @@
+// Package localstack runs the whole system on one machine with no AWS
+// account: a moto server as DynamoDB, the tables, a gateway that turns HTTP
+// requests into API Gateway events for the functions' own handlers, and a
+// stream poller that feeds the audit handler as Lambda would.
+package localstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/httpapi"
+)
+
+// HTTPFunction is a Lambda handler of API Gateway HTTP API events.
+type HTTPFunction func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
+// maxPayloadBytes is API Gateway's request payload limit (10 MB).
+const maxPayloadBytes = 10 << 20
+
+// Gateway plays API Gateway: it routes each request by the route table to
+// the function that owns it, as a payload 2.0 event.
+type Gateway struct {
+	Routes    []api.Route
+	Functions map[string]HTTPFunction
+	Logger    *slog.Logger
+}
+
+// ServeHTTP implements http.Handler. Unknown routes answer 404 and wrong
+// methods on known paths 405, both as JSON.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var (
+		matched *api.Route
+		params  map[string]string
+		allowed []string
+	)
+	for i := range g.Routes {
+		p, ok := httpapi.Match(g.Routes[i].Path, r.URL.Path)
+		if !ok {
+			continue
+		}
+		if g.Routes[i].Method == r.Method {
+			matched, params = &g.Routes[i], p
+			break
+		}
+		allowed = append(allowed, g.Routes[i].Method)
+	}
+	switch {
+	case matched == nil && len(allowed) == 0:
+		httpapi.WriteJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
+		return
+	case matched == nil:
+		slices.Sort(allowed)
+		w.Header().Set("Allow", strings.Join(slices.Compact(allowed), ", "))
+		httpapi.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"message": "Method Not Allowed"})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxPayloadBytes+1))
+	if err != nil || len(body) > maxPayloadBytes {
+		httpapi.WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"message": "Request Entity Too Large"})
+		return
+	}
+	fn := g.Functions[matched.Function]
+	if fn == nil {
+		httpapi.WriteJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal Server Error"})
+		return
+	}
+	requestID := newRequestID()
+	ev := apigw.NewEvent(r, body, apigw.EventOptions{RouteKey: matched.Key(), PathParameters: params, RequestID: requestID, Now: start})
+	resp, err := fn(r.Context(), ev)
+	if err != nil {
+		g.logger().Error("function failed", "function", matched.Function, "request_id", requestID, "error", err.Error())
+		httpapi.WriteJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal Server Error"})
+		return
+	}
+	apigw.WriteResponse(w, resp)
+	g.logger().Info("request", "method", r.Method, "path", r.URL.Path, "status", resp.StatusCode,
+		"function", matched.Function, "request_id", requestID, "ms", time.Since(start).Milliseconds())
+}
+
+func (g *Gateway) logger() *slog.Logger {
+	if g.Logger != nil {
+		return g.Logger
+	}
+	return slog.Default()
+}
+
+// newRequestID returns an id shaped like API Gateway's.
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,25 @@
+"""Serve moto's DynamoDB and DynamoDB Streams on one loopback port, single-threaded.
+
+moto's server is not thread-safe: concurrent requests can lose writes and
+duplicate stream sequence numbers, so requests are served one at a time.
+Usage: python3 moto_server.py HOST PORT
+"""
+import sys
+
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import WSGIRequestHandler, run_simple
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+def main():
+    host, port = sys.argv[1], int(sys.argv[2])
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(host, port, app, threaded=False, processes=1, use_reloader=False, request_handler=QuietHandler)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+package localstack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+)
+
+// Poller defaults, as Lambda's event source mapping would use them.
+const (
+	DefaultBatchSize    = 100
+	DefaultPollInterval = 250 * time.Millisecond
+)
+
+// StreamHandler is a Lambda handler on the raw event payload.
+type StreamHandler interface {
+	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+// Poller reads a table's stream and calls the handler with
+// events.DynamoDBEvent batches, as Lambda's event source mapping does. It
+// honours partial batch failures by retrying from the first failed record,
+// and takes a fresh shard iterator for each poll (moto's iterators go stale).
+type Poller struct {
+	Streams   *dynamodbstreams.Client
+	StreamARN string
+	Handler   StreamHandler
+	// Gate, when set, is held while the stream is read (see TransactionGate).
+	Gate      *TransactionGate
+	BatchSize int
+	Interval  time.Duration
+	Logger    *slog.Logger
+
+	// positions holds, per shard, the sequence number of the last record
+	// handled; "" means start from the trim horizon.
+	positions map[string]string
+}
+
+// Run polls until ctx is done.
+func (p *Poller) Run(ctx context.Context) error {
+	for {
+		n, err := p.PollOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			p.logger().Error("stream poll failed", "error", err.Error())
+		}
+		if n >= p.batchSize() {
+			continue // more may be waiting
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(p.interval()):
+		}
+	}
+}
+
+// PollOnce reads at most one batch per shard and hands it to the handler.
+// It returns the number of records read.
+func (p *Poller) PollOnce(ctx context.Context) (int, error) {
+	if p.positions == nil {
+		p.positions = map[string]string{}
+	}
+	desc, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(p.StreamARN)})
+	if err != nil {
+		return 0, fmt.Errorf("describe stream: %w", err)
+	}
+	total := 0
+	for _, shard := range desc.StreamDescription.Shards {
+		n, err := p.pollShard(ctx, aws.ToString(shard.ShardId))
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (p *Poller) pollShard(ctx context.Context, shardID string) (int, error) {
+	records, err := p.read(ctx, shardID)
+	if err != nil || len(records) == 0 {
+		return 0, err
+	}
+	payload, err := json.Marshal(events.DynamoDBEvent{Records: toEventRecords(records, p.StreamARN)})
+	if err != nil {
+		return 0, err
+	}
+	out, err := p.Handler.Invoke(ctx, payload)
+	if err != nil {
+		// The whole batch failed: it is delivered again at the next poll.
+		return len(records), fmt.Errorf("stream handler: %w", err)
+	}
+	var resp events.DynamoDBEventResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		return len(records), fmt.Errorf("stream handler response: %w", err)
+	}
+	handled := len(records)
+	for _, failure := range resp.BatchItemFailures {
+		for i, r := range records {
+			if aws.ToString(r.Dynamodb.SequenceNumber) == failure.ItemIdentifier && i < handled {
+				handled = i
+			}
+		}
+	}
+	if handled > 0 {
+		p.positions[shardID] = aws.ToString(records[handled-1].Dynamodb.SequenceNumber)
+	}
+	return len(records), nil
+}
+
+// read takes a fresh iterator after the last handled record and reads one batch.
+func (p *Poller) read(ctx context.Context, shardID string) ([]streamtypes.Record, error) {
+	if p.Gate != nil {
+		defer p.Gate.lockStream()()
+	}
+	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(p.StreamARN), ShardId: aws.String(shardID), ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
+	if seq := p.positions[shardID]; seq != "" {
+		in.ShardIteratorType = streamtypes.ShardIteratorTypeAfterSequenceNumber
+		in.SequenceNumber = aws.String(seq)
+	}
+	it, err := p.Streams.GetShardIterator(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("get shard iterator: %w", err)
+	}
+	out, err := p.Streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator, Limit: aws.Int32(int32(p.batchSize()))})
+	if err != nil {
+		return nil, fmt.Errorf("get records: %w", err)
+	}
+	return out.Records, nil
+}
+
+func (p *Poller) batchSize() int {
+	if p.BatchSize > 0 {
+		return p.BatchSize
+	}
+	return DefaultBatchSize
+}
+
+func (p *Poller) interval() time.Duration {
+	if p.Interval > 0 {
+		return p.Interval
+	}
+	return DefaultPollInterval
+}
+
+func (p *Poller) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.Default()
+}
+
+// toEventRecords converts SDK stream records into Lambda's event records.
+func toEventRecords(records []streamtypes.Record, streamARN string) []events.DynamoDBEventRecord {
+	out := make([]events.DynamoDBEventRecord, len(records))
+	for i, r := range records {
+		d := r.Dynamodb
+		out[i] = events.DynamoDBEventRecord{
+			AWSRegion:      aws.ToString(r.AwsRegion),
+			EventID:        aws.ToString(r.EventID),
+			EventName:      string(r.EventName),
+			EventSource:    "aws:dynamodb",
+			EventVersion:   "1.1",
+			EventSourceArn: streamARN,
+			Change: events.DynamoDBStreamRecord{
+				Keys:           toEventImage(d.Keys),
+				NewImage:       toEventImage(d.NewImage),
+				OldImage:       toEventImage(d.OldImage),
+				SequenceNumber: aws.ToString(d.SequenceNumber),
+				SizeBytes:      aws.ToInt64(d.SizeBytes),
+				StreamViewType: string(d.StreamViewType),
+			},
+		}
+		if d.ApproximateCreationDateTime != nil {
+			out[i].Change.ApproximateCreationDateTime = events.SecondsEpochTime{Time: *d.ApproximateCreationDateTime}
+		}
+	}
+	return out
+}
+
+func toEventImage(image map[string]streamtypes.AttributeValue) map[string]events.DynamoDBAttributeValue {
+	if image == nil {
+		return nil
+	}
+	out := make(map[string]events.DynamoDBAttributeValue, len(image))
+	for k, v := range image {
+		out[k] = toEventValue(v)
+	}
+	return out
+}
+
+func toEventValue(v streamtypes.AttributeValue) events.DynamoDBAttributeValue {
+	switch x := v.(type) {
+	case *streamtypes.AttributeValueMemberS:
+		return events.NewStringAttribute(x.Value)
+	case *streamtypes.AttributeValueMemberN:
+		return events.NewNumberAttribute(x.Value)
+	case *streamtypes.AttributeValueMemberBOOL:
+		return events.NewBooleanAttribute(x.Value)
+	case *streamtypes.AttributeValueMemberNULL:
+		return events.NewNullAttribute()
+	case *streamtypes.AttributeValueMemberB:
+		return events.NewBinaryAttribute(x.Value)
+	case *streamtypes.AttributeValueMemberSS:
+		return events.NewStringSetAttribute(x.Value)
+	case *streamtypes.AttributeValueMemberNS:
+		return events.NewNumberSetAttribute(x.Value)
+	case *streamtypes.AttributeValueMemberBS:
+		return events.NewBinarySetAttribute(x.Value)
+	case *streamtypes.AttributeValueMemberL:
+		list := make([]events.DynamoDBAttributeValue, len(x.Value))
+		for i, item := range x.Value {
+			list[i] = toEventValue(item)
+		}
+		return events.NewListAttribute(list)
+	case *streamtypes.AttributeValueMemberM:
+		return events.NewMapAttribute(toEventImage(x.Value))
+	}
+	return events.NewNullAttribute()
+}

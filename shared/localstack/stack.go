@@ -1,0 +1,146 @@
+package localstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/lambdas"
+)
+
+// Options configure a local stack.
+type Options struct {
+	// Host and Port of the API (Port 0 picks a free port).
+	Host string
+	Port int
+	// Endpoint of an existing DynamoDB endpoint; when empty, a moto server
+	// is started on DynamoDBPort.
+	Endpoint     string
+	DynamoDBPort int
+	// Getenv reads configuration (table names, bootstrap secrets).
+	Getenv func(string) string
+	// Out receives what an operator must see (credentials, the ready line).
+	Out io.Writer
+	// Logger receives request and stream logs.
+	Logger *slog.Logger
+	// DynamoDBOptions are added to the functions' DynamoDB client (tests
+	// use them to count requests).
+	DynamoDBOptions []func(*dynamodb.Options)
+	// Audit wraps the audit handler (tests use it to inject faults).
+	Audit func(StreamHandler) StreamHandler
+}
+
+// Stack is a running local stack.
+type Stack struct {
+	// URL of the API.
+	URL string
+	// APIKey is the dev key's plaintext.
+	APIKey string
+	// Client is the functions' DynamoDB client; Config their configuration.
+	Client *dynamodb.Client
+	Config lambdas.Config
+	// Poller feeds the audit handler.
+	Poller *Poller
+
+	moto   *Moto
+	server *http.Server
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start starts moto (unless an endpoint is given), creates the tables,
+// bootstraps the dev credentials, and serves the API and the stream poller.
+func Start(ctx context.Context, o Options) (s *Stack, err error) {
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s = &Stack{done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			s.moto.Stop()
+		}
+	}()
+	endpoint := o.Endpoint
+	if endpoint == "" {
+		if s.moto, err = StartMoto(ctx, o.Host, o.DynamoDBPort, o.Out); err != nil {
+			return nil, err
+		}
+		endpoint = s.moto.Endpoint
+	}
+	cfg := dynamo.LocalConfig(endpoint)
+	gate := &TransactionGate{}
+	s.Config = lambdas.ConfigFromEnv(o.Getenv)
+	s.Client = dynamo.NewClient(cfg, append([]func(*dynamodb.Options){gate.Option()}, o.DynamoDBOptions...)...)
+	if err = dynamo.CreateTables(ctx, dynamo.NewClient(cfg), o.Getenv); err != nil {
+		return nil, err
+	}
+	if s.APIKey, err = Bootstrap(ctx, &dynamo.Auth{Client: s.Client, Table: s.Config.AuthTable}, o.Getenv, o.Out); err != nil {
+		return nil, err
+	}
+	table, err := s.Client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Config.ResourcesTable)})
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: %w", s.Config.ResourcesTable, err)
+	}
+	var audit StreamHandler = lambdas.Audit(s.Client, s.Config, o.Logger)
+	if o.Audit != nil {
+		audit = o.Audit(audit)
+	}
+	s.Poller = &Poller{
+		Streams:   dynamo.NewStreamsClient(cfg),
+		StreamARN: aws.ToString(table.Table.LatestStreamArn),
+		Handler:   audit,
+		Gate:      gate,
+		Logger:    o.Logger,
+	}
+	gateway := &Gateway{
+		Routes: api.Routes,
+		Functions: map[string]HTTPFunction{
+			api.FunctionTrustMarkTypes: apigw.Handler(lambdas.TrustMarkTypes(s.Client, s.Config)),
+			api.FunctionAuditQuery:     apigw.Handler(lambdas.AuditQuery(s.Client, s.Config)),
+		},
+		Logger: o.Logger,
+	}
+	listener, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(o.Port)))
+	if err != nil {
+		return nil, err
+	}
+	s.URL = "http://" + listener.Addr().String()
+	s.server = &http.Server{Handler: gateway, ReadHeaderTimeout: 10 * time.Second}
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go func() {
+		defer close(s.done)
+		_ = s.Poller.Run(runCtx)
+	}()
+	go func() {
+		if err := s.server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.Logger.Error("server failed", "error", err.Error())
+		}
+	}()
+	return s, nil
+}
+
+// Stop stops the server, the poller and moto (if it started it).
+func (s *Stack) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.server.Shutdown(ctx)
+	s.cancel()
+	<-s.done
+	s.moto.Stop()
+}

@@ -1,0 +1,71 @@
+// Package resource holds the resource types the admin API manages
+// (TrustMarkType for now), their rules, and the services that apply changes
+// to them through a Store. It knows nothing of HTTP or DynamoDB.
+package resource
+
+import (
+	"errors"
+	"time"
+)
+
+// Type names a resource type as the audit log records it.
+type Type string
+
+// The resource types.
+const (
+	TypeTrustMarkType Type = "TrustMarkType"
+	TypeTrustMark     Type = "TrustMark"
+	TypeSubordinate   Type = "Subordinate"
+)
+
+// Types lists every resource type.
+var Types = []Type{TypeTrustMarkType, TypeTrustMark, TypeSubordinate}
+
+// Operation is the kind of API write that produced a version of a resource.
+type Operation string
+
+// The operations.
+const (
+	OpCreate Operation = "create"
+	OpUpdate Operation = "update"
+	OpRenew  Operation = "renew"
+)
+
+// Attribution says who made a write through the API and how. It is stored on
+// the item with the write, so the audit function can read it from the stream.
+type Attribution struct {
+	UserID     int64
+	Username   string
+	AuthMethod string
+	Tenant     string
+	APIKeyName string
+	RequestID  string
+	SourceIP   string
+	UserAgent  string
+	Path       string
+	Method     string
+	Operation  Operation
+	// ResponseCode is the status the API answers for this write.
+	ResponseCode int
+	// CommittedAt is when the write was made.
+	CommittedAt time.Time
+}
+
+// Page selects a slice of a list ordered by id.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// Errors returned by stores.
+var (
+	// ErrNotFound: no item with that key.
+	ErrNotFound = errors.New("resource not found")
+	// ErrExists: a unique value is taken; the store returns the holder.
+	ErrExists = errors.New("resource exists")
+	// ErrStale: the item changed since it was read (version mismatch).
+	ErrStale = errors.New("resource changed concurrently")
+)
+
+// TimeFormat is how resource times are written: ISO 8601 in UTC with a Z.
+const TimeFormat = "2006-01-02T15:04:05.000000Z"
