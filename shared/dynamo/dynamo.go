@@ -44,8 +44,8 @@ func NewStreamsClient(cfg aws.Config, optFns ...func(*dynamodbstreams.Options)) 
 }
 
 // Helpers to build attribute values.
-func str(s string) types.AttributeValue  { return &types.AttributeValueMemberS{Value: s} }
-func num(n int64) types.AttributeValue   { return &types.AttributeValueMemberN{Value: fmt.Sprint(n)} }
+func str(s string) types.AttributeValue   { return &types.AttributeValueMemberS{Value: s} }
+func num(n int64) types.AttributeValue    { return &types.AttributeValueMemberN{Value: fmt.Sprint(n)} }
 func boolean(b bool) types.AttributeValue { return &types.AttributeValueMemberBOOL{Value: b} }
 
 // cancellationCode returns the cancellation reason code of the i-th item of

@@ -35,8 +35,8 @@ type Options struct {
 	Out io.Writer
 	// Logger receives request and stream logs.
 	Logger *slog.Logger
-	// DynamoDBOptions are added to the functions' DynamoDB client (tests
-	// use them to count requests).
+	// DynamoDBOptions are added to the API functions' DynamoDB client (tests
+	// use them to count requests); the audit handler has a client of its own.
 	DynamoDBOptions []func(*dynamodb.Options)
 	// Audit wraps the audit handler (tests use it to inject faults).
 	Audit func(StreamHandler) StreamHandler
@@ -48,7 +48,7 @@ type Stack struct {
 	URL string
 	// APIKey is the dev key's plaintext.
 	APIKey string
-	// Client is the functions' DynamoDB client; Config their configuration.
+	// Client is the API functions' DynamoDB client; Config their configuration.
 	Client *dynamodb.Client
 	Config lambdas.Config
 	// Poller feeds the audit handler.
@@ -96,7 +96,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: %w", s.Config.ResourcesTable, err)
 	}
-	var audit StreamHandler = lambdas.Audit(s.Client, s.Config, o.Logger)
+	var audit StreamHandler = lambdas.Audit(dynamo.NewClient(cfg, gate.Option()), s.Config, o.Logger)
 	if o.Audit != nil {
 		audit = o.Audit(audit)
 	}
