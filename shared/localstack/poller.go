@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -38,6 +39,7 @@ type Poller struct {
 	Interval  time.Duration
 	Logger    *slog.Logger
 
+	mu sync.Mutex // serialises polls
 	// positions holds, per shard, the sequence number of the last record
 	// handled; "" means start from the trim horizon.
 	positions map[string]string
@@ -63,7 +65,10 @@ func (p *Poller) Run(ctx context.Context) error {
 
 // PollOnce reads at most one batch per shard and hands it to the handler.
 // It returns the number of records read.
+// It is safe to call while Run runs: polls are serialised.
 func (p *Poller) PollOnce(ctx context.Context) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.positions == nil {
 		p.positions = map[string]string{}
 	}

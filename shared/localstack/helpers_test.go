@@ -1,0 +1,153 @@
+package localstack_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inmor/inmor-serverless/shared/dynamotest"
+	"github.com/inmor/inmor-serverless/shared/localstack"
+)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
+const testKey = "test-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+// startStack runs a local stack on the test endpoint with tables of its own.
+func startStack(t *testing.T, configure ...func(*localstack.Options)) *localstack.Stack {
+	t.Helper()
+	o := localstack.Options{
+		Endpoint: dynamotest.Endpoint(),
+		Getenv:   dynamotest.Getenv(t, map[string]string{"INMOR_DEV_API_KEY": testKey, "INMOR_DEV_ADMIN_PASSWORD": "test-password"}),
+		Out:      io.Discard,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, c := range configure {
+		c(&o)
+	}
+	s, err := localstack.Start(context.Background(), o)
+	if err != nil {
+		t.Fatalf("start stack: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+type response struct {
+	Status int
+	Body   []byte
+	Header http.Header
+}
+
+func (r response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		t.Fatalf("response is not a JSON object: %v: %s", err, r.Body)
+	}
+	return v
+}
+
+// call sends a request with the test key (unless key is "-") and a JSON body.
+func call(t *testing.T, s *localstack.Stack, method, path, body string, headers ...string) response {
+	t.Helper()
+	var reader io.Reader
+	if body != "" {
+		reader = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.URL+path, reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", testKey)
+	req.Header.Set("User-Agent", "localstack-test/1.0")
+	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+		} else {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{Status: resp.StatusCode, Body: b, Header: resp.Header}
+}
+
+func mustStatus(t *testing.T, r response, want int) {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("status %d, want %d: %s", r.Status, want, r.Body)
+	}
+}
+
+// auditPage is a page of GET /auditlog.
+type auditPage struct {
+	Items []map[string]any `json:"items"`
+	Count int              `json:"count"`
+}
+
+func listAudit(t *testing.T, s *localstack.Stack, query string) auditPage {
+	t.Helper()
+	r := call(t, s, http.MethodGet, "/api/v1/auditlog"+query, "")
+	mustStatus(t, r, http.StatusOK)
+	var p auditPage
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// waitForEntries waits until the audit log holds at least n entries.
+func waitForEntries(t *testing.T, s *localstack.Stack, n int) auditPage {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		p := listAudit(t, s, "?limit=1000")
+		if p.Count >= n {
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("audit log holds %d entries, want %d", p.Count, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// settle waits until the poller has handled everything in the stream, then
+// returns the audit log.
+func settle(t *testing.T, s *localstack.Stack) auditPage {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		n, err := s.Poller.PollOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return listAudit(t, s, "?limit=1000")
+		}
+	}
+	t.Fatal("the stream did not settle")
+	return auditPage{}
+}
+
+func compactJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_ = json.Compact(&buf, b)
+	return buf.String()
+}
