@@ -40,6 +40,8 @@ type Options struct {
 	DynamoDBOptions []func(*dynamodb.Options)
 	// Audit wraps the audit handler (tests use it to inject faults).
 	Audit func(StreamHandler) StreamHandler
+	// PollInterval is the poller's pause when the stream is idle.
+	PollInterval time.Duration
 }
 
 // Stack is a running local stack.
@@ -105,6 +107,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		StreamARN: aws.ToString(table.Table.LatestStreamArn),
 		Handler:   audit,
 		Gate:      gate,
+		Interval:  o.PollInterval,
 		Logger:    o.Logger,
 	}
 	gateway := &Gateway{
