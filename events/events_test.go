@@ -1,0 +1,152 @@
+package events_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/inmor/inmor-serverless/events"
+	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/dynamotest"
+	"github.com/inmor/inmor-serverless/shared/lambdas"
+	"github.com/inmor/inmor-serverless/shared/localstack"
+)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
+const sampleKey = "sample-api-key-0123456789abcdefghijklmnopqrstuv"
+
+func load[T any](t *testing.T, name string) T {
+	t.Helper()
+	raw, err := events.Samples.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return v
+}
+
+// TestSamplesThroughTheirHandlers runs every sample event, in the order a
+// client would send them, through the handler of the function that owns
+// its route, against a real DynamoDB API.
+func TestSamplesThroughTheirHandlers(t *testing.T) {
+	ctx := context.Background()
+	getenv := dynamotest.Getenv(t, map[string]string{"INMOR_DEV_API_KEY": sampleKey, "INMOR_DEV_ADMIN_PASSWORD": "sample"})
+	client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()))
+	if err := dynamo.CreateTables(ctx, client, getenv); err != nil {
+		t.Fatal(err)
+	}
+	cfg := lambdas.ConfigFromEnv(getenv)
+	if _, err := localstack.Bootstrap(ctx, &dynamo.Auth{Client: client, Table: cfg.AuthTable}, getenv, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	functions := map[string]func(context.Context, lambdaevents.APIGatewayV2HTTPRequest) (lambdaevents.APIGatewayV2HTTPResponse, error){
+		api.FunctionTrustMarkTypes: apigw.Handler(lambdas.TrustMarkTypes(client, cfg)),
+		api.FunctionAuditQuery:     apigw.Handler(lambdas.AuditQuery(client, cfg)),
+	}
+	owner := map[string]string{}
+	for _, r := range api.Routes {
+		owner[r.Key()] = r.Function
+	}
+	invoke := func(name string, wantStatus int) map[string]any {
+		t.Helper()
+		ev := load[lambdaevents.APIGatewayV2HTTPRequest](t, "apigw/"+name+".json")
+		fn := functions[owner[ev.RouteKey]]
+		if fn == nil {
+			t.Fatalf("%s: no function serves %q", name, ev.RouteKey)
+		}
+		resp, err := fn(ctx, ev)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if resp.StatusCode != wantStatus {
+			t.Fatalf("%s: status %d, want %d: %s", name, resp.StatusCode, wantStatus, resp.Body)
+		}
+		var body map[string]any
+		if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+			t.Fatalf("%s: body is not a JSON object: %s", name, resp.Body)
+		}
+		return body
+	}
+
+	if got := invoke("create-trustmarktype", 201); got["tmtype"] != "https://example.org/tm/member" || got["valid_for"] != 720.0 {
+		t.Errorf("create: %v", got)
+	}
+	if got := invoke("list-trustmarktypes", 200); got["count"] != 1.0 {
+		t.Errorf("list: %v", got)
+	}
+	invoke("get-trustmarktype", 200)
+	if got := invoke("get-trustmarktype-by-tmtype", 200); got["id"] != 1.0 {
+		t.Errorf("find: %v", got)
+	}
+	if got := invoke("update-trustmarktype", 200); got["active"] != false {
+		t.Errorf("update: %v", got)
+	}
+
+	audit := lambdas.Audit(client, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, c := range []struct {
+		file                          string
+		appended, duplicates, skipped int
+	}{
+		{"stream/trustmarktype-insert.json", 1, 0, 1},
+		{"stream/trustmarktype-insert.json", 0, 1, 1}, // delivered again: nothing added
+		{"stream/trustmarktype-modify.json", 1, 0, 0},
+	} {
+		raw, err := events.Samples.ReadFile(c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, stats, err := audit.Process(ctx, raw)
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("%s: %v %v", c.file, err, resp.BatchItemFailures)
+		}
+		if stats.Appended != c.appended || stats.Duplicates != c.duplicates || stats.Skipped != c.skipped {
+			t.Errorf("%s: %+v, want appended %d duplicates %d skipped %d", c.file, stats, c.appended, c.duplicates, c.skipped)
+		}
+	}
+
+	page := invoke("list-auditlog", 200)
+	items, _ := page["items"].([]any)
+	if page["count"] != 2.0 || len(items) != 2 {
+		t.Fatalf("audit list: %v", page)
+	}
+	newest, _ := items[0].(map[string]any)
+	if newest["event_type"] != "trustmarktype_deactivated" || newest["request_id"] != "req-update" || newest["ip_address"] != "203.0.113.7" {
+		t.Errorf("newest entry: %v", newest)
+	}
+	entry := invoke("get-auditlog-entry", 200)
+	if entry["event_type"] != "trustmarktype_created" || entry["snapshot_after"] == nil {
+		t.Errorf("entry 1: %v", entry)
+	}
+	if doc := invoke("openapi", 200); !strings.HasPrefix(doc["openapi"].(string), "3.") {
+		t.Errorf("openapi: %v", doc["openapi"])
+	}
+}
+
+// TestEverySampleIsUsed keeps the folder and the test in step.
+func TestEverySampleIsUsed(t *testing.T) {
+	entries, err := events.Samples.ReadDir("apigw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := map[string]bool{}
+	for _, e := range entries {
+		ev := load[lambdaevents.APIGatewayV2HTTPRequest](t, "apigw/"+e.Name())
+		routes[ev.RouteKey] = true
+	}
+	for _, r := range api.Routes {
+		if !routes[r.Key()] {
+			t.Errorf("no sample event for route %s", r.Key())
+		}
+	}
+}

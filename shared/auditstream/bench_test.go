@@ -1,0 +1,82 @@
+package auditstream
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/inmor/inmor-serverless/shared/audit"
+)
+
+// encodingJournal does everything the DynamoDB journal does before its
+// request: it encodes the entry's summary and snapshots.
+type encodingJournal struct{ bytes int }
+
+func (j *encodingJournal) Append(_ context.Context, e *audit.Entry) (bool, error) {
+	s, err := e.SummaryJSON()
+	if err != nil {
+		return false, err
+	}
+	b, err := audit.SnapshotJSON(e.SnapshotBefore)
+	if err != nil {
+		return false, err
+	}
+	a, err := audit.SnapshotJSON(e.SnapshotAfter)
+	if err != nil {
+		return false, err
+	}
+	j.bytes += len(s) + len(b) + len(a)
+	return true, nil
+}
+
+// nestedSubordinateRecord is a Subordinate MODIFY whose images hold about
+// 2 KB of nested objects each (metadata, forced metadata, keys).
+func nestedSubordinateRecord() events.DynamoDBEventRecord {
+	r := trustMarkTypeRecord(7, 2, false, "99")
+	for _, img := range []map[string]events.DynamoDBAttributeValue{r.Change.OldImage, r.Change.NewImage} {
+		img["pk"] = events.NewStringAttribute("Subordinate")
+		img["entityid"] = events.NewStringAttribute("https://rp.example.org")
+		delete(img, "tmtype")
+		meta := map[string]events.DynamoDBAttributeValue{}
+		for i := 0; i < 12; i++ {
+			meta[fmt.Sprintf("claim_%02d", i)] = events.NewMapAttribute(map[string]events.DynamoDBAttributeValue{
+				"value":    events.NewStringAttribute(strings.Repeat("v", 60)),
+				"required": events.NewBooleanAttribute(i%2 == 0),
+				"weight":   events.NewNumberAttribute(fmt.Sprint(i * 7)),
+				"values":   events.NewListAttribute([]events.DynamoDBAttributeValue{events.NewStringAttribute("a"), events.NewStringAttribute("b")}),
+			})
+		}
+		img["metadata"] = events.NewMapAttribute(map[string]events.DynamoDBAttributeValue{"openid_relying_party": events.NewMapAttribute(meta)})
+	}
+	r.Change.NewImage["metadata"].Map()["openid_relying_party"].Map()["claim_03"].Map()["value"] = events.NewStringAttribute("changed")
+	return r
+}
+
+func benchmarkProcess(b *testing.B, record events.DynamoDBEventRecord) {
+	p := payload(b, record)
+	h := Handler{Journal: &encodingJournal{}, Logger: quiet()}
+	ctx := context.Background()
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, stats, err := h.Process(ctx, p); err != nil || stats.Appended != 1 {
+			b.Fatal(err, stats)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkDeriveTrustMarkType measures one TrustMarkType MODIFY: decode,
+// snapshots, diff, event type, and the encoding of the entry.
+func BenchmarkDeriveTrustMarkType(b *testing.B) {
+	benchmarkProcess(b, trustMarkTypeRecord(1, 2, false, "1"))
+}
+
+// BenchmarkDeriveNested4KB measures a record with about 4 KB of nested objects.
+func BenchmarkDeriveNested4KB(b *testing.B) {
+	benchmarkProcess(b, nestedSubordinateRecord())
+}
