@@ -29,11 +29,15 @@ type auditHandlers struct {
 
 const msgAuditEntryNotFound = "Audit log entry not found."
 
-// visibleTenant is the tenant a caller may see: "" (all) for superusers.
+// visibleTenant is the tenant a caller may see: "" (all) for superusers,
+// else the tenant they authenticated with, never "".
 func visibleTenant(r *http.Request) string {
 	p, _ := auth.PrincipalFrom(r.Context())
-	if p.IsSuperuser {
+	switch {
+	case p.IsSuperuser:
 		return ""
+	case p.Tenant == "":
+		return auth.DefaultTenant
 	}
 	return p.Tenant
 }

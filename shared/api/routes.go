@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
@@ -42,7 +43,10 @@ type Route struct {
 	Summary     string
 	// Public routes need no authentication.
 	Public bool
-	Params []Param
+	// AuditRead routes may be called with an audit:read key; every other
+	// authenticated route needs the admin scope.
+	AuditRead bool
+	Params    []Param
 	// Body names the schema of the JSON body, "" for none.
 	Body string
 	// Responses maps each status to the schema of its body.
@@ -124,7 +128,7 @@ var Routes = []Route{
 	},
 	{
 		Method: http.MethodGet, Path: BasePath + "/auditlog", Function: FunctionAuditQuery,
-		OperationID: "listAuditLog", Summary: "List audit entries, newest first.",
+		OperationID: "listAuditLog", AuditRead: true, Summary: "List audit entries, newest first.",
 		Params: []Param{
 			limitParam, offsetParam,
 			{Name: "resource_type", In: "query", Type: "string", Enum: resourceTypeNames()},
@@ -135,7 +139,7 @@ var Routes = []Route{
 	},
 	{
 		Method: http.MethodGet, Path: BasePath + "/auditlog/{id}", Function: FunctionAuditQuery,
-		OperationID: "getAuditLogEntry", Summary: "Get one audit entry with its snapshots.",
+		OperationID: "getAuditLogEntry", AuditRead: true, Summary: "Get one audit entry with its snapshots.",
 		Params:    []Param{idParam},
 		Responses: withErrors(map[int]string{200: "AuditLogEntryDetail"}, 404, 422),
 	},
@@ -157,6 +161,18 @@ func RoutesOf(function string) []Route {
 	return out
 }
 
+// requireScope answers 403 when the caller's key scope does not allow the route.
+func requireScope(route Route, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := auth.PrincipalFrom(r.Context())
+		if p.Scope != auth.ScopeAdmin && !(route.AuditRead && p.Scope == auth.ScopeAuditRead) {
+			httpapi.WriteError(w, r, httpapi.ErrForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // newFunctionHandler builds the router of one function from the route table
 // and the function's handlers by operation id. A route without a handler, or
 // a handler without a route, is a programming error and panics at start.
@@ -171,7 +187,7 @@ func newFunctionHandler(function string, authn httpapi.Authenticator, handlers m
 		used++
 		var handler http.Handler = h
 		if !route.Public {
-			handler = httpapi.Authenticated(authn, handler)
+			handler = httpapi.Authenticated(authn, requireScope(route, handler))
 		}
 		rt.Handle(route.Method, route.Path, handler)
 	}

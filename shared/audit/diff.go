@@ -70,6 +70,12 @@ func Equal(a, b any) bool {
 	case json.Number:
 		y, ok := b.(json.Number)
 		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case int:
+		y, ok := b.(int)
+		return ok && x == y
 	case []byte:
 		y, ok := b.([]byte)
 		return ok && bytes.Equal(x, y)

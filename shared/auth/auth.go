@@ -165,9 +165,12 @@ func (a Authenticator) authenticateKey(ctx context.Context, plaintext string) (P
 	if !user.IsActive || user.ID != key.UserID {
 		return Principal{}, ErrUnauthenticated
 	}
-	scope := key.Scope
+	scope, tenant := key.Scope, key.Tenant
 	if scope == "" {
 		scope = ScopeAdmin
+	}
+	if tenant == "" {
+		tenant = DefaultTenant
 	}
 	return Principal{
 		UserID:      user.ID,
@@ -176,7 +179,7 @@ func (a Authenticator) authenticateKey(ctx context.Context, plaintext string) (P
 		IsSuperuser: user.IsSuperuser,
 		AuthMethod:  MethodAPIKey,
 		APIKeyName:  key.Name,
-		Tenant:      key.Tenant,
+		Tenant:      tenant,
 		Scope:       scope,
 	}, nil
 }

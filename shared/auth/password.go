@@ -18,6 +18,8 @@ const (
 	argonThreads = 2
 	argonKeyLen  = 32
 	argonSaltLen = 16
+	// maxArgonMemory (KiB) bounds the memory a stored hash may ask for.
+	maxArgonMemory = 256 * 1024
 )
 
 // HashPassword returns an argon2id hash of password with a fresh random salt,
@@ -48,6 +50,11 @@ func VerifyPassword(password, encoded string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &memory, &iterations, &threads); err != nil {
 		return false, fmt.Errorf("bad argon2 parameters: %w", err)
 	}
+	// Bounds keep a corrupt or hostile hash from panicking argon2 or
+	// allocating without limit.
+	if iterations < 1 || iterations > 16 || threads < 1 || memory < 8*uint32(threads) || memory > maxArgonMemory {
+		return false, errors.New("argon2 parameters out of bounds")
+	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
 	if err != nil {
 		return false, fmt.Errorf("bad salt: %w", err)
@@ -55,6 +62,9 @@ func VerifyPassword(password, encoded string) (bool, error) {
 	want, err := base64.RawStdEncoding.DecodeString(parts[5])
 	if err != nil {
 		return false, fmt.Errorf("bad key: %w", err)
+	}
+	if len(salt) < 8 || len(want) < 16 || len(want) > 64 {
+		return false, errors.New("argon2 salt or key length out of bounds")
 	}
 	got := argon2.IDKey([]byte(password), salt, iterations, memory, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
@@ -67,16 +68,12 @@ func ParseFields(body []byte) (*Fields, error) {
 	if !utf8.Valid(body) {
 		return nil, invalidJSON("body is not UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&f.raw); err != nil {
+	if err := json.Unmarshal(body, &f.raw); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			return nil, &ValidationError{Details: []FieldError{{Loc: []any{"body"}, Msg: "Input should be an object", Type: "model_type"}}}
 		}
 		return nil, invalidJSON(err.Error())
-	}
-	if dec.More() {
-		return nil, invalidJSON("unexpected data after the JSON value")
 	}
 	if f.raw == nil { // the body was `null`
 		f.raw = map[string]json.RawMessage{}
@@ -141,14 +138,20 @@ func (f *Fields) Bool(name string) *bool {
 }
 
 // Int reads an integer field in [min, max]; nil when absent. Integral
-// numbers written with a fraction (8760.0) are accepted, as pydantic does.
+// numbers written with a fraction (8760.0) are accepted, as pydantic does;
+// strings, booleans and fractions are not.
 func (f *Fields) Int(name string, min, max int64) *int64 {
 	v, ok := f.get(name)
 	if !ok {
 		return nil
 	}
 	n, err := parseInt(v)
-	if err != nil {
+	switch {
+	case errors.Is(err, errTooLarge):
+		n = max + 1 // reported as above the maximum
+	case errors.Is(err, errTooSmall):
+		n = min - 1
+	case err != nil:
 		f.fail(name, "Input should be a valid integer", "int_type")
 		return nil
 	}
@@ -170,19 +173,33 @@ func (f *Fields) inRange(name string, n, min, max int64) bool {
 	return false
 }
 
+var (
+	errNotInteger = errors.New("not an integer")
+	errTooLarge   = errors.New("integer too large")
+	errTooSmall   = errors.New("integer too small")
+)
+
+// parseInt reads a JSON number token that holds an integer (possibly
+// written as 5.0 or 5e2). Out-of-range values are errTooLarge/errTooSmall,
+// the same on every platform.
 func parseInt(v json.RawMessage) (int64, error) {
-	var num json.Number
-	dec := json.NewDecoder(bytes.NewReader(v))
-	dec.UseNumber()
-	if err := dec.Decode(&num); err != nil {
-		return 0, err
+	s := string(v)
+	if s == "" || (s[0] != '-' && (s[0] < '0' || s[0] > '9')) {
+		return 0, errNotInteger // a string, bool, object or array
 	}
-	if n, err := strconv.ParseInt(string(num), 10, 64); err == nil {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return n, nil
 	}
-	fl, err := strconv.ParseFloat(string(num), 64)
-	if err != nil || fl != float64(int64(fl)) {
-		return 0, errors.New("not an integer")
+	fl, err := strconv.ParseFloat(s, 64)
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange):
+		return 0, errNotInteger
+	case fl != math.Trunc(fl):
+		return 0, errNotInteger
+	case fl >= math.MaxInt64:
+		return 0, errTooLarge
+	case fl <= math.MinInt64:
+		return 0, errTooSmall
 	}
 	return int64(fl), nil
 }

@@ -1,0 +1,571 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/resource"
+)
+
+// --- fakes -----------------------------------------------------------------
+
+// memStore is an in-memory TrustMarkTypeStore.
+type memStore struct {
+	types []resource.TrustMarkType
+	// attributions records every write's attribution.
+	attributions []resource.Attribution
+}
+
+func (s *memStore) CreateTrustMarkType(_ context.Context, t resource.TrustMarkType, a resource.Attribution) (resource.TrustMarkType, error) {
+	for _, x := range s.types {
+		if x.TMType == t.TMType {
+			return x, resource.ErrExists
+		}
+	}
+	t.ID, t.Version = int64(len(s.types)+1), 1
+	s.types = append(s.types, t)
+	s.attributions = append(s.attributions, a)
+	return t, nil
+}
+
+func (s *memStore) TrustMarkType(_ context.Context, id int64) (resource.TrustMarkType, error) {
+	for _, x := range s.types {
+		if x.ID == id {
+			return x, nil
+		}
+	}
+	return resource.TrustMarkType{}, resource.ErrNotFound
+}
+
+func (s *memStore) TrustMarkTypeByTMType(_ context.Context, tmtype string) (resource.TrustMarkType, error) {
+	for _, x := range s.types {
+		if x.TMType == tmtype {
+			return x, nil
+		}
+	}
+	return resource.TrustMarkType{}, resource.ErrNotFound
+}
+
+func (s *memStore) TrustMarkTypes(_ context.Context, p resource.Page) ([]resource.TrustMarkType, int, error) {
+	items := []resource.TrustMarkType{}
+	for i := p.Offset; i < len(s.types) && len(items) < p.Limit; i++ {
+		items = append(items, s.types[i])
+	}
+	return items, len(s.types), nil
+}
+
+func (s *memStore) ReplaceTrustMarkType(_ context.Context, t resource.TrustMarkType, a resource.Attribution) (resource.TrustMarkType, error) {
+	for i, x := range s.types {
+		if x.ID == t.ID {
+			if x.Version != t.Version {
+				return resource.TrustMarkType{}, resource.ErrStale
+			}
+			t.Version++
+			s.types[i] = t
+			s.attributions = append(s.attributions, a)
+			return t, nil
+		}
+	}
+	return resource.TrustMarkType{}, resource.ErrNotFound
+}
+
+// fakeReader is an in-memory audit.Reader that records its queries.
+type fakeReader struct {
+	entries map[int64]json.RawMessage
+	queries []audit.Query
+}
+
+func (r *fakeReader) List(_ context.Context, q audit.Query) ([]json.RawMessage, int, error) {
+	r.queries = append(r.queries, q)
+	return []json.RawMessage{}, 0, nil
+}
+
+func (r *fakeReader) Get(_ context.Context, id int64) (json.RawMessage, error) {
+	if e, ok := r.entries[id]; ok {
+		return e, nil
+	}
+	return nil, audit.ErrNotFound
+}
+
+// authn authenticates every request as p, or fails with err.
+type authn struct {
+	p   auth.Principal
+	err error
+}
+
+func (a authn) Authenticate(*http.Request) (auth.Principal, error) { return a.p, a.err }
+
+var nobody = authn{err: auth.ErrUnauthenticated}
+
+func handlers(a authn) (map[string]http.Handler, *memStore, *fakeReader) {
+	store, reader := &memStore{}, &fakeReader{entries: map[int64]json.RawMessage{}}
+	return map[string]http.Handler{
+		FunctionTrustMarkTypes: NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, a),
+		FunctionAuditQuery:     NewAuditQueryHandler(reader, a),
+	}, store, reader
+}
+
+func serve(h http.Handler, method, target, body string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, target, strings.NewReader(body)))
+	return rec
+}
+
+func decode(t *testing.T, rec *httptest.ResponseRecorder) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, rec.Body)
+	}
+	return v
+}
+
+var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+// concrete fills a route's path parameters.
+func concrete(path string) string { return pathParam.ReplaceAllString(path, "1") }
+
+// --- the route table --------------------------------------------------------
+
+// TestRoutesAreUnique: no two routes share a route key or an operation id.
+func TestRoutesAreUnique(t *testing.T) {
+	keys, ops := map[string]bool{}, map[string]bool{}
+	for _, r := range Routes {
+		if keys[r.Key()] {
+			t.Errorf("route key %q appears twice", r.Key())
+		}
+		keys[r.Key()] = true
+		if ops[r.OperationID] {
+			t.Errorf("operation id %q appears twice", r.OperationID)
+		}
+		ops[r.OperationID] = true
+		if !strings.HasPrefix(r.Path, BasePath+"/") {
+			t.Errorf("route %s is not under %s", r.Key(), BasePath)
+		}
+		if r.Function != FunctionTrustMarkTypes && r.Function != FunctionAuditQuery {
+			t.Errorf("route %s is served by unknown function %q", r.Key(), r.Function)
+		}
+	}
+	if got := (Route{Method: "GET", Path: "/api/v1/auditlog"}).Key(); got != "GET /api/v1/auditlog" {
+		t.Errorf("Key() = %q", got)
+	}
+	if n := len(RoutesOf(FunctionTrustMarkTypes)) + len(RoutesOf(FunctionAuditQuery)); n != len(Routes) {
+		t.Errorf("RoutesOf covers %d routes of %d", n, len(Routes))
+	}
+}
+
+// openAPIDoc is the OpenAPI document as a client reads it.
+func openAPIDoc(t *testing.T) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(OpenAPI())
+	if err != nil {
+		t.Fatalf("OpenAPI() does not encode: %v", err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// TestOpenAPIDescribesEveryRoute: one operation per route and no other, with
+// the route's operation id, parameters, body and responses.
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	doc := openAPIDoc(t)
+	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.") {
+		t.Errorf("openapi = %v, want 3.x", doc["openapi"])
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	documented := 0
+	for path, item := range paths {
+		for method := range item.(map[string]any) {
+			documented++
+			found := false
+			for _, r := range Routes {
+				found = found || (r.Path == path && strings.ToLower(r.Method) == method)
+			}
+			if !found {
+				t.Errorf("OpenAPI documents %s %s, which no route serves", method, path)
+			}
+		}
+	}
+	if documented != len(Routes) {
+		t.Errorf("OpenAPI documents %d operations, the route table has %d", documented, len(Routes))
+	}
+	for _, r := range Routes {
+		t.Run(r.Key(), func(t *testing.T) {
+			item, _ := paths[r.Path].(map[string]any)
+			op, _ := item[strings.ToLower(r.Method)].(map[string]any)
+			if op == nil {
+				t.Fatalf("OpenAPI has no operation for %s", r.Key())
+			}
+			if op["operationId"] != r.OperationID {
+				t.Errorf("operationId = %v, want %s", op["operationId"], r.OperationID)
+			}
+			// Parameters: exactly the route's, and every {name} of the path.
+			type param struct{ name, in string }
+			var got, want []param
+			params, _ := op["parameters"].([]any)
+			for _, p := range params {
+				pm := p.(map[string]any)
+				got = append(got, param{pm["name"].(string), pm["in"].(string)})
+				if pm["in"] == "path" && pm["required"] != true {
+					t.Errorf("path parameter %v is not required", pm["name"])
+				}
+				if _, ok := pm["schema"].(map[string]any)["type"]; !ok {
+					t.Errorf("parameter %v has no schema type", pm["name"])
+				}
+			}
+			for _, p := range r.Params {
+				want = append(want, param{p.Name, p.In})
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("parameters = %v, want %v", got, want)
+			}
+			for _, m := range pathParam.FindAllStringSubmatch(r.Path, -1) {
+				if !slices.Contains(got, param{m[1], "path"}) {
+					t.Errorf("path parameter {%s} is not declared", m[1])
+				}
+			}
+			for _, p := range got {
+				if p.in == "path" && !strings.Contains(r.Path, "{"+p.name+"}") {
+					t.Errorf("path parameter %s is not in the path %s", p.name, r.Path)
+				}
+			}
+			// Responses: exactly the route's statuses.
+			responses, _ := op["responses"].(map[string]any)
+			var gotCodes, wantCodes []string
+			for code := range responses {
+				gotCodes = append(gotCodes, code)
+			}
+			for code := range r.Responses {
+				wantCodes = append(wantCodes, strconv.Itoa(code))
+			}
+			sort.Strings(gotCodes)
+			sort.Strings(wantCodes)
+			if !slices.Equal(gotCodes, wantCodes) || len(gotCodes) == 0 {
+				t.Errorf("responses = %v, want %v", gotCodes, wantCodes)
+			}
+			hasSuccess := false
+			for _, code := range gotCodes {
+				hasSuccess = hasSuccess || code[0] == '2'
+			}
+			if !hasSuccess {
+				t.Errorf("no 2xx response documented")
+			}
+			// Authentication.
+			_, secured := op["security"]
+			if secured == r.Public {
+				t.Errorf("security present = %v for a route with Public = %v", secured, r.Public)
+			}
+			if !r.Public {
+				if _, ok := responses["401"]; !ok {
+					t.Errorf("an authenticated route must document 401")
+				}
+			}
+			// Body.
+			_, hasBody := op["requestBody"]
+			if hasBody != (r.Body != "") {
+				t.Errorf("requestBody present = %v, route body %q", hasBody, r.Body)
+			}
+		})
+	}
+}
+
+// TestOpenAPIRefsResolve: every $ref names a component schema.
+func TestOpenAPIRefsResolve(t *testing.T) {
+	doc := openAPIDoc(t)
+	schemas, _ := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	if len(schemas) == 0 {
+		t.Fatal("no component schemas")
+	}
+	refs := 0
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if k == "$ref" {
+					refs++
+					ref, _ := e.(string)
+					name, ok := strings.CutPrefix(ref, "#/components/schemas/")
+					if _, exists := schemas[name]; !ok || !exists {
+						t.Errorf("%s: $ref %q does not resolve", path, ref)
+					}
+					continue
+				}
+				walk(path+"/"+k, e)
+			}
+		case []any:
+			for i, e := range x {
+				walk(path+"/"+strconv.Itoa(i), e)
+			}
+		}
+	}
+	walk("#", doc)
+	if refs == 0 {
+		t.Error("the document has no $ref at all")
+	}
+	// The schema names routes use are components too.
+	for _, r := range Routes {
+		for code, name := range r.Responses {
+			if _, ok := schemas[name]; name != "" && !ok {
+				t.Errorf("%s response %d names unknown schema %q", r.Key(), code, name)
+			}
+		}
+		if _, ok := schemas[r.Body]; r.Body != "" && !ok {
+			t.Errorf("%s body names unknown schema %q", r.Key(), r.Body)
+		}
+	}
+}
+
+// --- the function handlers --------------------------------------------------
+
+// TestHandlersConstruct: each function's handler has a handler for each of
+// its routes (newFunctionHandler panics otherwise).
+func TestHandlersConstruct(t *testing.T) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("constructing the handlers panicked: %v", r)
+		}
+	}()
+	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody) == nil || NewAuditQueryHandler(nil, nobody) == nil {
+		t.Error("a constructor returned nil")
+	}
+}
+
+// TestEveryRouteIsServed: each route, sent to its function's handler,
+// reaches the route's handler (not the router's own 404/405): 401 without
+// credentials, or 200 for the public OpenAPI document.
+func TestEveryRouteIsServed(t *testing.T) {
+	hs, _, _ := handlers(nobody)
+	for _, r := range Routes {
+		t.Run(r.Key(), func(t *testing.T) {
+			h := hs[r.Function]
+			if h == nil {
+				t.Fatalf("no handler for function %q", r.Function)
+			}
+			rec := serve(h, r.Method, concrete(r.Path), "")
+			if rec.Code == 404 || rec.Code == 405 {
+				t.Fatalf("%s %s answered %d: the router does not know the route", r.Method, concrete(r.Path), rec.Code)
+			}
+			if r.Public {
+				if rec.Code != 200 {
+					t.Errorf("public route answered %d, want 200", rec.Code)
+				}
+				return
+			}
+			if rec.Code != 401 || !reflect.DeepEqual(decode(t, rec), map[string]any{"detail": "Unauthorized"}) {
+				t.Errorf("unauthenticated call answered %d %s, want 401 {\"detail\": \"Unauthorized\"}", rec.Code, rec.Body)
+			}
+		})
+	}
+}
+
+// TestOpenAPIRoute serves the document generated from the route table.
+func TestOpenAPIRoute(t *testing.T) {
+	hs, _, _ := handlers(nobody)
+	rec := serve(hs[FunctionAuditQuery], "GET", BasePath+"/openapi.json", "")
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("openapi.json: %d %s", rec.Code, rec.Header())
+	}
+	if got := decode(t, rec); !reflect.DeepEqual(got, any(openAPIDoc(t))) {
+		t.Error("the served document differs from OpenAPI()")
+	}
+}
+
+// TestFunctionsServeOnlyTheirRoutes: a function answers 404 for the routes of
+// another, and 405 for write methods on its read-only paths (the audit log is
+// read-only, contract 6.4).
+func TestFunctionsServeOnlyTheirRoutes(t *testing.T) {
+	hs, _, _ := handlers(nobody)
+	cases := []struct {
+		function, method, path string
+		status                 int
+		allow                  string
+	}{
+		{FunctionTrustMarkTypes, "GET", BasePath + "/auditlog", 404, ""},
+		{FunctionTrustMarkTypes, "GET", BasePath + "/openapi.json", 404, ""},
+		{FunctionAuditQuery, "GET", BasePath + "/trustmarktypes", 404, ""},
+		{FunctionAuditQuery, "POST", BasePath + "/auditlog", 405, "GET"},
+		{FunctionAuditQuery, "DELETE", BasePath + "/auditlog", 405, "GET"},
+		{FunctionAuditQuery, "PUT", BasePath + "/auditlog/1", 405, "GET"},
+		{FunctionAuditQuery, "PATCH", BasePath + "/auditlog/1", 405, "GET"},
+		{FunctionAuditQuery, "DELETE", BasePath + "/auditlog/1", 405, "GET"},
+		{FunctionTrustMarkTypes, "DELETE", BasePath + "/trustmarktypes/1", 405, "GET, PUT"},
+		{FunctionTrustMarkTypes, "GET", BasePath + "/trustmarktypes/1/", 404, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.function+" "+c.method+" "+c.path, func(t *testing.T) {
+			rec := serve(hs[c.function], c.method, c.path, "")
+			if rec.Code != c.status || rec.Header().Get("Allow") != c.allow {
+				t.Errorf("%d Allow %q, want %d Allow %q", rec.Code, rec.Header().Get("Allow"), c.status, c.allow)
+			}
+		})
+	}
+}
+
+// TestTrustMarkTypeRoutes exercises the TrustMarkType handlers end to end on
+// an in-memory store (contract section 3).
+func TestTrustMarkTypeRoutes(t *testing.T) {
+	admin := authn{p: auth.Principal{UserID: 1, Username: "alice", AuthMethod: auth.MethodAPIKey, APIKeyName: "ci", Tenant: "acme", Scope: auth.ScopeAdmin}}
+	hs, store, _ := handlers(admin)
+	h := hs[FunctionTrustMarkTypes]
+	steps := []struct {
+		name, method, target, body string
+		status                     int
+		want                       any
+	}{
+		{"create with defaults", "POST", "/api/v1/trustmarktypes", `{"tmtype": "https://tm/a"}`, 201,
+			map[string]any{"id": 1.0, "tmtype": "https://tm/a", "autorenew": true, "valid_for": 8760.0, "renewal_time": 48.0, "active": true}},
+		{"create an existing tmtype answers 403 with the existing type, whatever the fields", "POST", "/api/v1/trustmarktypes",
+			`{"tmtype": "https://tm/a", "valid_for": 5, "active": false}`, 403,
+			map[string]any{"id": 1.0, "tmtype": "https://tm/a", "autorenew": true, "valid_for": 8760.0, "renewal_time": 48.0, "active": true}},
+		{"create without tmtype", "POST", "/api/v1/trustmarktypes", `{}`, 422,
+			map[string]any{"detail": []any{map[string]any{"loc": []any{"body", "tmtype"}, "msg": "Field required", "type": "missing"}}}},
+		{"create with bad JSON", "POST", "/api/v1/trustmarktypes", `{`, 422, nil},
+		{"get", "GET", "/api/v1/trustmarktypes/1", "", 200,
+			map[string]any{"id": 1.0, "tmtype": "https://tm/a", "autorenew": true, "valid_for": 8760.0, "renewal_time": 48.0, "active": true}},
+		{"get unknown", "GET", "/api/v1/trustmarktypes/99", "", 404, map[string]any{"message": "TrustMarkType could not be found.", "id": 99.0}},
+		{"get with a non-numeric id", "GET", "/api/v1/trustmarktypes/abc", "", 422, nil},
+		{"get with id 0", "GET", "/api/v1/trustmarktypes/0", "", 422, nil},
+		{"get by tmtype in the query", "GET", "/api/v1/trustmarktypes/?tmtype=https://tm/a", "", 200, nil},
+		{"get by tmtype in a JSON body (Inmor clients)", "GET", "/api/v1/trustmarktypes/", `{"tmtype": "https://tm/a"}`, 200, nil},
+		{"get by unknown tmtype", "GET", "/api/v1/trustmarktypes/?tmtype=https://tm/zz", "", 404,
+			map[string]any{"message": "TrustMarkType could not be found.", "id": 0.0}},
+		{"update", "PUT", "/api/v1/trustmarktypes/1", `{"active": false, "valid_for": 24}`, 200,
+			map[string]any{"id": 1.0, "tmtype": "https://tm/a", "autorenew": true, "valid_for": 24.0, "renewal_time": 48.0, "active": false}},
+		{"update out of range", "PUT", "/api/v1/trustmarktypes/1", `{"renewal_time": -1}`, 422, nil},
+		{"update unknown", "PUT", "/api/v1/trustmarktypes/99", `{"active": true}`, 404,
+			map[string]any{"message": "TrustMarkType could not be found.", "id": 99.0}},
+		{"list", "GET", "/api/v1/trustmarktypes?limit=10", "", 200, nil},
+		{"list with limit over the maximum", "GET", "/api/v1/trustmarktypes?limit=1001", "", 422, nil},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			rec := serve(h, s.method, s.target, s.body)
+			if rec.Code != s.status {
+				t.Fatalf("%s %s: %d %s, want %d", s.method, s.target, rec.Code, rec.Body, s.status)
+			}
+			if s.want != nil {
+				if got := decode(t, rec); !reflect.DeepEqual(got, s.want) {
+					t.Errorf("body = %s, want %v", rec.Body, s.want)
+				}
+			}
+		})
+	}
+	// Writes carry who made them and how.
+	if len(store.attributions) != 2 {
+		t.Fatalf("store saw %d writes, want 2 (create, update)", len(store.attributions))
+	}
+	a := store.attributions[1]
+	if a.Username != "alice" || a.AuthMethod != auth.MethodAPIKey || a.Tenant != "acme" || a.APIKeyName != "ci" ||
+		a.Path != "/api/v1/trustmarktypes/1" || a.Method != "PUT" || a.Operation != resource.OpUpdate || a.ResponseCode != 200 {
+		t.Errorf("update attribution = %+v", a)
+	}
+}
+
+// TestKeyScope: an audit:read key may only read the audit log (contract
+// section 2); anything else is 403 {"detail": "Forbidden"}.
+func TestKeyScope(t *testing.T) {
+	reader := authn{p: auth.Principal{UserID: 1, Username: "auditor", AuthMethod: auth.MethodAPIKey, Tenant: "acme", Scope: auth.ScopeAuditRead}}
+	cases := []struct {
+		function, method, target, body string
+		status                         int
+	}{
+		{FunctionAuditQuery, "GET", "/api/v1/auditlog", "", 200},
+		{FunctionAuditQuery, "GET", "/api/v1/auditlog/5", "", 404},
+		{FunctionTrustMarkTypes, "POST", "/api/v1/trustmarktypes", `{"tmtype": "https://tm/x"}`, 403},
+		{FunctionTrustMarkTypes, "GET", "/api/v1/trustmarktypes", "", 403},
+	}
+	for _, c := range cases {
+		t.Run(c.method+" "+c.target, func(t *testing.T) {
+			hs, store, _ := handlers(reader)
+			rec := serve(hs[c.function], c.method, c.target, c.body)
+			if rec.Code != c.status {
+				t.Errorf("audit:read key: %s %s answered %d %s, want %d (store writes: %d)",
+					c.method, c.target, rec.Code, rec.Body, c.status, len(store.types))
+			}
+		})
+	}
+}
+
+// TestAuditLogVisibility: a superuser sees every tenant; anyone else only
+// their own (contract 6.4).
+func TestAuditLogVisibility(t *testing.T) {
+	entry := func(tenant string) json.RawMessage {
+		if tenant == "" {
+			return json.RawMessage(`{"id": 1, "tenant": null, "snapshot_before": null, "snapshot_after": null}`)
+		}
+		return json.RawMessage(`{"id": 1, "tenant": "` + tenant + `", "snapshot_before": null, "snapshot_after": null}`)
+	}
+	cases := []struct {
+		name        string
+		principal   auth.Principal
+		wantFilter  string // the tenant the list is restricted to
+		entryTenant string
+		wantGet     int
+	}{
+		{name: "superuser sees its own tenant's entry", principal: auth.Principal{Scope: auth.ScopeAuditRead, IsSuperuser: true, Tenant: "acme"}, wantFilter: "", entryTenant: "acme", wantGet: 200},
+		{name: "superuser sees another tenant's entry", principal: auth.Principal{Scope: auth.ScopeAuditRead, IsSuperuser: true, Tenant: "acme"}, wantFilter: "", entryTenant: "other", wantGet: 200},
+		{name: "superuser sees an out-of-band entry", principal: auth.Principal{Scope: auth.ScopeAuditRead, IsSuperuser: true, Tenant: "acme"}, wantFilter: "", entryTenant: "", wantGet: 200},
+		{name: "user sees its tenant's entry", principal: auth.Principal{Scope: auth.ScopeAuditRead, Tenant: "acme"}, wantFilter: "acme", entryTenant: "acme", wantGet: 200},
+		{name: "another tenant's entry does not exist for a user", principal: auth.Principal{Scope: auth.ScopeAuditRead, Tenant: "acme"}, wantFilter: "acme", entryTenant: "other", wantGet: 404},
+		{name: "an entry without tenant does not exist for a user", principal: auth.Principal{Scope: auth.ScopeAuditRead, Tenant: "acme"}, wantFilter: "acme", entryTenant: "", wantGet: 404},
+		{name: "a user whose tenant is empty does not see every tenant", principal: auth.Principal{Scope: auth.ScopeAuditRead, Tenant: ""}, wantFilter: auth.DefaultTenant, entryTenant: "other", wantGet: 404},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			hs, _, reader := handlers(authn{p: c.principal})
+			reader.entries[1] = entry(c.entryTenant)
+			h := hs[FunctionAuditQuery]
+			rec := serve(h, "GET", "/api/v1/auditlog?resource_type=TrustMarkType&action=UPDATE&limit=7&offset=2", "")
+			if rec.Code != 200 || len(reader.queries) != 1 {
+				t.Fatalf("list: %d %s", rec.Code, rec.Body)
+			}
+			q := reader.queries[0]
+			want := audit.Query{Filter: audit.Filter{ResourceType: "TrustMarkType", Action: "UPDATE", Tenant: c.wantFilter}, Limit: 7, Offset: 2}
+			if !reflect.DeepEqual(q, want) {
+				t.Errorf("query = %+v, want %+v", q, want)
+			}
+			rec = serve(h, "GET", "/api/v1/auditlog/1", "")
+			if rec.Code != c.wantGet {
+				t.Errorf("get: %d %s, want %d", rec.Code, rec.Body, c.wantGet)
+			}
+			if c.wantGet == 404 && !reflect.DeepEqual(decode(t, rec), map[string]any{"message": "Audit log entry not found.", "id": 1.0}) {
+				t.Errorf("get: body %s", rec.Body)
+			}
+		})
+	}
+}
+
+// TestAuditLogQueryValidation: bad filters and pages are 422, never ignored.
+func TestAuditLogQueryValidation(t *testing.T) {
+	hs, _, reader := handlers(authn{p: auth.Principal{IsSuperuser: true, Scope: auth.ScopeAdmin}})
+	for _, q := range []string{"limit=0", "limit=1001", "offset=-1", "resource_type=Foo", "action=update", "event_type=nope", "limit=x"} {
+		t.Run(q, func(t *testing.T) {
+			rec := serve(hs[FunctionAuditQuery], "GET", "/api/v1/auditlog?"+q, "")
+			if rec.Code != 422 {
+				t.Errorf("%s: %d %s, want 422", q, rec.Code, rec.Body)
+			}
+		})
+	}
+	if len(reader.queries) != 0 {
+		t.Errorf("the reader was queried %d times with invalid parameters", len(reader.queries))
+	}
+	rec := serve(hs[FunctionAuditQuery], "GET", "/api/v1/auditlog", "")
+	if rec.Code != 200 || !reflect.DeepEqual(decode(t, rec), map[string]any{"items": []any{}, "count": 0.0}) {
+		t.Errorf("empty list: %d %s", rec.Code, rec.Body)
+	}
+}

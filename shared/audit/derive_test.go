@@ -1,0 +1,334 @@
+package audit
+
+import (
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/inmor/inmor-serverless/shared/resource"
+)
+
+// asStream converts Go integers to json.Number, recursively, as the stream
+// decoder delivers numbers.
+func asStream(v any) any {
+	switch x := v.(type) {
+	case int:
+		return json.Number(strconv.Itoa(x))
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10))
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = asStream(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = asStream(e)
+		}
+		return out
+	}
+	return v
+}
+
+// storedItem mirrors what the store writes for version `version` of a
+// resource: its fields plus pk, sk, version and, when a is not nil, the
+// attribution written for attrVersion (the item's version for a write
+// through the API).
+func storedItem(t resource.Type, id, version int64, fields obj, a *resource.Attribution, attrVersion int64) obj {
+	item := obj{}
+	for k, v := range fields {
+		item[k] = v
+	}
+	item[resource.AttrPK] = string(t)
+	item[resource.AttrSK] = resource.SortKey(id)
+	item[resource.AttrID] = json.Number(strconv.FormatInt(id, 10))
+	if version > 0 {
+		item[resource.AttrVersion] = json.Number(strconv.FormatInt(version, 10))
+	}
+	if a != nil {
+		item[resource.AttrAttribution] = asStream(a.Map(attrVersion))
+	}
+	return item
+}
+
+var (
+	createdAt  = time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
+	updatedAt  = time.Date(2026, 3, 2, 8, 30, 0, 0, time.UTC)
+	streamSeen = time.Date(2026, 3, 3, 9, 0, 5, 0, time.FixedZone("CET", 3600))
+)
+
+func apiKeyWrite(op resource.Operation, method, path string, code int, at time.Time) *resource.Attribution {
+	return &resource.Attribution{
+		UserID: 42, Username: "alice", AuthMethod: "api_key", Tenant: "acme", APIKeyName: "ci-key",
+		RequestID: "req-" + string(op), SourceIP: "203.0.113.9", UserAgent: "inmor-client/1.0",
+		Path: path, Method: method, Operation: op, ResponseCode: code, CommittedAt: at,
+	}
+}
+
+// tmtFields are a TrustMarkType's fields as the store writes them (id apart).
+func tmtFields(active bool, validFor string) obj {
+	return obj{
+		"id": num("7"), "tmtype": "https://tm.example/member", "autorenew": true,
+		"valid_for": num(validFor), "renewal_time": num("48"), "active": active, "added": "2026-03-01T12:00:00.123456Z",
+	}
+}
+
+// TestDerive specifies how a stream record becomes an audit entry.
+func TestDerive(t *testing.T) {
+	create := apiKeyWrite(resource.OpCreate, "POST", "/api/v1/trustmarktypes", 201, createdAt)
+	update := apiKeyWrite(resource.OpUpdate, "PUT", "/api/v1/trustmarktypes/7", 200, updatedAt)
+	v1 := storedItem(resource.TypeTrustMarkType, 7, 1, tmtFields(true, "8760"), create, 1)
+	v2 := storedItem(resource.TypeTrustMarkType, 7, 2, tmtFields(false, "24"), update, 2)
+
+	// What an API write records about its author.
+	attributed := func(a *resource.Attribution, e Entry) Entry {
+		e.Timestamp = a.CommittedAt
+		e.UserID = ptr(a.UserID)
+		e.Username = ptr(a.Username)
+		e.AuthMethod = a.AuthMethod
+		e.APIKeyName = ptr(a.APIKeyName)
+		e.Tenant = ptr(a.Tenant)
+		e.IPAddress = ptr(a.SourceIP)
+		e.UserAgent = ptr(a.UserAgent)
+		e.RequestID = ptr(a.RequestID)
+		e.Endpoint = ptr(a.Path)
+		e.HTTPMethod = ptr(a.Method)
+		e.ResponseCode = ptr(a.ResponseCode)
+		e.Success = true
+		return e
+	}
+	// What a change made outside the API records: nobody, dated by the stream.
+	outOfBand := func(e Entry) Entry {
+		e.Timestamp = streamSeen.UTC()
+		e.AuthMethod = AuthOutOfBand
+		e.Success = true
+		return e
+	}
+
+	cases := []struct {
+		name   string
+		change Change
+		want   Entry
+	}{
+		{
+			name:   "INSERT through the API: CREATE with every attribution field, the after snapshot and the event type",
+			change: Change{EventID: "ev-1", EventName: EventInsert, ApproximateTime: streamSeen, NewImage: v1},
+			want: attributed(create, Entry{
+				Action: ActionCreate, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
+				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeCreated,
+				SnapshotAfter: tmtFields(true, "8760"), SourceEventID: "ev-1",
+			}),
+		},
+		{
+			name: "MODIFY through the API (version+1, fresh attribution): UPDATE with the diff and both snapshots",
+			change: Change{EventID: "ev-2", EventName: EventModify, ApproximateTime: streamSeen,
+				Keys: obj{"pk": "TrustMarkType", "sk": resource.SortKey(7)}, OldImage: v1, NewImage: v2},
+			want: attributed(update, Entry{
+				Action: ActionUpdate, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
+				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeDeactivated,
+				Diff: obj{
+					"active":    obj{"old": true, "new": false},
+					"valid_for": obj{"old": num("8760"), "new": num("24")},
+				},
+				SnapshotBefore: tmtFields(true, "8760"), SnapshotAfter: tmtFields(false, "24"), SourceEventID: "ev-2",
+			}),
+		},
+		{
+			name: "MODIFY whose new image keeps the old version and attribution (someone edited the table): out_of_band",
+			change: Change{EventID: "ev-3", EventName: EventModify, ApproximateTime: streamSeen, OldImage: v1,
+				NewImage: storedItem(resource.TypeTrustMarkType, 7, 1, tmtFields(false, "8760"), create, 1)},
+			want: outOfBand(Entry{
+				Action: ActionUpdate, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
+				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeDeactivated,
+				Diff:           obj{"active": obj{"old": true, "new": false}},
+				SnapshotBefore: tmtFields(true, "8760"), SnapshotAfter: tmtFields(false, "8760"), SourceEventID: "ev-3",
+			}),
+		},
+		{
+			name: "MODIFY that bumps the version but keeps the old attribution (attribution version differs): out_of_band",
+			change: Change{EventID: "ev-4", EventName: EventModify, ApproximateTime: streamSeen, OldImage: v1,
+				NewImage: storedItem(resource.TypeTrustMarkType, 7, 2, tmtFields(true, "24"), create, 1)},
+			want: outOfBand(Entry{
+				Action: ActionUpdate, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
+				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeUpdated,
+				Diff:           obj{"valid_for": obj{"old": num("8760"), "new": num("24")}},
+				SnapshotBefore: tmtFields(true, "8760"), SnapshotAfter: tmtFields(true, "24"), SourceEventID: "ev-4",
+			}),
+		},
+		{
+			name: "an attribution written for a later version than the item's: out_of_band",
+			change: Change{EventID: "ev-5", EventName: EventModify, ApproximateTime: streamSeen, OldImage: v1,
+				NewImage: storedItem(resource.TypeTrustMarkType, 7, 2, tmtFields(true, "24"), update, 3)},
+			want: outOfBand(Entry{
+				Action: ActionUpdate, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
+				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeUpdated,
+				Diff:           obj{"valid_for": obj{"old": num("8760"), "new": num("24")}},
+				SnapshotBefore: tmtFields(true, "8760"), SnapshotAfter: tmtFields(true, "24"), SourceEventID: "ev-5",
+			}),
+		},
+		{
+			name: "INSERT without version or attribution (item put by hand): out_of_band CREATE",
+			change: Change{EventID: "ev-6", EventName: EventInsert, ApproximateTime: streamSeen,
+				NewImage: storedItem(resource.TypeTrustMarkType, 7, 0, tmtFields(true, "8760"), nil, 0)},
+			want: outOfBand(Entry{
+				Action: ActionCreate, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
+				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeCreated,
+				SnapshotAfter: tmtFields(true, "8760"), SourceEventID: "ev-6",
+			}),
+		},
+		{
+			name:   "REMOVE of a TrustMarkType (never through the API): out_of_band DELETE with the before snapshot",
+			change: Change{EventID: "ev-7", EventName: EventRemove, ApproximateTime: streamSeen, OldImage: v2},
+			want: outOfBand(Entry{
+				Action: ActionDelete, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
+				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeDeleted,
+				SnapshotBefore: tmtFields(false, "24"), SourceEventID: "ev-7",
+			}),
+		},
+		{
+			name: "REMOVE of a TrustMark: trustmark_deleted, repr is the domain",
+			change: Change{EventID: "ev-8", EventName: EventRemove, ApproximateTime: streamSeen,
+				OldImage: storedItem(resource.TypeTrustMark, 9, 1, obj{"id": num("9"), "domain": "https://rp.example", "active": true}, create, 1)},
+			want: outOfBand(Entry{
+				Action: ActionDelete, ResourceType: "TrustMark", ResourceID: ptr(int64(9)),
+				ResourceRepr: "https://rp.example", EventType: EventTrustMarkDeleted,
+				SnapshotBefore: obj{"id": num("9"), "domain": "https://rp.example", "active": true}, SourceEventID: "ev-8",
+			}),
+		},
+		{
+			name: "REMOVE of a Subordinate: revocation, repr is the entityid",
+			change: Change{EventID: "ev-9", EventName: EventRemove, ApproximateTime: streamSeen,
+				OldImage: storedItem(resource.TypeSubordinate, 3, 1, obj{"id": num("3"), "entityid": "https://op.example"}, nil, 0)},
+			want: outOfBand(Entry{
+				Action: ActionDelete, ResourceType: "Subordinate", ResourceID: ptr(int64(3)),
+				ResourceRepr: "https://op.example", EventType: EventRevocation,
+				SnapshotBefore: obj{"id": num("3"), "entityid": "https://op.example"}, SourceEventID: "ev-9",
+			}),
+		},
+		{
+			name: "REMOVE with keys only: the id comes from the sort key",
+			change: Change{EventID: "ev-10", EventName: EventRemove, ApproximateTime: streamSeen,
+				Keys: obj{"pk": "TrustMarkType", "sk": resource.SortKey(12)}},
+			want: outOfBand(Entry{
+				Action: ActionDelete, ResourceType: "TrustMarkType", ResourceID: ptr(int64(12)),
+				EventType: EventTrustMarkTypeDeleted, SourceEventID: "ev-10",
+			}),
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok, err := Derive(c.change)
+			if err != nil || !ok {
+				t.Fatalf("Derive: ok=%v err=%v; want ok=true, no error", ok, err)
+			}
+			if got.ID != 0 {
+				t.Errorf("ID = %d; Derive must leave ids to the journal", got.ID)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("Derive entry\n got %s\nwant %s", mustJSON(t, got), mustJSON(t, c.want))
+			}
+			for _, snap := range []obj{got.SnapshotBefore, got.SnapshotAfter} {
+				for _, k := range []string{resource.AttrPK, resource.AttrSK, resource.AttrVersion, resource.AttrAttribution} {
+					if _, present := snap[k]; present {
+						t.Errorf("snapshot holds the bookkeeping attribute %q: %s", k, mustJSON(t, snap))
+					}
+				}
+			}
+			if c.change.EventName == EventModify && got.Diff == nil {
+				t.Errorf("an UPDATE must have a non-nil diff")
+			}
+			if c.change.EventName != EventModify && got.Diff != nil {
+				t.Errorf("Diff = %s; only updates have a diff", mustJSON(t, got.Diff))
+			}
+		})
+	}
+}
+
+// TestDeriveSuccessFollowsResponseCode: success is 200 <= code < 300.
+func TestDeriveSuccessFollowsResponseCode(t *testing.T) {
+	for _, c := range []struct {
+		code int
+		want bool
+	}{{199, false}, {200, true}, {201, true}, {299, true}, {300, false}, {403, false}, {500, false}} {
+		t.Run(strconv.Itoa(c.code), func(t *testing.T) {
+			a := apiKeyWrite(resource.OpCreate, "POST", "/api/v1/trustmarktypes", c.code, createdAt)
+			e, ok, err := Derive(Change{EventID: "e", EventName: EventInsert,
+				NewImage: storedItem(resource.TypeTrustMarkType, 1, 1, tmtFields(true, "1"), a, 1)})
+			if err != nil || !ok {
+				t.Fatalf("Derive: ok=%v err=%v", ok, err)
+			}
+			if e.Success != c.want || e.ResponseCode == nil || *e.ResponseCode != c.code {
+				t.Errorf("response code %d: success=%v code=%v; want success=%v", c.code, e.Success, e.ResponseCode, c.want)
+			}
+		})
+	}
+}
+
+// TestDeriveEmptyAttributionStrings: strings the attribution leaves out
+// (a session has no key name) are null in the entry, not "".
+func TestDeriveEmptyAttributionStrings(t *testing.T) {
+	a := &resource.Attribution{UserID: 5, Username: "bob", AuthMethod: "session", Tenant: "default",
+		Path: "/api/v1/trustmarktypes", Method: "POST", Operation: resource.OpCreate, ResponseCode: 201, CommittedAt: createdAt}
+	e, ok, err := Derive(Change{EventID: "e", EventName: EventInsert,
+		NewImage: storedItem(resource.TypeTrustMarkType, 1, 1, tmtFields(true, "1"), a, 1)})
+	if err != nil || !ok {
+		t.Fatalf("Derive: ok=%v err=%v", ok, err)
+	}
+	if e.APIKeyName != nil || e.IPAddress != nil || e.UserAgent != nil || e.RequestID != nil {
+		t.Errorf("absent attribution strings must be nil: key=%v ip=%v ua=%v req=%v", e.APIKeyName, e.IPAddress, e.UserAgent, e.RequestID)
+	}
+	if e.AuthMethod != "session" || e.Username == nil || *e.Username != "bob" {
+		t.Errorf("auth_method=%q username=%v; want session, bob", e.AuthMethod, e.Username)
+	}
+}
+
+// TestDeriveSkipsBookkeepingItems: counters and uniqueness guards live in the
+// resources table too, but are not resources.
+func TestDeriveSkipsBookkeepingItems(t *testing.T) {
+	items := map[string]obj{
+		"id counter":       {"pk": "counter", "sk": "TrustMarkType", "value": num("8")},
+		"uniqueness guard": {"pk": "unique#TrustMarkType.tmtype", "sk": "9f86d081884c7d65", "id": num("7")},
+		"no pk at all":     {"sk": "x"},
+	}
+	for name, item := range items {
+		for _, ev := range []string{EventInsert, EventModify, EventRemove} {
+			t.Run(name+" "+ev, func(t *testing.T) {
+				c := Change{EventID: "e", EventName: ev, Keys: obj{"pk": item["pk"], "sk": item["sk"]}}
+				if ev != EventRemove {
+					c.NewImage = item
+				}
+				if ev != EventInsert {
+					c.OldImage = item
+				}
+				e, ok, err := Derive(c)
+				if ok || err != nil {
+					t.Errorf("Derive(%s) = ok %v, err %v, entry %s; want ok=false and no error", mustJSON(t, item), ok, err, mustJSON(t, e))
+				}
+			})
+		}
+	}
+}
+
+// TestDeriveErrors: what Derive cannot read is an error, not a silent entry.
+func TestDeriveErrors(t *testing.T) {
+	good := storedItem(resource.TypeTrustMarkType, 7, 1, tmtFields(true, "1"), nil, 0)
+	cases := map[string]Change{
+		"unknown event name": {EventID: "e", EventName: "UPSERT", NewImage: good},
+		"empty event name":   {EventID: "e", EventName: "", NewImage: good},
+		"id that is not an integer": {EventID: "e", EventName: EventInsert,
+			NewImage: obj{"pk": "TrustMarkType", "sk": resource.SortKey(7), "id": "seven"}},
+		"version that is not an integer": {EventID: "e", EventName: EventInsert,
+			NewImage: obj{"pk": "TrustMarkType", "sk": resource.SortKey(7), "id": num("7"), "version": num("1.5")}},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, _, err := Derive(c); err == nil {
+				t.Errorf("Derive(%s) gave no error", name)
+			}
+		})
+	}
+}

@@ -1,0 +1,351 @@
+package audit
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestEncodeJSONMatchesEncodingJSON: EncodeJSON is a fast replacement of
+// encoding/json for attribute values, so it must write what json.Marshal
+// writes: the same value once decoded, and the same bytes.
+func TestEncodeJSONMatchesEncodingJSON(t *testing.T) {
+	cases := []struct {
+		name string
+		v    any
+	}{
+		{name: "empty string", v: ""},
+		{name: "plain string", v: "https://tm.example/member"},
+		{name: "quotes", v: `say "hi"`},
+		{name: "backslashes", v: `C:\path\to \"x\"`},
+		{name: "newline, return, tab", v: "a\nb\rc\td"},
+		{name: "other control characters", v: "\x00\x01\x1f"},
+		{name: "backspace and form feed", v: "\b\f"},
+		{name: "DEL is not escaped", v: "a\x7fb"},
+		{name: "HTML characters", v: "<script>alert('x') && 1</script>"},
+		{name: "line and paragraph separators", v: "a\u2028b\u2029c"},
+		{name: "non-ASCII", v: "héllo 世界 😀"},
+		{name: "invalid UTF-8 byte becomes U+FFFD", v: "a\xffb"},
+		{name: "truncated UTF-8 sequence becomes U+FFFD", v: "x\xe2\x82"},
+		{name: "invalid UTF-8 at the start", v: "\x80abc"},
+		{name: "json.Number integer", v: json.Number("8760")},
+		{name: "json.Number negative fraction with exponent", v: json.Number("-0.5e-3")},
+		{name: "int64", v: int64(-42)},
+		{name: "int", v: 7},
+		{name: "bytes are base64", v: []byte{0, 1, 2, 250, 251, 252, 253}},
+		{name: "empty bytes", v: []byte{}},
+		{name: "nil", v: nil},
+		{name: "true", v: true},
+		{name: "false", v: false},
+		{name: "empty object", v: map[string]any{}},
+		{name: "empty list", v: []any{}},
+		{name: "object keys sorted", v: map[string]any{"b": "2", "a": "1", "B": "0", "_": "3", "aa": "4", "é": "5"}},
+		{name: "object keys needing escapes", v: map[string]any{"<k>": true, "a\"b": false, "c\\d": nil, "\u2028": "x"}},
+		{name: "nested objects and lists", v: map[string]any{
+			"metadata": map[string]any{"openid_provider": map[string]any{"issuer": "https://op", "scopes": []any{"openid", "email"}}},
+			"jwks":     map[string]any{"keys": []any{map[string]any{"kty": "EC", "x": "abc"}, map[string]any{"kty": "RSA"}}},
+			"list":     []any{nil, true, false, json.Number("1.5"), "s", []any{}, map[string]any{}, []byte("hi")},
+			"z":        map[string]any{"deep": map[string]any{"deeper": map[string]any{"deepest": "<&>"}}},
+		}},
+		{name: "typed nil list", v: []any(nil)},
+		{name: "typed nil object", v: map[string]any(nil)},
+		{name: "nil bytes", v: []byte(nil)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := EncodeJSON(c.v)
+			if err != nil {
+				t.Fatalf("EncodeJSON(%#v): %v", c.v, err)
+			}
+			want, err := json.Marshal(c.v)
+			if err != nil {
+				t.Fatalf("json.Marshal(%#v): %v", c.v, err)
+			}
+			if !json.Valid(got) {
+				t.Fatalf("EncodeJSON(%#v) = %s is not valid JSON", c.v, got)
+			}
+			var gotV, wantV any
+			if err := json.Unmarshal(got, &gotV); err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(want, &wantV); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(gotV, wantV) {
+				t.Errorf("decoded values differ:\nEncodeJSON %s\njson       %s", got, want)
+			}
+			if string(got) != string(want) {
+				t.Errorf("bytes differ:\nEncodeJSON %s\njson       %s", got, want)
+			}
+		})
+	}
+}
+
+// TestEncodeJSONErrors: values that are not attribute values, and numbers
+// that are not JSON numbers, are errors (never invalid or injected JSON).
+func TestEncodeJSONErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		v    any
+	}{
+		{name: "empty json.Number", v: json.Number("")},
+		{name: "json.Number that is a word", v: json.Number("abc")},
+		{name: "json.Number with a leading zero", v: json.Number("01")},
+		{name: "json.Number that is a sign", v: json.Number("-")},
+		{name: "json.Number with a trailing dot", v: json.Number("1.")},
+		{name: "json.Number that is two numbers", v: json.Number("1 2")},
+		{name: "json.Number that is true", v: json.Number("true")},
+		{name: "json.Number that is null", v: json.Number("null")},
+		{name: "json.Number that is a string", v: json.Number(`"1"`)},
+		{name: "json.Number that is an object", v: json.Number(`{"admin":true}`)},
+		{name: "json.Number with spaces", v: json.Number(" 1 ")},
+		{name: "invalid json.Number nested in an object", v: map[string]any{"a": []any{json.Number("x")}}},
+		{name: "float64", v: 1.5},
+		{name: "int32", v: int32(1)},
+		{name: "struct", v: struct{}{}},
+		{name: "map[string]string", v: map[string]string{"a": "b"}},
+		{name: "[]string", v: []string{"a"}},
+		{name: "unsupported value inside a list", v: []any{"ok", time.Now()}},
+		{name: "unsupported value inside an object", v: map[string]any{"ok": "x", "bad": 1.5}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := EncodeJSON(c.v)
+			if err == nil {
+				t.Errorf("EncodeJSON(%#v) = %s, no error; want an error", c.v, got)
+			}
+		})
+	}
+}
+
+// listFields are the fields of an entry in lists (contract 6.1, without the
+// snapshots, which only the detail endpoint shows).
+var listFields = []string{
+	"id", "timestamp", "user_id", "username", "auth_method", "api_key_name", "tenant", "ip_address",
+	"user_agent", "request_id", "action", "resource_type", "resource_id", "resource_repr", "endpoint",
+	"http_method", "response_code", "success", "diff", "event_type",
+}
+
+func keysOf(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+func decodeObject(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("not a JSON object: %v\n%s", err, b)
+	}
+	return m
+}
+
+func apiEntry() Entry {
+	return Entry{
+		ID: 12, Timestamp: time.Date(2026, 3, 2, 9, 30, 0, 123456789, time.FixedZone("CET", 3600)),
+		UserID: ptr(int64(42)), Username: ptr("alice"), AuthMethod: "api_key", APIKeyName: ptr("ci-key"),
+		Tenant: ptr("acme"), IPAddress: ptr("203.0.113.9"), UserAgent: ptr("ua/1"), RequestID: ptr("req-1"),
+		Action: ActionUpdate, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)), ResourceRepr: "https://tm.example/<m>",
+		Endpoint: ptr("/api/v1/trustmarktypes/7"), HTTPMethod: ptr("PUT"), ResponseCode: ptr(200), Success: true,
+		Diff:           obj{"active": obj{"old": true, "new": false}},
+		EventType:      EventTrustMarkTypeDeactivated,
+		SnapshotBefore: obj{"id": num("7"), "active": true},
+		SnapshotAfter:  obj{"id": num("7"), "active": false},
+	}
+}
+
+// TestSummaryJSON: the list form has every contract 6.1 field but the
+// snapshots, nulls for what is unknown, and times in UTC with a Z.
+func TestSummaryJSON(t *testing.T) {
+	t.Run("entry of an API write", func(t *testing.T) {
+		e := apiEntry()
+		b, err := e.SummaryJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := decodeObject(t, b)
+		if got := keysOf(m); !slices.Equal(got, sorted(listFields)) {
+			t.Errorf("summary fields = %v\nwant %v", got, sorted(listFields))
+		}
+		want := map[string]any{
+			"id": json.Number("12"), "timestamp": "2026-03-02T08:30:00.123456Z", "user_id": json.Number("42"),
+			"username": "alice", "auth_method": "api_key", "api_key_name": "ci-key", "tenant": "acme",
+			"ip_address": "203.0.113.9", "user_agent": "ua/1", "request_id": "req-1", "action": "UPDATE",
+			"resource_type": "TrustMarkType", "resource_id": json.Number("7"), "resource_repr": "https://tm.example/<m>",
+			"endpoint": "/api/v1/trustmarktypes/7", "http_method": "PUT", "response_code": json.Number("200"),
+			"success": true, "diff": map[string]any{"active": map[string]any{"old": true, "new": false}},
+			"event_type": "trustmarktype_deactivated",
+		}
+		if !reflect.DeepEqual(m, want) {
+			t.Errorf("summary\n got %s\nwant %s", mustJSON(t, m), mustJSON(t, want))
+		}
+	})
+	t.Run("out-of-band entry: nil pointers, no diff and no event type are null", func(t *testing.T) {
+		e := Entry{ID: 3, Timestamp: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), AuthMethod: AuthOutOfBand,
+			Action: ActionCreate, ResourceType: "TrustMark", ResourceRepr: "https://rp", Success: true}
+		b, err := e.SummaryJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := decodeObject(t, b)
+		if got := keysOf(m); !slices.Equal(got, sorted(listFields)) {
+			t.Errorf("summary fields = %v\nwant %v", got, sorted(listFields))
+		}
+		for _, k := range []string{"user_id", "username", "api_key_name", "tenant", "ip_address", "user_agent",
+			"request_id", "resource_id", "endpoint", "http_method", "response_code", "diff", "event_type"} {
+			if v, present := m[k]; !present || v != nil {
+				t.Errorf("%s = %#v (present %v); want null", k, v, present)
+			}
+		}
+		if m["timestamp"] != "2026-01-01T00:00:00.000000Z" || m["success"] != true || m["auth_method"] != "out_of_band" {
+			t.Errorf("timestamp=%v success=%v auth_method=%v", m["timestamp"], m["success"], m["auth_method"])
+		}
+	})
+	t.Run("an empty diff is {}, not null", func(t *testing.T) {
+		e := apiEntry()
+		e.Diff = obj{}
+		b, err := e.SummaryJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := decodeObject(t, b)["diff"].(map[string]any); !ok || len(d) != 0 {
+			t.Errorf("diff = %#v; want {}", decodeObject(t, b)["diff"])
+		}
+	})
+	t.Run("a diff that cannot be encoded is an error", func(t *testing.T) {
+		e := apiEntry()
+		e.Diff = obj{"x": 1.5}
+		if _, err := e.SummaryJSON(); err == nil {
+			t.Error("SummaryJSON gave no error for an unencodable diff")
+		}
+	})
+}
+
+// TestDetailJSON: the detail form is the summary plus both snapshots.
+func TestDetailJSON(t *testing.T) {
+	e := apiEntry()
+	summary, err := e.SummaryJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := SnapshotJSON(e.SnapshotBefore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := SnapshotJSON(nil)
+	if err != nil || string(after) != "null" {
+		t.Fatalf("SnapshotJSON(nil) = %q, %v; want null", after, err)
+	}
+	detail := DetailJSON(summary, before, after)
+	if !json.Valid(detail) {
+		t.Fatalf("DetailJSON is not valid JSON: %s", detail)
+	}
+	m := decodeObject(t, detail)
+	if got, want := keysOf(m), sorted(append(slices.Clone(listFields), "snapshot_before", "snapshot_after")); !slices.Equal(got, want) {
+		t.Errorf("detail fields = %v\nwant %v", got, want)
+	}
+	if !reflect.DeepEqual(m["snapshot_before"], map[string]any{"id": json.Number("7"), "active": true}) {
+		t.Errorf("snapshot_before = %s", mustJSON(t, m["snapshot_before"]))
+	}
+	if v, present := m["snapshot_after"]; !present || v != nil {
+		t.Errorf("snapshot_after = %#v; want null", v)
+	}
+	s := decodeObject(t, summary)
+	for k, v := range s {
+		if !reflect.DeepEqual(m[k], v) {
+			t.Errorf("detail %s = %v, summary has %v", k, m[k], v)
+		}
+	}
+}
+
+// TestCountKeys: an entry adds one to the counter of every filter it
+// matches, so the count of any filter is one counter read.
+func TestCountKeys(t *testing.T) {
+	t.Run("entry with every dimension: 16 counters", func(t *testing.T) {
+		e := apiEntry()
+		keys := CountKeys(&e)
+		set := map[string]bool{}
+		for _, k := range keys {
+			if set[k] {
+				t.Errorf("duplicate key %q", k)
+			}
+			set[k] = true
+		}
+		if len(set) != 16 {
+			t.Errorf("CountKeys gave %d distinct keys, want 16: %q", len(set), keys)
+		}
+		if !set[""] {
+			t.Errorf("CountKeys misses \"\", the total: %q", keys)
+		}
+		// Every sub-filter of the entry's values names one of its counters.
+		for mask := 0; mask < 16; mask++ {
+			f := Filter{}
+			if mask&1 != 0 {
+				f.ResourceType = e.ResourceType
+			}
+			if mask&2 != 0 {
+				f.Action = e.Action
+			}
+			if mask&4 != 0 {
+				f.EventType = e.EventType
+			}
+			if mask&8 != 0 {
+				f.Tenant = *e.Tenant
+			}
+			if !set[CountKey(f)] {
+				t.Errorf("CountKey(%+v) = %q is not among the entry's keys %q", f, CountKey(f), keys)
+			}
+		}
+		// A filter the entry does not match names none of them.
+		for _, f := range []Filter{{Tenant: "other"}, {Action: ActionCreate}, {ResourceType: "TrustMark", Action: e.Action}} {
+			if set[CountKey(f)] {
+				t.Errorf("CountKey(%+v) = %q is among the keys of an entry it does not match", f, CountKey(f))
+			}
+		}
+	})
+	for name, e := range map[string]Entry{
+		"no event type, no tenant":           {Action: ActionUpdate, ResourceType: "Subordinate"},
+		"no event type, tenant pointer \"\"": {Action: ActionUpdate, ResourceType: "Subordinate", Tenant: ptr("")},
+	} {
+		t.Run(name+": 4 counters", func(t *testing.T) {
+			keys := CountKeys(&e)
+			set := map[string]bool{}
+			for _, k := range keys {
+				set[k] = true
+			}
+			if len(keys) != 4 || len(set) != 4 {
+				t.Errorf("CountKeys = %q; want 4 distinct keys", keys)
+			}
+			for _, f := range []Filter{{}, {Action: ActionUpdate}, {ResourceType: "Subordinate"}, {Action: ActionUpdate, ResourceType: "Subordinate"}} {
+				if !set[CountKey(f)] {
+					t.Errorf("CountKey(%+v) = %q missing from %q", f, CountKey(f), keys)
+				}
+			}
+		})
+	}
+	t.Run("CountKey does not depend on how the filter was built", func(t *testing.T) {
+		a := CountKey(Filter{ResourceType: "TrustMark", Action: ActionUpdate, EventType: EventTrustMarkRevoked, Tenant: "a&b=c"})
+		b := CountKey(Filter{Tenant: "a&b=c", EventType: EventTrustMarkRevoked, Action: ActionUpdate, ResourceType: "TrustMark"})
+		if a != b || a == "" {
+			t.Errorf("CountKey gave %q and %q for the same filter", a, b)
+		}
+		if CountKey(Filter{Tenant: "a&b=c"}) == CountKey(Filter{Tenant: "a", Action: "x"}) {
+			t.Error("values with & and = must not collide with other filters")
+		}
+	})
+}

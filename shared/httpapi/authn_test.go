@@ -1,0 +1,60 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"testing"
+
+	"github.com/inmor/inmor-serverless/shared/auth"
+)
+
+// authnFunc is an Authenticator made of a function.
+type authnFunc func(r *http.Request) (auth.Principal, error)
+
+func (f authnFunc) Authenticate(r *http.Request) (auth.Principal, error) { return f(r) }
+
+// TestAuthenticated: the middleware lets through only authenticated
+// requests, with their Principal in the context.
+func TestAuthenticated(t *testing.T) {
+	alice := auth.Principal{UserID: 1, Username: "alice", AuthMethod: auth.MethodAPIKey, APIKeyName: "ci", Tenant: "acme", Scope: auth.ScopeAdmin}
+	cases := []struct {
+		name      string
+		principal auth.Principal
+		err       error
+		status    int
+		body      any
+	}{
+		{"valid credentials reach the handler", alice, nil, 200, map[string]any{"username": "alice", "tenant": "acme"}},
+		{"no valid credentials: 401", auth.Principal{}, auth.ErrUnauthenticated, 401, map[string]any{"detail": "Unauthorized"}},
+		{"wrapped ErrUnauthenticated: 401", auth.Principal{}, fmt.Errorf("key: %w", auth.ErrUnauthenticated), 401, map[string]any{"detail": "Unauthorized"}},
+		{"a store failure is a 500, not a 401", auth.Principal{}, errors.New("dynamodb unavailable"), 500, map[string]any{"detail": "Internal server error"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			called := false
+			next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				called = true
+				p, ok := auth.PrincipalFrom(r.Context())
+				if !ok || !reflect.DeepEqual(p, c.principal) {
+					t.Errorf("principal in context = %+v, %v; want %+v", p, ok, c.principal)
+				}
+				WriteJSON(w, 200, map[string]string{"username": p.Username, "tenant": p.Tenant})
+			})
+			h := Authenticated(authnFunc(func(*http.Request) (auth.Principal, error) { return c.principal, c.err }), next)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/trustmarktypes", nil))
+			if rec.Code != c.status {
+				t.Errorf("status = %d, want %d", rec.Code, c.status)
+			}
+			if got := decodeJSON(t, rec); !reflect.DeepEqual(got, c.body) {
+				t.Errorf("body = %s, want %v", rec.Body, c.body)
+			}
+			if called != (c.err == nil) {
+				t.Errorf("next called = %v, want %v", called, c.err == nil)
+			}
+		})
+	}
+}

@@ -1,0 +1,95 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
+)
+
+// TestWriteError specifies the one mapping of errors to statuses and
+// Inmor's body shapes (contract section 1).
+func TestWriteError(t *testing.T) {
+	existing := map[string]any{"id": 3, "tmtype": "https://tm.example/a", "active": true}
+	validation := &ValidationError{Details: []FieldError{
+		{Loc: []any{"body", "valid_for"}, Msg: "Input should be a valid integer", Type: "int_type"},
+		{Loc: []any{"query", "limit"}, Msg: "Input should be less than or equal to 1000", Type: "less_than_equal"},
+	}}
+	internal := map[string]any{"detail": "Internal server error"}
+	cases := []struct {
+		name   string
+		err    error
+		status int
+		body   any
+	}{
+		{"not found", apperr.New(apperr.NotFound, 7, "TrustMarkType could not be found."), 404,
+			map[string]any{"message": "TrustMarkType could not be found.", "id": float64(7)}},
+		{"not found by another key has id 0", apperr.New(apperr.NotFound, 0, "TrustMarkType could not be found."), 404,
+			map[string]any{"message": "TrustMarkType could not be found.", "id": float64(0)}},
+		{"invalid", apperr.New(apperr.Invalid, 0, "TrustMarkType is not active."), 400,
+			map[string]any{"message": "TrustMarkType is not active.", "id": float64(0)}},
+		{"conflict answers 403 with the existing resource as the body",
+			&apperr.Error{Kind: apperr.Conflict, Message: "exists", Existing: existing}, 403,
+			map[string]any{"id": float64(3), "tmtype": "https://tm.example/a", "active": true}},
+		{"conflict without an existing value answers a message",
+			apperr.New(apperr.Conflict, 3, "exists"), 403, map[string]any{"message": "exists", "id": float64(3)}},
+		{"busy is 409", apperr.New(apperr.Busy, 5, "retry"), 409, map[string]any{"message": "retry", "id": float64(5)}},
+		{"wrapped application error", fmt.Errorf("update: %w", apperr.New(apperr.NotFound, 9, "gone")), 404,
+			map[string]any{"message": "gone", "id": float64(9)}},
+		{"unauthorized", ErrUnauthorized, 401, map[string]any{"detail": "Unauthorized"}},
+		{"forbidden", ErrForbidden, 403, map[string]any{"detail": "Forbidden"}},
+		{"wrapped forbidden", fmt.Errorf("scope: %w", ErrForbidden), 403, map[string]any{"detail": "Forbidden"}},
+		{"body too large", ErrBodyTooLarge, 413, map[string]any{"detail": "Request body too large (limit 1 MiB)"}},
+		{"validation", validation, 422, map[string]any{"detail": []any{
+			map[string]any{"loc": []any{"body", "valid_for"}, "msg": "Input should be a valid integer", "type": "int_type"},
+			map[string]any{"loc": []any{"query", "limit"}, "msg": "Input should be less than or equal to 1000", "type": "less_than_equal"},
+		}}},
+		{"wrapped validation", fmt.Errorf("decode: %w", validation), 422, nil},
+		{"unknown error is a generic 500", errors.New("dynamodb: secret-table-name throttled at 10.0.0.1"), 500, internal},
+		{"application error of an unknown kind is a generic 500", apperr.New(apperr.Kind("weird"), 1, "secret-detail"), 500, internal},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := StatusOf(c.err); got != c.status {
+				t.Errorf("StatusOf = %d, want %d", got, c.status)
+			}
+			rec := httptest.NewRecorder()
+			WriteError(rec, httptest.NewRequest("GET", "/api/v1/x", nil), c.err)
+			if rec.Code != c.status {
+				t.Errorf("status = %d, want %d", rec.Code, c.status)
+			}
+			got := decodeJSON(t, rec)
+			if c.body != nil && !reflect.DeepEqual(got, c.body) {
+				t.Errorf("body = %s, want %v", rec.Body, c.body)
+			}
+			if c.status == 500 {
+				for _, secret := range []string{"secret", "dynamodb", "10.0.0.1", "weird"} {
+					if strings.Contains(rec.Body.String(), secret) {
+						t.Errorf("500 body leaks %q: %s", secret, rec.Body)
+					}
+				}
+			}
+			if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("X-Content-Type-Options = %q, want nosniff", rec.Header().Get("X-Content-Type-Options"))
+			}
+		})
+	}
+}
+
+// TestWriteJSON: a value that cannot be encoded is a 500, never a partial body.
+func TestWriteJSON(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteJSON(rec, 200, map[string]any{"ok": true})
+	if rec.Code != 200 || rec.Body.String() != `{"ok":true}` || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("WriteJSON: %d %s %v", rec.Code, rec.Body, rec.Header())
+	}
+	rec = httptest.NewRecorder()
+	WriteJSON(rec, 200, map[string]any{"ch": make(chan int)})
+	if rec.Code != 500 || !reflect.DeepEqual(decodeJSON(t, rec), map[string]any{"detail": "Internal server error"}) {
+		t.Errorf("WriteJSON(unencodable) = %d %s; want 500 Internal server error", rec.Code, rec.Body)
+	}
+}
