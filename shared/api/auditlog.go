@@ -16,7 +16,7 @@ import (
 // answer 405.
 func NewAuditQueryHandler(reader audit.Reader, authn httpapi.Authenticator) http.Handler {
 	h := auditHandlers{reader: reader}
-	return newFunctionHandler(FunctionAuditQuery, authn, map[string]http.HandlerFunc{
+	return newFunctionHandler(FunctionAuditQuery, authn, nil, map[string]http.HandlerFunc{
 		"listAuditLog":     h.list,
 		"getAuditLogEntry": h.get,
 		"openapi":          serveOpenAPI,

@@ -46,6 +46,10 @@ type Route struct {
 	// AuditRead routes may be called with an audit:read key; every other
 	// authenticated route needs the admin scope.
 	AuditRead bool
+	// Operation is set on state-changing routes: their failures are
+	// recorded in the audit log, against ResourceType.
+	Operation    resource.Operation
+	ResourceType resource.Type
 	Params    []Param
 	// Body names the schema of the JSON body, "" for none.
 	Body string
@@ -98,7 +102,7 @@ func withErrors(ok map[int]string, statuses ...int) map[int]string {
 var Routes = []Route{
 	{
 		Method: http.MethodPost, Path: BasePath + "/trustmarktypes", Function: FunctionTrustMarkTypes,
-		OperationID: "createTrustMarkType", Summary: "Create a TrustMarkType; an existing tmtype answers 403 with the existing type.",
+		OperationID: "createTrustMarkType", Operation: resource.OpCreate, ResourceType: resource.TypeTrustMarkType, Summary: "Create a TrustMarkType; an existing tmtype answers 403 with the existing type.",
 		Body:      "TrustMarkTypeCreate",
 		Responses: withErrors(map[int]string{201: "TrustMarkType", 403: "TrustMarkType"}, 413, 422),
 	},
@@ -122,7 +126,7 @@ var Routes = []Route{
 	},
 	{
 		Method: http.MethodPut, Path: BasePath + "/trustmarktypes/{id}", Function: FunctionTrustMarkTypes,
-		OperationID: "updateTrustMarkType", Summary: "Update a TrustMarkType; written only when at least one field is given.",
+		OperationID: "updateTrustMarkType", Operation: resource.OpUpdate, ResourceType: resource.TypeTrustMarkType, Summary: "Update a TrustMarkType; written only when at least one field is given.",
 		Params: []Param{idParam}, Body: "TrustMarkTypeUpdate",
 		Responses: withErrors(map[int]string{200: "TrustMarkType"}, 404, 409, 413, 422),
 	},
@@ -174,9 +178,11 @@ func requireScope(route Route, next http.Handler) http.Handler {
 }
 
 // newFunctionHandler builds the router of one function from the route table
-// and the function's handlers by operation id. A route without a handler, or
-// a handler without a route, is a programming error and panics at start.
-func newFunctionHandler(function string, authn httpapi.Authenticator, handlers map[string]http.HandlerFunc) http.Handler {
+// and the function's handlers by operation id. Authenticated routes check
+// the key scope; the failures of state-changing routes are recorded as
+// attempts. A route without a handler, or a handler without a route, is a
+// programming error and panics at start.
+func newFunctionHandler(function string, authn httpapi.Authenticator, attempts resource.AttemptRecorder, handlers map[string]http.HandlerFunc) http.Handler {
 	rt := &httpapi.Router{}
 	used := 0
 	for _, route := range RoutesOf(function) {
@@ -187,7 +193,11 @@ func newFunctionHandler(function string, authn httpapi.Authenticator, handlers m
 		used++
 		var handler http.Handler = h
 		if !route.Public {
-			handler = httpapi.Authenticated(authn, requireScope(route, handler))
+			handler = requireScope(route, handler)
+			if route.Operation != "" {
+				handler = recordFailures(attempts, route, handler)
+			}
+			handler = httpapi.Authenticated(authn, handler)
 		}
 		rt.Handle(route.Method, route.Path, handler)
 	}

@@ -25,6 +25,13 @@ type memStore struct {
 	types []resource.TrustMarkType
 	// attributions records every write's attribution.
 	attributions []resource.Attribution
+	// attempts records the failed requests.
+	attempts []resource.Attempt
+}
+
+func (s *memStore) RecordAttempt(_ context.Context, a resource.Attempt) error {
+	s.attempts = append(s.attempts, a)
+	return nil
 }
 
 func (s *memStore) CreateTrustMarkType(_ context.Context, t resource.TrustMarkType, a resource.Attribution) (resource.TrustMarkType, error) {
@@ -111,7 +118,7 @@ var nobody = authn{err: auth.ErrUnauthenticated}
 func handlers(a authn) (map[string]http.Handler, *memStore, *fakeReader) {
 	store, reader := &memStore{}, &fakeReader{entries: map[int64]json.RawMessage{}}
 	return map[string]http.Handler{
-		FunctionTrustMarkTypes: NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, a),
+		FunctionTrustMarkTypes: NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, a, store),
 		FunctionAuditQuery:     NewAuditQueryHandler(reader, a),
 	}, store, reader
 }
@@ -340,7 +347,7 @@ func TestHandlersConstruct(t *testing.T) {
 			t.Fatalf("constructing the handlers panicked: %v", r)
 		}
 	}()
-	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody) == nil || NewAuditQueryHandler(nil, nobody) == nil {
+	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memStore{}) == nil || NewAuditQueryHandler(nil, nobody) == nil {
 		t.Error("a constructor returned nil")
 	}
 }

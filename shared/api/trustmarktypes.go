@@ -8,9 +8,9 @@ import (
 )
 
 // NewTrustMarkTypesHandler returns the handler of the trustmarktypes function.
-func NewTrustMarkTypesHandler(svc resource.TrustMarkTypes, authn httpapi.Authenticator) http.Handler {
+func NewTrustMarkTypesHandler(svc resource.TrustMarkTypes, authn httpapi.Authenticator, attempts resource.AttemptRecorder) http.Handler {
 	h := trustMarkTypeHandlers{svc: svc}
-	return newFunctionHandler(FunctionTrustMarkTypes, authn, map[string]http.HandlerFunc{
+	return newFunctionHandler(FunctionTrustMarkTypes, authn, attempts, map[string]http.HandlerFunc{
 		"createTrustMarkType":      h.create,
 		"listTrustMarkTypes":       h.list,
 		"getTrustMarkTypeByTMType": h.getByTMType,

@@ -26,9 +26,10 @@ type Change struct {
 	NewImage        map[string]any
 }
 
-// Derive builds the audit entry of a change. ok is false when the item is not
-// a resource (bookkeeping items: counters, uniqueness guards). The entry's ID
-// is left to the journal.
+// Derive builds the audit entry of a change: of a resource item, or of an
+// attempt item (a failed request). ok is false for the other items
+// (bookkeeping: counters, uniqueness guards, expiring attempts). The entry's
+// ID is left to the journal.
 func Derive(c Change) (e Entry, ok bool, err error) {
 	action, err := actionOf(c.EventName)
 	if err != nil {
@@ -40,6 +41,16 @@ func Derive(c Change) (e Entry, ok bool, err error) {
 	}
 	if item == nil {
 		item = c.Keys
+	}
+	if pk, _ := item[resource.AttrPK].(string); pk == resource.AttemptPK {
+		if c.EventName != EventInsert {
+			return e, false, nil // an attempt expiring, or rewritten: nothing happened
+		}
+		a, _, err := resource.ParseAttempt(item)
+		if err != nil {
+			return e, true, err
+		}
+		return failedEntry(c, a), true, nil
 	}
 	img, isResource, err := resource.ParseImage(item)
 	if !isResource || err != nil {
@@ -79,6 +90,25 @@ func Derive(c Change) (e Entry, ok bool, err error) {
 	}
 	e.EventType = EventType(img.Type, action, op, before.Fields, after.Fields, e.Diff)
 	return e, true, nil
+}
+
+// failedEntry is the entry of a failed request: who tried what, and the
+// answer; no snapshots, no diff, no event type.
+func failedEntry(c Change, a resource.Attempt) Entry {
+	e := Entry{
+		Action:        ActionUpdate,
+		ResourceType:  string(a.ResourceType),
+		SourceEventID: c.EventID,
+	}
+	if a.Attribution.Operation == resource.OpCreate {
+		e.Action = ActionCreate
+	}
+	if a.ResourceID != 0 {
+		id := a.ResourceID
+		e.ResourceID = &id
+	}
+	attribute(&e, &a.Attribution)
+	return e
 }
 
 func actionOf(eventName string) (string, error) {

@@ -332,3 +332,64 @@ func TestDeriveErrors(t *testing.T) {
 		})
 	}
 }
+
+// attemptItem mirrors what the store writes for a failed request.
+func attemptItem(requestID string, t resource.Type, resourceID int64, a *resource.Attribution) obj {
+	item := obj{
+		resource.AttrPK: resource.AttemptPK, resource.AttrSK: requestID, "resource_type": string(t),
+		resource.AttrAttribution: asStream(a.Map(0)), resource.AttrExpiresAt: num("1900000000"),
+	}
+	if resourceID != 0 {
+		item["resource_id"] = json.Number(strconv.FormatInt(resourceID, 10))
+	}
+	return item
+}
+
+// TestDeriveFailedAttempts: the INSERT of an attempt item becomes a failed
+// entry (contract 6.1): who, the answer, the resource named, and no
+// snapshots, diff or event type. Its expiry (REMOVE) records nothing.
+func TestDeriveFailedAttempts(t *testing.T) {
+	cases := []struct {
+		name       string
+		op         resource.Operation
+		method     string
+		code       int
+		resourceID int64
+		wantAction string
+	}{
+		{"refused create", resource.OpCreate, "POST", 403, 0, ActionCreate},
+		{"update of a missing resource", resource.OpUpdate, "PUT", 404, 9, ActionUpdate},
+		{"renew refused", resource.OpRenew, "POST", 400, 3, ActionUpdate},
+		{"server error", resource.OpUpdate, "POST", 500, 3, ActionUpdate},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := apiKeyWrite(c.op, c.method, "/api/v1/trustmarks", c.code, updatedAt)
+			item := attemptItem("req-1", resource.TypeTrustMark, c.resourceID, a)
+			e, ok, err := Derive(Change{EventID: "ev-1", EventName: EventInsert, NewImage: item, ApproximateTime: streamSeen})
+			if err != nil || !ok {
+				t.Fatalf("Derive: ok=%v err=%v", ok, err)
+			}
+			if e.Success || e.ResponseCode == nil || *e.ResponseCode != c.code || e.Action != c.wantAction ||
+				e.ResourceType != "TrustMark" || e.Diff != nil || e.EventType != "" ||
+				e.SnapshotBefore != nil || e.SnapshotAfter != nil || e.SourceEventID != "ev-1" {
+				t.Errorf("entry %+v", e)
+			}
+			if c.resourceID == 0 && e.ResourceID != nil || c.resourceID != 0 && (e.ResourceID == nil || *e.ResourceID != c.resourceID) {
+				t.Errorf("resource id %v, want %d", e.ResourceID, c.resourceID)
+			}
+			if e.Username == nil || *e.Username != "alice" || e.AuthMethod != "api_key" || !e.Timestamp.Equal(updatedAt) ||
+				e.Endpoint == nil || *e.Endpoint != "/api/v1/trustmarks" || e.HTTPMethod == nil || *e.HTTPMethod != c.method {
+				t.Errorf("attribution of entry %+v", e)
+			}
+			if _, ok, err := Derive(Change{EventID: "ev-2", EventName: EventRemove, OldImage: item}); ok || err != nil {
+				t.Errorf("the expiry of an attempt was recorded: ok=%v err=%v", ok, err)
+			}
+		})
+	}
+	bad := attemptItem("req-2", resource.TypeTrustMark, 0, apiKeyWrite(resource.OpCreate, "POST", "/p", 400, updatedAt))
+	bad["resource_type"] = "Nope"
+	if _, _, err := Derive(Change{EventName: EventInsert, NewImage: bad}); err == nil {
+		t.Error("an attempt of an unknown resource type must fail the record")
+	}
+}

@@ -314,3 +314,33 @@ func (s *Resources) ReplaceTrustMarkType(ctx context.Context, t resource.TrustMa
 	}
 	return t, nil
 }
+
+// attemptLifetime keeps an attempt item long enough for the stream (24 h).
+const attemptLifetime = 48 * time.Hour
+
+// RecordAttempt implements resource.AttemptRecorder: one put of an item
+// that expires. The audit function turns its INSERT into a failed entry.
+func (s *Resources) RecordAttempt(ctx context.Context, a resource.Attempt) error {
+	attribution, err := attributevalue.Marshal(a.Attribution.Map(0))
+	if err != nil {
+		return err
+	}
+	item := map[string]types.AttributeValue{
+		resource.AttrPK:          str(resource.AttemptPK),
+		resource.AttrSK:          str(a.RequestID),
+		"resource_type":          str(string(a.ResourceType)),
+		resource.AttrAttribution: attribution,
+		resource.AttrExpiresAt:   num(a.Attribution.CommittedAt.Add(attemptLifetime).Unix()),
+	}
+	if a.ResourceID != 0 {
+		item["resource_id"] = num(a.ResourceID)
+	}
+	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.Table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var exists *types.ConditionalCheckFailedException
+	if errors.As(err, &exists) {
+		return nil // recorded already (a retried invocation)
+	}
+	return err
+}

@@ -39,8 +39,8 @@ func (c Config) authenticator(client *dynamodb.Client) auth.Authenticator {
 
 // TrustMarkTypes is the trustmarktypes function's HTTP handler.
 func TrustMarkTypes(client *dynamodb.Client, c Config) http.Handler {
-	svc := resource.TrustMarkTypes{Store: &dynamo.Resources{Client: client, Table: c.ResourcesTable}}
-	return api.NewTrustMarkTypesHandler(svc, c.authenticator(client))
+	store := &dynamo.Resources{Client: client, Table: c.ResourcesTable}
+	return api.NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, c.authenticator(client), store)
 }
 
 // AuditQuery is the auditquery function's HTTP handler.

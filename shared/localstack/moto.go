@@ -1,6 +1,7 @@
 package localstack
 
 import (
+	"bufio"
 	"context"
 	_ "embed"
 	"errors"
@@ -45,17 +46,10 @@ func EnsureMoto(ctx context.Context, log io.Writer) error {
 }
 
 // StartMoto starts a single-threaded moto server on host:port (port 0 picks
-// a free port) and waits until it accepts connections.
+// a free port) and waits until it listens.
 func StartMoto(ctx context.Context, host string, port int, log io.Writer) (*Moto, error) {
 	if err := EnsureMoto(ctx, log); err != nil {
 		return nil, err
-	}
-	if port == 0 {
-		free, err := freePort(host)
-		if err != nil {
-			return nil, err
-		}
-		port = free
 	}
 	dir, err := os.MkdirTemp("", "moto-")
 	if err != nil {
@@ -63,10 +57,16 @@ func StartMoto(ctx context.Context, host string, port int, log io.Writer) (*Moto
 	}
 	script := filepath.Join(dir, "moto_server.py")
 	if err := os.WriteFile(script, motoServerScript, 0o600); err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	cmd := exec.Command("python3", script, host, strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Stderr = log
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	// Its own process group, so a terminal's Ctrl-C reaches only us and we
 	// stop moto ourselves; and it dies with us if we are killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -74,28 +74,34 @@ func StartMoto(ctx context.Context, host string, port int, log io.Writer) (*Moto
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start moto: %w", err)
 	}
-	m := &Moto{Endpoint: fmt.Sprintf("http://%s", net.JoinHostPort(host, strconv.Itoa(port))), cmd: cmd, done: make(chan error, 1), dir: dir}
-	go func() { m.done <- cmd.Wait() }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", net.JoinHostPort(host, strconv.Itoa(port)), 200*time.Millisecond)
-		if err == nil {
-			conn.Close()
-			return m, nil
+	m := &Moto{cmd: cmd, done: make(chan error, 1), dir: dir}
+	listening := make(chan int, 1)
+	go func() {
+		// The first line names the port; the rest is moto's own output.
+		lines := bufio.NewScanner(stdout)
+		for lines.Scan() {
+			var p int
+			if _, err := fmt.Sscanf(lines.Text(), "listening %d", &p); err == nil {
+				listening <- p
+				continue
+			}
+			fmt.Fprintln(log, lines.Text())
 		}
-		select {
-		case err := <-m.done:
-			os.RemoveAll(dir)
-			return nil, fmt.Errorf("moto exited before serving: %v", err)
-		case <-ctx.Done():
-			m.Stop()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			m.Stop()
-			return nil, errors.New("moto did not start within 60s")
-		}
+		m.done <- cmd.Wait()
+	}()
+	select {
+	case p := <-listening:
+		m.Endpoint = fmt.Sprintf("http://%s", net.JoinHostPort(host, strconv.Itoa(p)))
+		return m, nil
+	case err := <-m.done:
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("moto exited before serving (is %s:%d free?): %v", host, port, err)
+	case <-ctx.Done():
+		m.Stop()
+		return nil, ctx.Err()
+	case <-time.After(60 * time.Second):
+		m.Stop()
+		return nil, errors.New("moto did not start within 60s")
 	}
 }
 
@@ -114,11 +120,3 @@ func (m *Moto) Stop() {
 	os.RemoveAll(m.dir)
 }
 
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}

@@ -2,12 +2,13 @@
 
 moto's server is not thread-safe: concurrent requests can lose writes and
 duplicate stream sequence numbers, so requests are served one at a time.
-Usage: python3 moto_server.py HOST PORT
+Usage: python3 moto_server.py HOST PORT (PORT 0 picks a free port). Once it
+listens, it prints "listening PORT" on standard output.
 """
 import sys
 
 from moto.server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import WSGIRequestHandler, run_simple
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -18,7 +19,12 @@ class QuietHandler(WSGIRequestHandler):
 def main():
     host, port = sys.argv[1], int(sys.argv[2])
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(host, port, app, threaded=False, processes=1, use_reloader=False, request_handler=QuietHandler)
+    server = make_server(host, port, app, threaded=False, processes=1, request_handler=QuietHandler)
+    print(f"listening {server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":

@@ -126,8 +126,27 @@ func TestDuplicateCreateAnswersTheExistingType(t *testing.T) {
 	if got["id"] != 1.0 || got["valid_for"] != 100.0 || got["autorenew"] != true {
 		t.Errorf("403 body %v, want the existing type", got)
 	}
-	if p := settle(t, s); p.Count != 1 {
-		t.Errorf("the refused create changed the log: %d entries", p.Count)
+	p := settle(t, s)
+	if p.Count != 2 {
+		t.Fatalf("%d entries, want the CREATE and the failed attempt", p.Count)
+	}
+	assertFailedEntry(t, p.Items[0], "CREATE", "POST", "/api/v1/trustmarktypes", 403, nil)
+}
+
+// assertFailedEntry checks the entry of a failed request (contract 6.1).
+func assertFailedEntry(t *testing.T, e map[string]any, action, method, endpoint string, code int, resourceID any) {
+	t.Helper()
+	for field, want := range map[string]any{
+		"success": false, "response_code": float64(code), "action": action, "http_method": method,
+		"endpoint": endpoint, "resource_type": "TrustMarkType", "resource_id": resourceID, "diff": nil,
+		"event_type": nil, "username": "admin", "auth_method": "api_key", "tenant": "default",
+	} {
+		if got := e[field]; compactJSON(t, got) != compactJSON(t, want) {
+			t.Errorf("failed entry %s = %v, want %v", field, got, want)
+		}
+	}
+	if e["request_id"] == nil {
+		t.Error("failed entry has no request_id")
 	}
 }
 
@@ -192,8 +211,14 @@ func TestTrustMarkTypeReads(t *testing.T) {
 		t.Errorf("404 body %s", got)
 	}
 	mustStatus(t, call(t, s, http.MethodPut, "/api/v1/trustmarktypes/42", `{"active":false}`), http.StatusNotFound)
-	if p := settle(t, s); p.Count != 3 {
-		t.Errorf("reads changed the log: %d entries, want 3", p.Count)
+	p := settle(t, s)
+	if p.Count != 4 {
+		t.Fatalf("%d entries, want 3 CREATEs and the failed update (reads record nothing)", p.Count)
+	}
+	assertFailedEntry(t, p.Items[0], "UPDATE", "PUT", "/api/v1/trustmarktypes/42", 404, 42.0)
+	detail := call(t, s, http.MethodGet, fmt.Sprintf("/api/v1/auditlog/%.0f", p.Items[0]["id"]), "").JSON(t)
+	if detail["snapshot_before"] != nil || detail["snapshot_after"] != nil {
+		t.Errorf("a failed entry has snapshots: %v", detail)
 	}
 }
 
@@ -224,7 +249,11 @@ func TestBadInputIsRefusedWithoutChange(t *testing.T) {
 		{"unknown event type", "GET", "/api/v1/auditlog?event_type=nope", ``, 422, "enum"},
 		{"audit id not a number", "GET", "/api/v1/auditlog/x", ``, 422, "int_parsing"},
 	}
+	failedWrites := map[string]int{} // "METHOD path code" -> count
 	for _, c := range cases {
+		if c.method != http.MethodGet {
+			failedWrites[fmt.Sprintf("%s %s %d", c.method, c.path, c.status)]++
+		}
 		t.Run(c.name, func(t *testing.T) {
 			r := call(t, s, c.method, c.path, c.body)
 			mustStatus(t, r, c.status)
@@ -243,6 +272,7 @@ func TestBadInputIsRefusedWithoutChange(t *testing.T) {
 		big := `{"tmtype":"u","pad":"` + strings.Repeat("x", 1<<20) + `"}`
 		r := call(t, s, http.MethodPost, "/api/v1/trustmarktypes", big)
 		mustStatus(t, r, http.StatusRequestEntityTooLarge)
+		failedWrites["POST /api/v1/trustmarktypes 413"]++
 		if _, ok := r.JSON(t)["detail"]; !ok {
 			t.Errorf("413 body %s", r.Body)
 		}
@@ -274,8 +304,19 @@ func TestBadInputIsRefusedWithoutChange(t *testing.T) {
 			t.Errorf("404 body %s", got)
 		}
 	})
-	if p := settle(t, s); p.Count != 1 {
-		t.Errorf("bad requests changed the log: %d entries, want 1", p.Count)
+	// Each refused write left exactly one failed entry; reads and the audit
+	// log's 405s left none; the one good create left its CREATE.
+	recorded := map[string]int{}
+	succeeded := 0
+	for _, e := range settle(t, s).Items {
+		if e["success"] == true {
+			succeeded++
+			continue
+		}
+		recorded[fmt.Sprintf("%v %v %.0f", e["http_method"], e["endpoint"], e["response_code"])]++
+	}
+	if succeeded != 1 || compactJSON(t, recorded) != compactJSON(t, failedWrites) {
+		t.Errorf("recorded %d successes and failures %v, want 1 and %v", succeeded, recorded, failedWrites)
 	}
 }
 
@@ -315,8 +356,23 @@ func TestConcurrentIdenticalCreatesMakeOneType(t *testing.T) {
 	if list["count"] != 1.0 {
 		t.Errorf("%v types stored, want 1", list["count"])
 	}
-	if p := settle(t, s); p.Count != 1 || p.Items[0]["action"] != "CREATE" {
-		t.Errorf("audit log %+v, want one CREATE", p)
+	p := settle(t, s)
+	if p.Count != n {
+		t.Fatalf("%d entries, want one CREATE and %d failed attempts", p.Count, n-1)
+	}
+	successes := 0
+	for _, e := range p.Items {
+		if e["success"] == true {
+			successes++
+			if e["event_type"] != "trustmarktype_created" {
+				t.Errorf("success entry %v", e)
+			}
+		} else {
+			assertFailedEntry(t, e, "CREATE", "POST", "/api/v1/trustmarktypes", 403, nil)
+		}
+	}
+	if successes != 1 {
+		t.Errorf("%d successful entries, want 1", successes)
 	}
 }
 

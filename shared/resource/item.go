@@ -192,3 +192,42 @@ func Int(v any) (int64, error) {
 	}
 	return 0, fmt.Errorf("not an integer: %v", v)
 }
+
+// AttemptPK is the partition key of attempt items: a failed write request,
+// recorded by the API so the audit function can log it (the sort key is the
+// request id). Attempts expire (AttrExpiresAt) once the stream has carried them.
+const AttemptPK = "attempt"
+
+// Attempt is a state-changing request that failed.
+type Attempt struct {
+	RequestID    string
+	ResourceType Type
+	// ResourceID is the id the request named, 0 when none.
+	ResourceID  int64
+	Attribution Attribution
+}
+
+// ParseAttempt reads an attempt item. ok is false when the item is not one.
+func ParseAttempt(item map[string]any) (a Attempt, ok bool, err error) {
+	if pk, _ := item[AttrPK].(string); pk != AttemptPK {
+		return a, false, nil
+	}
+	a.RequestID, _ = item[AttrSK].(string)
+	rt, _ := item["resource_type"].(string)
+	if !IsType(rt) {
+		return a, true, fmt.Errorf("attempt %s: unknown resource type %q", a.RequestID, rt)
+	}
+	a.ResourceType = Type(rt)
+	if v, present := item["resource_id"]; present {
+		if a.ResourceID, err = Int(v); err != nil {
+			return a, true, fmt.Errorf("attempt %s: resource id: %w", a.RequestID, err)
+		}
+	}
+	m, _ := item[AttrAttribution].(map[string]any)
+	attribution, _ := parseAttribution(m)
+	if attribution == nil {
+		return a, true, fmt.Errorf("attempt %s: no readable attribution", a.RequestID)
+	}
+	a.Attribution = *attribution
+	return a, true, nil
+}

@@ -4,6 +4,7 @@
 package resource
 
 import (
+	"context"
 	"errors"
 	"time"
 )
@@ -69,3 +70,8 @@ var (
 
 // TimeFormat is how resource times are written: ISO 8601 in UTC with a Z.
 const TimeFormat = "2006-01-02T15:04:05.000000Z"
+
+// AttemptRecorder stores failed write requests for the audit log.
+type AttemptRecorder interface {
+	RecordAttempt(ctx context.Context, a Attempt) error
+}
