@@ -50,7 +50,7 @@ type Route struct {
 	// recorded in the audit log, against ResourceType.
 	Operation    resource.Operation
 	ResourceType resource.Type
-	Params    []Param
+	Params       []Param
 	// Body names the schema of the JSON body, "" for none.
 	Body string
 	// Responses maps each status to the schema of its body.

@@ -119,4 +119,3 @@ func (m *Moto) Stop() {
 	}
 	os.RemoveAll(m.dir)
 }
-
