@@ -55,6 +55,21 @@ func auditEntryProperties(withSnapshots bool) object {
 	return p
 }
 
+func subordinateBody(create bool) object {
+	required := []string{"metadata", "forced_metadata", "jwks"}
+	props := object{
+		"metadata": prop("object"), "forced_metadata": prop("object"), "jwks": ref("JWKS"),
+		"required_trustmarks": nullable("string"),
+		"valid_for":           prop("integer", "minimum", 1, "maximum", resource.MaxSubordinateValidFor),
+		"autorenew":           prop("boolean"), "active": prop("boolean"), "additional_claims": anyObject,
+	}
+	if create {
+		required = append(required, "entityid")
+		props["entityid"] = prop("string", "minLength", 1, "maxLength", resource.MaxURLLength)
+	}
+	return object{"type": "object", "required": required, "properties": props}
+}
+
 func toAny(s []string) []any {
 	out := make([]any, len(s))
 	for i, v := range s {
@@ -82,7 +97,38 @@ var schemas = object{
 		"renewal_time": prop("integer", "minimum", 0, "maximum", resource.MaxHours),
 		"active":       prop("boolean"),
 	}},
-	"TrustMarkTypePage":   page("TrustMarkType"),
+	"TrustMarkTypePage": page("TrustMarkType"),
+	"TrustMark": object{"type": "object", "required": []string{"id", "tmt_id", "domain", "autorenew", "valid_for", "renewal_time", "active", "mark", "expire_at", "additional_claims"}, "properties": object{
+		"id": prop("integer"), "tmt_id": prop("integer"), "domain": prop("string"), "autorenew": prop("boolean"),
+		"valid_for": prop("integer"), "renewal_time": prop("integer"), "active": prop("boolean"),
+		"mark": nullable("string"), "expire_at": object{"type": []string{"string", "null"}, "format": "date-time"},
+		"additional_claims": anyObject,
+	}},
+	"TrustMarkCreate": object{"type": "object", "required": []string{"tmt", "domain"}, "properties": object{
+		"tmt": prop("integer", "minimum", 1), "domain": prop("string", "minLength", 1, "maxLength", resource.MaxURLLength),
+		"autorenew": prop("boolean"), "valid_for": prop("integer", "minimum", 1, "maximum", resource.MaxHours),
+		"renewal_time": prop("integer", "minimum", 0, "maximum", resource.MaxHours), "active": prop("boolean"),
+		"additional_claims": anyObject,
+	}},
+	"TrustMarkUpdate": object{"type": "object", "properties": object{
+		"autorenew": prop("boolean"), "active": prop("boolean"), "additional_claims": anyObject,
+	}},
+	"TrustMarkDomain": object{"type": "object", "required": []string{"domain"}, "properties": object{"domain": prop("string", "maxLength", resource.MaxURLLength)}},
+	"TrustMarkPage":   page("TrustMark"),
+	"Subordinate": object{"type": "object", "required": []string{"id", "entityid", "metadata", "forced_metadata", "jwks", "required_trustmarks", "valid_for", "expire_at", "autorenew", "active", "additional_claims"}, "properties": object{
+		"id": prop("integer"), "entityid": prop("string"), "metadata": prop("object"), "forced_metadata": prop("object"),
+		"jwks": ref("JWKS"), "required_trustmarks": nullable("string"), "valid_for": prop("integer"),
+		"expire_at": object{"type": []string{"string", "null"}, "format": "date-time"},
+		"autorenew": prop("boolean"), "active": prop("boolean"), "additional_claims": anyObject,
+	}},
+	"SubordinateCreate": subordinateBody(true),
+	"SubordinateUpdate": subordinateBody(false),
+	"SubordinatePage":   page("Subordinate"),
+	"JWKS": object{"type": "object", "required": []string{"keys"}, "properties": object{
+		"keys": object{"type": "array", "minItems": 1, "items": object{"type": "object", "required": []string{"kty"}, "properties": object{
+			"kty": prop("string", "enum", []string{"RSA", "EC", "OKP"}),
+		}}},
+	}},
 	"AuditLogEntry":       object{"type": "object", "properties": auditEntryProperties(false)},
 	"AuditLogEntryDetail": object{"type": "object", "properties": auditEntryProperties(true)},
 	"AuditLogPage":        page("AuditLogEntry"),

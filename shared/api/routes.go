@@ -19,6 +19,8 @@ const BasePath = "/api/v1"
 // Functions that serve routes.
 const (
 	FunctionTrustMarkTypes = "trustmarktypes"
+	FunctionTrustMarks     = "trustmarks"
+	FunctionSubordinates   = "subordinates"
 	FunctionAuditQuery     = "auditquery"
 )
 
@@ -129,6 +131,78 @@ var Routes = []Route{
 		OperationID: "updateTrustMarkType", Operation: resource.OpUpdate, ResourceType: resource.TypeTrustMarkType, Summary: "Update a TrustMarkType; written only when at least one field is given.",
 		Params: []Param{idParam}, Body: "TrustMarkTypeUpdate",
 		Responses: withErrors(map[int]string{200: "TrustMarkType"}, 404, 409, 413, 422),
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/trustmarks", Function: FunctionTrustMarks,
+		OperationID: "createTrustMark", Operation: resource.OpCreate, ResourceType: resource.TypeTrustMark,
+		Summary:   "Issue a trust mark; omitted values come from its type. An existing (tmt, domain) answers 403 with the existing mark.",
+		Body:      "TrustMarkCreate",
+		Responses: withErrors(map[int]string{201: "TrustMark", 403: "TrustMark"}, 400, 404, 413, 422),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/trustmarks", Function: FunctionTrustMarks,
+		OperationID: "listTrustMarks", Summary: "List trust marks by id.",
+		Params:    []Param{limitParam, offsetParam},
+		Responses: withErrors(map[int]string{200: "TrustMarkPage"}, 422),
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/trustmarks/list", Function: FunctionTrustMarks,
+		OperationID: "listTrustMarksByDomain", Summary: "List the trust marks of a domain (\"\" lists all).",
+		Params: []Param{limitParam, offsetParam}, Body: "TrustMarkDomain",
+		Responses: withErrors(map[int]string{200: "TrustMarkPage"}, 413, 422),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/trustmarks/{id}", Function: FunctionTrustMarks,
+		OperationID: "getTrustMark", Summary: "Get a trust mark.",
+		Params:    []Param{idParam},
+		Responses: withErrors(map[int]string{200: "TrustMark"}, 404, 422),
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/trustmarks/{id}/renew", Function: FunctionTrustMarks,
+		OperationID: "renewTrustMark", Operation: resource.OpRenew, ResourceType: resource.TypeTrustMark,
+		Summary:   "Re-sign an active trust mark with a new iat and exp.",
+		Params:    []Param{idParam},
+		Responses: withErrors(map[int]string{200: "TrustMark"}, 400, 404, 409, 422),
+	},
+	{
+		Method: http.MethodPut, Path: BasePath + "/trustmarks/{id}", Function: FunctionTrustMarks,
+		OperationID: "updateTrustMark", Operation: resource.OpUpdate, ResourceType: resource.TypeTrustMark,
+		Summary: "Update a trust mark: active=false revokes it, active=true re-issues it, changed additional_claims re-sign it; omitted fields are kept.",
+		Params:  []Param{idParam}, Body: "TrustMarkUpdate",
+		Responses: withErrors(map[int]string{200: "TrustMark"}, 404, 409, 413, 422),
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/subordinates", Function: FunctionSubordinates,
+		OperationID: "createSubordinate", Operation: resource.OpCreate, ResourceType: resource.TypeSubordinate,
+		Summary:   "Register a subordinate and sign its statement. An existing entityid answers 403 with the existing subordinate.",
+		Body:      "SubordinateCreate",
+		Responses: withErrors(map[int]string{201: "Subordinate", 403: "Subordinate"}, 400, 413, 422),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/subordinates", Function: FunctionSubordinates,
+		OperationID: "listSubordinates", Summary: "List subordinates by id.",
+		Params:    []Param{limitParam, offsetParam},
+		Responses: withErrors(map[int]string{200: "SubordinatePage"}, 422),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/subordinates/{id}", Function: FunctionSubordinates,
+		OperationID: "getSubordinate", Summary: "Get a subordinate.",
+		Params:    []Param{idParam},
+		Responses: withErrors(map[int]string{200: "Subordinate"}, 404, 422),
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/subordinates/{id}", Function: FunctionSubordinates,
+		OperationID: "updateSubordinate", Operation: resource.OpUpdate, ResourceType: resource.TypeSubordinate,
+		Summary: "Update a subordinate (metadata, forced_metadata and jwks required; omitted optional fields are kept) and re-sign its statement.",
+		Params:  []Param{idParam}, Body: "SubordinateUpdate",
+		Responses: withErrors(map[int]string{200: "Subordinate"}, 400, 404, 409, 413, 422),
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/subordinates/{id}/renew", Function: FunctionSubordinates,
+		OperationID: "renewSubordinate", Operation: resource.OpRenew, ResourceType: resource.TypeSubordinate,
+		Summary:   "Re-sign an active subordinate's statement with a new iat and exp.",
+		Params:    []Param{idParam},
+		Responses: withErrors(map[int]string{200: "Subordinate"}, 400, 404, 409, 422),
 	},
 	{
 		Method: http.MethodGet, Path: BasePath + "/auditlog", Function: FunctionAuditQuery,

@@ -21,6 +21,8 @@ const (
 	Invalid Kind = "invalid"
 	// Busy: the resource kept changing under the request; the caller may retry.
 	Busy Kind = "busy"
+	// Unprocessable: a field's value breaks a rule (422); Field names it.
+	Unprocessable Kind = "unprocessable"
 )
 
 // Error is an application error. ID is the resource id that was asked for, or 0.
@@ -30,6 +32,13 @@ type Error struct {
 	ID      int64
 	// Existing is the resource that already exists, for Conflict errors.
 	Existing any
+	// Field is the body field an Unprocessable error concerns.
+	Field string
+}
+
+// InvalidField returns an Unprocessable error about one body field.
+func InvalidField(field, message string) *Error {
+	return &Error{Kind: Unprocessable, Field: field, Message: message}
 }
 
 // Error implements the error interface.

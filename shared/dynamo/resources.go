@@ -101,16 +101,25 @@ func (s *Resources) createUnique(ctx context.Context, t resource.Type, field, va
 	return id, nil
 }
 
-// getItem reads one resource item, or resource.ErrNotFound.
-func (s *Resources) getItem(ctx context.Context, t resource.Type, id int64, into any) error {
+// getRawItem reads one resource item, or resource.ErrNotFound.
+func (s *Resources) getRawItem(ctx context.Context, t resource.Type, id int64) (map[string]types.AttributeValue, error) {
 	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: resourceKey(t, id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return fmt.Errorf("read %s %d: %w", t, id, err)
+		return nil, fmt.Errorf("read %s %d: %w", t, id, err)
 	}
 	if out.Item == nil {
-		return resource.ErrNotFound
+		return nil, resource.ErrNotFound
 	}
-	return attributevalue.UnmarshalMap(out.Item, into)
+	return out.Item, nil
+}
+
+// getItem reads one resource item into a record, or resource.ErrNotFound.
+func (s *Resources) getItem(ctx context.Context, t resource.Type, id int64, into any) error {
+	item, err := s.getRawItem(ctx, t, id)
+	if err != nil {
+		return err
+	}
+	return attributevalue.UnmarshalMap(item, into)
 }
 
 // replaceItem overwrites a resource item if its version is still expected.
@@ -133,21 +142,39 @@ func (s *Resources) replaceItem(ctx context.Context, item map[string]types.Attri
 	return err
 }
 
-// listItems reads one page of a type's items ordered by id, and the count.
-func (s *Resources) listItems(ctx context.Context, t resource.Type, p resource.Page, each func(map[string]types.AttributeValue) error) (int, error) {
-	keyCond := map[string]types.AttributeValue{":pk": str(string(t))}
+// equalsFilter keeps the items whose attribute equals a string value.
+type equalsFilter struct {
+	attribute, value string
+}
+
+// listItems reads one page of a type's items ordered by id, and the count;
+// with a filter, of the matching items (reading every item of the type).
+func (s *Resources) listItems(ctx context.Context, t resource.Type, filter *equalsFilter, p resource.Page, each func(map[string]types.AttributeValue) error) (int, error) {
+	values := map[string]types.AttributeValue{":pk": str(string(t))}
+	var filterExpr *string
+	var names map[string]string
+	if filter != nil {
+		values[":f"] = str(filter.value)
+		names = map[string]string{"#f": filter.attribute}
+		filterExpr = aws.String("#f = :f")
+	}
 	want := p.Offset + p.Limit
 	seen := 0
 	var start map[string]types.AttributeValue
 	for seen < want {
-		out, err := s.Client.Query(ctx, &dynamodb.QueryInput{
+		in := &dynamodb.QueryInput{
 			TableName:                 aws.String(s.Table),
 			KeyConditionExpression:    aws.String("pk = :pk"),
-			ExpressionAttributeValues: keyCond,
+			ExpressionAttributeValues: values,
+			ExpressionAttributeNames:  names,
+			FilterExpression:          filterExpr,
 			ExclusiveStartKey:         start,
-			Limit:                     aws.Int32(int32(want - seen)),
 			ConsistentRead:            aws.Bool(true),
-		})
+		}
+		if filter == nil {
+			in.Limit = aws.Int32(int32(want - seen))
+		}
+		out, err := s.Client.Query(ctx, in)
 		if err != nil {
 			return 0, fmt.Errorf("list %s: %w", t, err)
 		}
@@ -170,7 +197,9 @@ func (s *Resources) listItems(ctx context.Context, t resource.Type, p resource.P
 		out, err := s.Client.Query(ctx, &dynamodb.QueryInput{
 			TableName:                 aws.String(s.Table),
 			KeyConditionExpression:    aws.String("pk = :pk"),
-			ExpressionAttributeValues: keyCond,
+			ExpressionAttributeValues: values,
+			ExpressionAttributeNames:  names,
+			FilterExpression:          filterExpr,
 			ExclusiveStartKey:         start,
 			Select:                    types.SelectCount,
 		})
@@ -289,7 +318,7 @@ func (s *Resources) TrustMarkTypeByTMType(ctx context.Context, tmtype string) (r
 // TrustMarkTypes implements resource.TrustMarkTypeStore.
 func (s *Resources) TrustMarkTypes(ctx context.Context, p resource.Page) ([]resource.TrustMarkType, int, error) {
 	list := []resource.TrustMarkType{}
-	count, err := s.listItems(ctx, resource.TypeTrustMarkType, p, func(item map[string]types.AttributeValue) error {
+	count, err := s.listItems(ctx, resource.TypeTrustMarkType, nil, p, func(item map[string]types.AttributeValue) error {
 		var r trustMarkTypeRecord
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return err

@@ -286,3 +286,60 @@ type PageBody[T any] struct {
 	Items []T `json:"items"`
 	Count int `json:"count"`
 }
+
+// Object reads a JSON object field, numbers kept exact (json.Number).
+// present reports whether the field was sent at all: an explicit null gives
+// (nil, true); required fields must be an object.
+func (f *Fields) Object(name string, required bool) (obj map[string]any, present bool) {
+	v, sent := f.raw[name]
+	if !sent || (string(v) == "null" && !required) {
+		if required {
+			f.fail(name, "Field required", "missing")
+		}
+		return nil, sent
+	}
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err != nil || obj == nil {
+		f.fail(name, "Input should be a valid dictionary", "dict_type")
+		return nil, true
+	}
+	return obj, true
+}
+
+// OptionalString reads a string field that may be null; present reports
+// whether it was sent at all.
+func (f *Fields) OptionalString(name string, maxLen int) (value *string, present bool) {
+	v, sent := f.raw[name]
+	if !sent || string(v) == "null" {
+		return nil, sent
+	}
+	s, ok := f.String(name, false, maxLen)
+	if !ok {
+		return nil, true
+	}
+	return &s, true
+}
+
+// Raw returns a field as sent, and whether it was sent (null included).
+func (f *Fields) Raw(name string) (json.RawMessage, bool) {
+	v, ok := f.raw[name]
+	return v, ok
+}
+
+// Require records a missing required field that has no typed reader call.
+func (f *Fields) Require(name string) {
+	f.fail(name, "Field required", "missing")
+}
+
+// RequiredInt reads an integer field that must be present and not null.
+func (f *Fields) RequiredInt(name string, min, max int64) int64 {
+	if _, ok := f.get(name); !ok {
+		f.Require(name)
+		return 0
+	}
+	if n := f.Int(name, min, max); n != nil {
+		return *n
+	}
+	return 0
+}

@@ -66,6 +66,8 @@ func StatusOf(err error) int {
 			return http.StatusForbidden // Inmor answers 403 with the existing resource
 		case apperr.Busy:
 			return http.StatusConflict
+		case apperr.Unprocessable:
+			return http.StatusUnprocessableEntity
 		}
 	}
 	return http.StatusInternalServerError
@@ -86,6 +88,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		WriteJSON(w, status, map[string]string{"detail": "Forbidden"})
 	case errors.Is(err, ErrBodyTooLarge):
 		WriteJSON(w, status, map[string]string{"detail": "Request body too large (limit 1 MiB)"})
+	case errors.As(err, &ae) && ae.Kind == apperr.Unprocessable:
+		WriteJSON(w, status, map[string]any{"detail": []FieldError{{Loc: []any{"body", ae.Field}, Msg: ae.Message, Type: "value_error"}}})
 	case errors.As(err, &ae) && ae.Kind == apperr.Conflict && ae.Existing != nil:
 		WriteJSON(w, status, ae.Existing)
 	case errors.As(err, &ae) && status != http.StatusInternalServerError:

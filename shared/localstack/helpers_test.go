@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,9 +25,12 @@ func startStack(t *testing.T, configure ...func(*localstack.Options)) *localstac
 	t.Helper()
 	o := localstack.Options{
 		Endpoint: dynamotest.Endpoint(),
-		Getenv:   dynamotest.Getenv(t, map[string]string{"INMOR_DEV_API_KEY": testKey, "INMOR_DEV_ADMIN_PASSWORD": "test-password"}),
-		Out:      io.Discard,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Getenv: dynamotest.Getenv(t, map[string]string{
+			"INMOR_DEV_API_KEY": testKey, "INMOR_DEV_ADMIN_PASSWORD": "test-password",
+			"SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "signing-key.json"),
+		}),
+		Out:    io.Discard,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	for _, c := range configure {
 		c(&o)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/lambdas"
+	"github.com/inmor/inmor-serverless/shared/signing"
 )
 
 // Options configure a local stack.
@@ -110,10 +112,16 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		Interval:  o.PollInterval,
 		Logger:    o.Logger,
 	}
+	signer, err := localSigner(o.Getenv, o.Out)
+	if err != nil {
+		return nil, err
+	}
 	gateway := &Gateway{
 		Routes: api.Routes,
 		Functions: map[string]HTTPFunction{
 			api.FunctionTrustMarkTypes: apigw.Handler(lambdas.TrustMarkTypes(s.Client, s.Config)),
+			api.FunctionTrustMarks:     apigw.Handler(lambdas.TrustMarks(s.Client, s.Config, signer)),
+			api.FunctionSubordinates:   apigw.Handler(lambdas.Subordinates(s.Client, s.Config, signer)),
 			api.FunctionAuditQuery:     apigw.Handler(lambdas.AuditQuery(s.Client, s.Config)),
 		},
 		Logger: o.Logger,
@@ -136,6 +144,28 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 	}()
 	return s, nil
+}
+
+// DefaultSigningKeyFile is where the local stack keeps its signing key when
+// SIGNING_KEY_FILE is unset (git-ignored).
+const DefaultSigningKeyFile = ".local/signing-key.json"
+
+// localSigner loads the local signing key, generating it on first start.
+func localSigner(getenv func(string) string, out io.Writer) (*signing.Local, error) {
+	path := getenv(signing.EnvKeyFile)
+	if path == "" {
+		path = DefaultSigningKeyFile
+	}
+	signer, err := signing.LoadLocalFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if signer, err = signing.GenerateLocalFile(path); err == nil {
+			fmt.Fprintf(out, "signing key generated: %s (kid %s)\n", path, signer.KeyID())
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("signing key %s: %w", path, err)
+	}
+	return signer, nil
 }
 
 // Stop stops the server, the poller and moto (if it started it).

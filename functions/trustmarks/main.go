@@ -1,0 +1,32 @@
+// Command trustmarks is the Lambda function that serves the
+// trust mark routes of the admin API, signing marks.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/lambdas"
+)
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	ctx := context.Background()
+	cfg, err := dynamo.LoadConfig(ctx)
+	if err != nil {
+		slog.Error("load AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	signer, err := lambdas.Signer(ctx, os.Getenv, cfg)
+	if err != nil {
+		slog.Error("configure signing", "error", err.Error())
+		os.Exit(1)
+	}
+	h := lambdas.TrustMarks(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv), signer)
+	lambda.Start(apigw.Handler(h))
+}

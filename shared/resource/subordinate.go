@@ -1,0 +1,253 @@
+package resource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
+	"github.com/inmor/inmor-serverless/shared/jwk"
+)
+
+// Subordinate is an entity registered under the trust anchor, with the
+// subordinate statement the trust anchor signs about it.
+type Subordinate struct {
+	ID                 int64          `json:"id"`
+	EntityID           string         `json:"entityid"`
+	Metadata           map[string]any `json:"metadata"`
+	ForcedMetadata     map[string]any `json:"forced_metadata"`
+	JWKS               map[string]any `json:"jwks"`
+	RequiredTrustmarks *string        `json:"required_trustmarks"`
+	ValidFor           int64          `json:"valid_for"`
+	// ExpireAt is the statement's exp; nil while inactive.
+	ExpireAt         *Expiry        `json:"expire_at"`
+	Autorenew        bool           `json:"autorenew"`
+	Active           bool           `json:"active"`
+	AdditionalClaims map[string]any `json:"additional_claims"`
+	// Statement is the signed subordinate statement: stored, not shown.
+	Statement *string   `json:"-"`
+	Added     time.Time `json:"-"`
+	Version   int64     `json:"-"`
+}
+
+// Subordinate bounds and defaults.
+const (
+	// MaxSubordinateValidFor is the system default maximum of valid_for (hours).
+	MaxSubordinateValidFor = 8760
+	// EntityStatementJWTType is the typ header of subordinate statements.
+	EntityStatementJWTType = "entity-statement+jwt"
+)
+
+// subordinateReserved are the claims additional claims may not set.
+var subordinateReserved = []string{"iss", "sub", "iat", "exp", "metadata", "jwks"}
+
+// SubordinateInput is a create or update request. On update, nil optional
+// fields keep their current values.
+type SubordinateInput struct {
+	EntityID            string
+	Metadata            map[string]any
+	ForcedMetadata      map[string]any
+	JWKS                map[string]any
+	SetRequired         bool
+	RequiredTrustmarks  *string
+	ValidFor            *int64
+	Autorenew           *bool
+	Active              *bool
+	SetAdditionalClaims bool
+	AdditionalClaims    map[string]any
+}
+
+// SubordinateStore persists subordinates.
+type SubordinateStore interface {
+	// CreateSubordinate assigns an id and stores s, unless its entityid is
+	// taken: then it returns the holder and ErrExists.
+	CreateSubordinate(ctx context.Context, s Subordinate, a Attribution) (Subordinate, error)
+	// Subordinate returns the subordinate with that id, or ErrNotFound.
+	Subordinate(ctx context.Context, id int64) (Subordinate, error)
+	// Subordinates returns one page ordered by id, and the total.
+	Subordinates(ctx context.Context, p Page) ([]Subordinate, int, error)
+	// ReplaceSubordinate stores s if the stored version is still s.Version.
+	ReplaceSubordinate(ctx context.Context, s Subordinate, a Attribution) (Subordinate, error)
+}
+
+// Messages of Subordinate errors (Inmor's).
+const (
+	msgSubordinateNotFound   = "Subordinate could not be found."
+	msgSubordinateValidFor   = "valid_for is greater than allowed by system default 8760."
+	msgRenewInactiveSub      = "Cannot renew an inactive subordinate."
+	msgSubordinateConcurrent = "Subordinate is being changed concurrently; retry."
+)
+
+// Subordinates applies the Subordinate rules and signs the statements.
+type Subordinates struct {
+	Store  SubordinateStore
+	Signer Signer
+	// EntityID is the trust anchor's entity id, the iss of statements.
+	EntityID string
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+func (s Subordinates) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// checkSubordinate validates the free-form fields: storable JSON within
+// bounds, public keys that parse, valid_for within the system default.
+func checkSubordinate(sub Subordinate) error {
+	if err := jwk.ValidateSet(sub.JWKS); err != nil {
+		return apperr.InvalidField("jwks", err.Error())
+	}
+	total := 0
+	for field, v := range map[string]map[string]any{
+		"metadata": sub.Metadata, "forced_metadata": sub.ForcedMetadata, "jwks": sub.JWKS,
+	} {
+		if err := CheckStorable(v); err != nil {
+			return apperr.InvalidField(field, err.Error())
+		}
+		total += JSONSize(v)
+	}
+	if err := checkClaims("additional_claims", sub.AdditionalClaims, subordinateReserved, MaxFreeFormBytes); err != nil {
+		return err
+	}
+	if total+JSONSize(sub.AdditionalClaims) > MaxFreeFormBytes {
+		return apperr.InvalidField("metadata", fmt.Sprintf("metadata, forced_metadata, jwks and additional_claims may hold at most %d bytes of JSON together", MaxFreeFormBytes))
+	}
+	if sub.ValidFor > MaxSubordinateValidFor {
+		return apperr.New(apperr.Invalid, 0, msgSubordinateValidFor)
+	}
+	return nil
+}
+
+// sign issues a fresh statement: iat now, exp valid_for hours later.
+func (s Subordinates) sign(ctx context.Context, sub *Subordinate) error {
+	iat := s.now().Unix()
+	exp := iat + sub.ValidFor*3600
+	claims := make(map[string]any, len(sub.AdditionalClaims)+6)
+	for k, v := range sub.AdditionalClaims {
+		claims[k] = v
+	}
+	claims["iss"], claims["sub"], claims["iat"], claims["exp"] = s.EntityID, sub.EntityID, iat, exp
+	claims["metadata"], claims["jwks"] = sub.ForcedMetadata, sub.JWKS
+	jwt, err := s.Signer.Sign(ctx, EntityStatementJWTType, claims)
+	if err != nil {
+		return fmt.Errorf("sign subordinate statement: %w", err)
+	}
+	sub.Statement, sub.ExpireAt = &jwt, ExpiryAt(exp)
+	return nil
+}
+
+// apply copies a request's fields onto sub; optional fields only when given.
+func (in SubordinateInput) apply(sub *Subordinate) {
+	sub.Metadata, sub.ForcedMetadata, sub.JWKS = in.Metadata, in.ForcedMetadata, in.JWKS
+	if in.SetRequired {
+		sub.RequiredTrustmarks = in.RequiredTrustmarks
+	}
+	if in.ValidFor != nil {
+		sub.ValidFor = *in.ValidFor
+	}
+	if in.Autorenew != nil {
+		sub.Autorenew = *in.Autorenew
+	}
+	if in.Active != nil {
+		sub.Active = *in.Active
+	}
+	if in.SetAdditionalClaims {
+		sub.AdditionalClaims = in.AdditionalClaims
+	}
+}
+
+// settle signs an active subordinate's statement, or clears an inactive one's.
+func (s Subordinates) settle(ctx context.Context, sub *Subordinate) error {
+	if !sub.Active {
+		sub.Statement, sub.ExpireAt = nil, nil
+		return nil
+	}
+	return s.sign(ctx, sub)
+}
+
+// Create registers a subordinate and signs its statement. An existing
+// entityid answers a Conflict holding the existing subordinate.
+func (s Subordinates) Create(ctx context.Context, in SubordinateInput, a Attribution) (Subordinate, error) {
+	sub := Subordinate{EntityID: in.EntityID, ValidFor: MaxSubordinateValidFor, Autorenew: true, Active: true}
+	in.apply(&sub)
+	if err := checkSubordinate(sub); err != nil {
+		return Subordinate{}, err
+	}
+	if err := s.settle(ctx, &sub); err != nil {
+		return Subordinate{}, err
+	}
+	now := s.now()
+	sub.Added = now
+	a.Operation, a.ResponseCode, a.CommittedAt = OpCreate, 201, now
+	created, err := s.Store.CreateSubordinate(ctx, sub, a)
+	if errors.Is(err, ErrExists) {
+		return Subordinate{}, &apperr.Error{Kind: apperr.Conflict, Message: "Subordinate exists already.", Existing: created}
+	}
+	return created, err
+}
+
+// Get returns the subordinate with that id.
+func (s Subordinates) Get(ctx context.Context, id int64) (Subordinate, error) {
+	sub, err := s.Store.Subordinate(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return sub, apperr.New(apperr.NotFound, id, msgSubordinateNotFound)
+	}
+	return sub, err
+}
+
+// List returns one page of subordinates ordered by id, and the total.
+func (s Subordinates) List(ctx context.Context, p Page) ([]Subordinate, int, error) {
+	return s.Store.Subordinates(ctx, p)
+}
+
+// Update replaces metadata, forced_metadata and jwks, and the optional
+// fields that are given, then re-signs the statement.
+func (s Subordinates) Update(ctx context.Context, id int64, in SubordinateInput, a Attribution) (Subordinate, error) {
+	return s.change(ctx, id, a, OpUpdate, func(sub *Subordinate) error {
+		in.apply(sub)
+		return checkSubordinate(*sub)
+	})
+}
+
+// Renew re-signs an active subordinate's statement with a new iat and exp.
+func (s Subordinates) Renew(ctx context.Context, id int64, a Attribution) (Subordinate, error) {
+	return s.change(ctx, id, a, OpRenew, func(sub *Subordinate) error {
+		if !sub.Active {
+			return apperr.New(apperr.Invalid, id, msgRenewInactiveSub)
+		}
+		return nil
+	})
+}
+
+// change reads a subordinate, edits it, re-signs it and stores it
+// conditionally, retrying lost races.
+func (s Subordinates) change(ctx context.Context, id int64, a Attribution, op Operation, edit func(*Subordinate) error) (Subordinate, error) {
+	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
+		sub, err := s.Get(ctx, id)
+		if err != nil {
+			return sub, err
+		}
+		if err := edit(&sub); err != nil {
+			return Subordinate{}, err
+		}
+		if err := s.settle(ctx, &sub); err != nil {
+			return Subordinate{}, err
+		}
+		now := s.now()
+		a.Operation, a.ResponseCode, a.CommittedAt = op, 200, now
+		updated, err := s.Store.ReplaceSubordinate(ctx, sub, a)
+		switch {
+		case errors.Is(err, ErrStale):
+			continue
+		case errors.Is(err, ErrNotFound):
+			return updated, apperr.New(apperr.NotFound, id, msgSubordinateNotFound)
+		}
+		return updated, err
+	}
+	return Subordinate{}, apperr.New(apperr.Busy, id, msgSubordinateConcurrent)
+}
