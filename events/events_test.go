@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
 	"github.com/inmor/inmor-serverless/shared/lambdas"
 	"github.com/inmor/inmor-serverless/shared/localstack"
+	"github.com/inmor/inmor-serverless/shared/signing"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
@@ -50,8 +52,14 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 	if _, err := localstack.Bootstrap(ctx, &dynamo.Auth{Client: client, Table: cfg.AuthTable}, getenv, io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	signer, err := signing.GenerateLocalFile(filepath.Join(t.TempDir(), "key.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	functions := map[string]func(context.Context, lambdaevents.APIGatewayV2HTTPRequest) (lambdaevents.APIGatewayV2HTTPResponse, error){
 		api.FunctionTrustMarkTypes: apigw.Handler(lambdas.TrustMarkTypes(client, cfg)),
+		api.FunctionTrustMarks:     apigw.Handler(lambdas.TrustMarks(client, cfg, signer)),
+		api.FunctionSubordinates:   apigw.Handler(lambdas.Subordinates(client, cfg, signer)),
 		api.FunctionAuditQuery:     apigw.Handler(lambdas.AuditQuery(client, cfg)),
 	}
 	owner := map[string]string{}
@@ -89,6 +97,34 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 	if got := invoke("get-trustmarktype-by-tmtype", 200); got["id"] != 1.0 {
 		t.Errorf("find: %v", got)
 	}
+
+	// Trust marks of that type, and a subordinate.
+	mark := invoke("create-trustmark", 201)
+	if _, claims, err := signing.Verify(mark["mark"].(string), signer.PublicKey()); err != nil || claims["sub"] != "https://rp.example.org" {
+		t.Errorf("issued mark: %v %v", claims, err)
+	}
+	if got := invoke("list-trustmarks", 200); got["count"] != 1.0 {
+		t.Errorf("list marks: %v", got)
+	}
+	if got := invoke("list-trustmarks-by-domain", 200); got["count"] != 1.0 {
+		t.Errorf("list marks by domain: %v", got)
+	}
+	invoke("get-trustmark", 200)
+	invoke("renew-trustmark", 200)
+	if got := invoke("update-trustmark", 200); got["mark"] != nil {
+		t.Errorf("revoke: %v", got)
+	}
+	if got := invoke("create-subordinate", 201); got["required_trustmarks"] != "https://example.org/tm/member" {
+		t.Errorf("create subordinate: %v", got)
+	}
+	if got := invoke("list-subordinates", 200); got["count"] != 1.0 {
+		t.Errorf("list subordinates: %v", got)
+	}
+	invoke("get-subordinate", 200)
+	if got := invoke("update-subordinate", 200); got["valid_for"] != 720.0 || got["required_trustmarks"] == nil {
+		t.Errorf("update subordinate kept no optional fields: %v", got)
+	}
+	invoke("renew-subordinate", 200)
 	if got := invoke("update-trustmarktype", 200); got["active"] != false {
 		t.Errorf("update: %v", got)
 	}

@@ -24,6 +24,9 @@ const (
 	FunctionAuditQuery     = "auditquery"
 )
 
+// Functions lists every function that serves routes.
+var Functions = []string{FunctionTrustMarkTypes, FunctionTrustMarks, FunctionSubordinates, FunctionAuditQuery}
+
 // Param is a path or query parameter.
 type Param struct {
 	Name        string

@@ -119,6 +119,8 @@ func handlers(a authn) (map[string]http.Handler, *memStore, *fakeReader) {
 	store, reader := &memStore{}, &fakeReader{entries: map[int64]json.RawMessage{}}
 	return map[string]http.Handler{
 		FunctionTrustMarkTypes: NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, a, store),
+		FunctionTrustMarks:     NewTrustMarksHandler(resource.TrustMarks{}, a, store),
+		FunctionSubordinates:   NewSubordinatesHandler(resource.Subordinates{}, a, store),
 		FunctionAuditQuery:     NewAuditQueryHandler(reader, a),
 	}, store, reader
 }
@@ -160,14 +162,18 @@ func TestRoutesAreUnique(t *testing.T) {
 		if !strings.HasPrefix(r.Path, BasePath+"/") {
 			t.Errorf("route %s is not under %s", r.Key(), BasePath)
 		}
-		if r.Function != FunctionTrustMarkTypes && r.Function != FunctionAuditQuery {
+		if !slices.Contains(Functions, r.Function) {
 			t.Errorf("route %s is served by unknown function %q", r.Key(), r.Function)
 		}
 	}
 	if got := (Route{Method: "GET", Path: "/api/v1/auditlog"}).Key(); got != "GET /api/v1/auditlog" {
 		t.Errorf("Key() = %q", got)
 	}
-	if n := len(RoutesOf(FunctionTrustMarkTypes)) + len(RoutesOf(FunctionAuditQuery)); n != len(Routes) {
+	n := 0
+	for _, f := range Functions {
+		n += len(RoutesOf(f))
+	}
+	if n != len(Routes) {
 		t.Errorf("RoutesOf covers %d routes of %d", n, len(Routes))
 	}
 }
@@ -347,7 +353,8 @@ func TestHandlersConstruct(t *testing.T) {
 			t.Fatalf("constructing the handlers panicked: %v", r)
 		}
 	}()
-	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memStore{}) == nil || NewAuditQueryHandler(nil, nobody) == nil {
+	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memStore{}) == nil || NewAuditQueryHandler(nil, nobody) == nil ||
+		NewTrustMarksHandler(resource.TrustMarks{}, nobody, &memStore{}) == nil || NewSubordinatesHandler(resource.Subordinates{}, nobody, &memStore{}) == nil {
 		t.Error("a constructor returned nil")
 	}
 }
