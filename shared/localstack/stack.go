@@ -57,6 +57,8 @@ type Stack struct {
 	Config lambdas.Config
 	// Poller feeds the audit handler.
 	Poller *Poller
+	// Signer signs trust marks and subordinate statements.
+	Signer *signing.Local
 
 	moto   *Moto
 	server *http.Server
@@ -116,6 +118,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.Signer = signer
 	gateway := &Gateway{
 		Routes: api.Routes,
 		Functions: map[string]HTTPFunction{
