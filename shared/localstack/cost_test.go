@@ -61,10 +61,20 @@ func TestCostOfAuditPerRecord(t *testing.T) {
 			return countingAudit{lambdas.Audit(client, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))), &stats}
 		}
 	})
+	// Ten changes of every kind: types, marks (issue, revoke) and
+	// subordinates (register, update), plus one failed attempt.
 	const changes = 10
-	for i := 1; i <= changes; i++ {
-		mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarktypes", fmt.Sprintf(`{"tmtype":"https://example.org/tm/%d"}`, i)), http.StatusCreated)
-	}
+	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarktypes", `{"tmtype":"https://example.org/tm/1"}`), http.StatusCreated)
+	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarktypes", `{"tmtype":"https://example.org/tm/2"}`), http.StatusCreated)
+	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarks", `{"tmt":1,"domain":"https://rp1.example.org"}`), http.StatusCreated)
+	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarks", `{"tmt":2,"domain":"https://rp1.example.org"}`), http.StatusCreated)
+	mustStatus(t, call(t, s, http.MethodPut, "/api/v1/trustmarks/1", `{"active":false}`), http.StatusOK)
+	mustStatus(t, call(t, s, http.MethodPut, "/api/v1/trustmarks/2", `{"additional_claims":{"ref":"x"}}`), http.StatusOK)
+	sub := `{"entityid":"https://rp1.example.org","metadata":{},"forced_metadata":{},"jwks":` + sampleJWKS + `}`
+	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/subordinates", sub), http.StatusCreated)
+	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/subordinates/1", `{"metadata":{"a":1},"forced_metadata":{},"jwks":`+sampleJWKS+`}`), http.StatusOK)
+	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/subordinates/1/renew", ``), http.StatusOK)
+	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/subordinates", sub), http.StatusForbidden)
 	if n, err := s.Poller.PollOnce(context.Background()); err != nil || n == 0 {
 		t.Fatalf("poll: %d records, %v", n, err)
 	}
@@ -78,6 +88,9 @@ func TestCostOfAuditPerRecord(t *testing.T) {
 		t.Errorf("audit made %.2f requests per record, want at most 3", perRecord)
 	}
 }
+
+// sampleJWKS is a public key set for subordinates.
+const sampleJWKS = `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`
 
 // countingAudit records how many entries each batch appended.
 type countingAudit struct {
@@ -132,6 +145,39 @@ func TestCostOfAuditLogPage(t *testing.T) {
 		}
 		if u.Requests > 2 || u.ItemsRead > 21+offset {
 			t.Errorf("%s: %d requests reading %d items, want at most 2 requests and %d items", query, u.Requests, u.ItemsRead, 21+offset)
+		}
+	}
+}
+
+// countingSigner counts signatures.
+type countingSigner struct {
+	inner resource.Signer
+	n     int
+}
+
+func (c *countingSigner) Sign(ctx context.Context, typ string, claims map[string]any) (string, error) {
+	c.n++
+	return c.inner.Sign(ctx, typ, claims)
+}
+
+func TestCostOfIssuingATrustMark(t *testing.T) {
+	s, _ := meteredStack(t)
+	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarktypes", `{"tmtype":"`+tmtype+`"}`), http.StatusCreated)
+	meter := dynamo.NewMeter()
+	store := &dynamo.Resources{Client: dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()), meter.Option()), Table: s.Config.ResourcesTable}
+	signer := &countingSigner{inner: s.Signer}
+	svc := resource.TrustMarks{Store: store, Types: store, Signer: signer, Issuer: "https://ta.example.org"}
+	ctx := context.Background()
+	for i, domain := range []string{"https://rp1.example.org", "https://rp2.example.org"} {
+		meter.Reset()
+		signer.n = 0
+		if _, err := svc.Create(ctx, resource.NewTrustMark{TMTID: 1, Domain: domain}, resource.Attribution{Username: "admin"}); err != nil {
+			t.Fatal(err)
+		}
+		u := meter.Usage()
+		t.Logf("issue trust mark %d: %d requests %v, %d signature(s)", i+1, u.Requests, u.ByOperation, signer.n)
+		if u.Requests > 3 || signer.n != 1 {
+			t.Errorf("issuing made %d requests and %d signatures, want at most 3 and exactly 1", u.Requests, signer.n)
 		}
 	}
 }
