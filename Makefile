@@ -27,9 +27,9 @@ check:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: the audit hot path (decode, derive, encode) and the stream decoder
+## bench: the audit hot path (decode, derive, encode), the stream decoder, signing
 bench:
-	$(GO) test -run=NONE -bench=. -benchmem -count=3 ./shared/auditstream ./shared/streamrecord
+	$(GO) test -run=NONE -bench=. -benchmem -count=3 ./shared/auditstream ./shared/streamrecord ./shared/signing
 
 ## build: the Lambda artifacts under build/<function>/bootstrap, each at most 12 MB
 build:
