@@ -11,7 +11,7 @@ MAX_BINARY_BYTES := 12582912
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 export CDK_DISABLE_CLI_TELEMETRY = true
 
-.PHONY: run test check unit bench build clean deps
+.PHONY: run test check bench build clean deps
 
 ## run: the whole system on 127.0.0.1:$PORT (default 8000), DynamoDB (moto) on $DYNAMODB_PORT (default 8001)
 run: deps
