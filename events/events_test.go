@@ -61,14 +61,21 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		api.FunctionTrustMarks:     apigw.Handler(lambdas.TrustMarks(client, cfg, signer)),
 		api.FunctionSubordinates:   apigw.Handler(lambdas.Subordinates(client, cfg, signer)),
 		api.FunctionAuditQuery:     apigw.Handler(lambdas.AuditQuery(client, cfg)),
+		api.FunctionAuth:           apigw.Handler(lambdas.Auth(client, cfg)),
 	}
 	owner := map[string]string{}
 	for _, r := range api.Routes {
 		owner[r.Key()] = r.Function
 	}
+	// cookies replaces the placeholders SESSION and CSRF in the samples.
+	cookies := strings.NewReplacer()
+	var lastCookies []string
 	invoke := func(name string, wantStatus int) map[string]any {
 		t.Helper()
 		ev := load[lambdaevents.APIGatewayV2HTTPRequest](t, "apigw/"+name+".json")
+		for i, c := range ev.Cookies {
+			ev.Cookies[i] = cookies.Replace(c)
+		}
 		fn := functions[owner[ev.RouteKey]]
 		if fn == nil {
 			t.Fatalf("%s: no function serves %q", name, ev.RouteKey)
@@ -80,6 +87,7 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		if resp.StatusCode != wantStatus {
 			t.Fatalf("%s: status %d, want %d: %s", name, resp.StatusCode, wantStatus, resp.Body)
 		}
+		lastCookies = resp.Cookies
 		var body map[string]any
 		if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 			t.Fatalf("%s: body is not a JSON object: %s", name, resp.Body)
@@ -166,6 +174,32 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 	}
 	if doc := invoke("openapi", 200); !strings.HasPrefix(doc["openapi"].(string), "3.") {
 		t.Errorf("openapi: %v", doc["openapi"])
+	}
+
+	// A session: log in, read the user and the CSRF token, log out.
+	if got := invoke("login", 200); got["username"] != "admin" || got["is_superuser"] != true {
+		t.Errorf("login: %v", got)
+	}
+	values := map[string]string{}
+	for _, c := range lastCookies {
+		name, rest, _ := strings.Cut(c, "=")
+		values[name], _, _ = strings.Cut(rest, ";")
+	}
+	if values["sessionid"] == "" || values["csrftoken"] == "" {
+		t.Fatalf("login set cookies %v", lastCookies)
+	}
+	cookies = strings.NewReplacer("SESSION", values["sessionid"], "CSRF", values["csrftoken"])
+	if got := invoke("me", 200); got["username"] != "admin" {
+		t.Errorf("me: %v", got)
+	}
+	if got := invoke("csrf", 200); got["csrf_token"] != values["csrftoken"] {
+		t.Errorf("csrf: %v, want the cookie's token", got)
+	}
+	if got := invoke("logout", 200); got["message"] != "Logged out successfully" {
+		t.Errorf("logout: %v", got)
+	}
+	if got := invoke("me", 401); got["message"] != "Not authenticated" {
+		t.Errorf("me after logout: %v", got)
 	}
 }
 

@@ -135,6 +135,14 @@ var schemas = object{
 	"Message": object{"type": "object", "required": []string{"message", "id"}, "properties": object{
 		"message": prop("string"), "id": prop("integer"),
 	}},
+	"User": object{"type": "object", "required": []string{"id", "username", "email", "is_staff", "is_superuser"}, "properties": object{
+		"id": prop("integer"), "username": prop("string"), "email": prop("string"), "is_staff": prop("boolean"), "is_superuser": prop("boolean"),
+	}},
+	"Login": object{"type": "object", "required": []string{"username", "password"}, "properties": object{
+		"username": prop("string"), "password": prop("string", "format", "password"),
+	}},
+	"CSRFToken":    object{"type": "object", "required": []string{"csrf_token"}, "properties": object{"csrf_token": prop("string")}},
+	"MessageOnly":  object{"type": "object", "required": []string{"message"}, "properties": object{"message": prop("string")}},
 	"Detail":       object{"type": "object", "required": []string{"detail"}, "properties": object{"detail": prop("string")}},
 	"Unauthorized": object{"type": "object", "required": []string{"detail"}, "properties": object{"detail": prop("string", "enum", []string{"Unauthorized"})}},
 	"ValidationError": object{"type": "object", "required": []string{"detail"}, "properties": object{
@@ -150,7 +158,7 @@ func OpenAPI() object {
 	for _, route := range Routes {
 		op := object{"operationId": route.OperationID, "summary": route.Summary, "x-function": route.Function}
 		if !route.Public {
-			op["security"] = []object{{"apiKey": []string{}}}
+			op["security"] = []object{{"apiKey": []string{}}, {"session": []string{}}}
 		}
 		var params []object
 		for _, p := range route.Params {
@@ -201,8 +209,11 @@ func OpenAPI() object {
 		},
 		"paths": paths,
 		"components": object{
-			"schemas":         schemas,
-			"securitySchemes": object{"apiKey": object{"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+			"schemas": schemas,
+			"securitySchemes": object{
+				"apiKey":  object{"type": "apiKey", "in": "header", "name": "X-API-Key"},
+				"session": object{"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "Unsafe methods also need the csrftoken cookie echoed in X-CSRFToken."},
+			},
 		},
 	}
 }

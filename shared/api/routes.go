@@ -22,10 +22,11 @@ const (
 	FunctionTrustMarks     = "trustmarks"
 	FunctionSubordinates   = "subordinates"
 	FunctionAuditQuery     = "auditquery"
+	FunctionAuth           = "auth"
 )
 
 // Functions lists every function that serves routes.
-var Functions = []string{FunctionTrustMarkTypes, FunctionTrustMarks, FunctionSubordinates, FunctionAuditQuery}
+var Functions = []string{FunctionTrustMarkTypes, FunctionTrustMarks, FunctionSubordinates, FunctionAuditQuery, FunctionAuth}
 
 // Param is a path or query parameter.
 type Param struct {
@@ -223,6 +224,27 @@ var Routes = []Route{
 		OperationID: "getAuditLogEntry", AuditRead: true, Summary: "Get one audit entry with its snapshots.",
 		Params:    []Param{idParam},
 		Responses: withErrors(map[int]string{200: "AuditLogEntryDetail"}, 404, 422),
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/auth/login", Function: FunctionAuth,
+		OperationID: "login", Summary: "Log in: sets the sessionid and csrftoken cookies.", Public: true,
+		Body:      "Login",
+		Responses: map[int]string{200: "User", 401: "MessageOnly", 413: "Detail", 422: "ValidationError", 429: "MessageOnly", 500: "Detail"},
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/auth/logout", Function: FunctionAuth,
+		OperationID: "logout", Summary: "Log out: the session is revoked server-side.", Public: true,
+		Responses: map[int]string{200: "MessageOnly", 500: "Detail"},
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/auth/me", Function: FunctionAuth,
+		OperationID: "me", Summary: "The user of the session.", Public: true,
+		Responses: map[int]string{200: "User", 401: "MessageOnly", 500: "Detail"},
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/auth/csrf", Function: FunctionAuth,
+		OperationID: "csrf", Summary: "A CSRF token; also sets the csrftoken cookie.", Public: true,
+		Responses: map[int]string{200: "CSRFToken", 500: "Detail"},
 	},
 	{
 		Method: http.MethodGet, Path: BasePath + "/openapi.json", Function: FunctionAuditQuery,

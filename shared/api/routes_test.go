@@ -122,6 +122,8 @@ func handlers(a authn) (map[string]http.Handler, *memStore, *fakeReader) {
 		FunctionTrustMarks:     NewTrustMarksHandler(resource.TrustMarks{}, a, store),
 		FunctionSubordinates:   NewSubordinatesHandler(resource.Subordinates{}, a, store),
 		FunctionAuditQuery:     NewAuditQueryHandler(reader, a),
+		// Without stores: these tests reach no route that reads them.
+		FunctionAuth: NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
 	}, store, reader
 }
 
@@ -375,8 +377,14 @@ func TestEveryRouteIsServed(t *testing.T) {
 				t.Fatalf("%s %s answered %d: the router does not know the route", r.Method, concrete(r.Path), rec.Code)
 			}
 			if r.Public {
-				if rec.Code != 200 {
-					t.Errorf("public route answered %d, want 200", rec.Code)
+				// Without a body or a session: login fails validation, me
+				// has no session; the others answer.
+				want := map[string]int{"login": 422, "me": 401}[r.OperationID]
+				if want == 0 {
+					want = 200
+				}
+				if rec.Code != want {
+					t.Errorf("public route answered %d, want %d: %s", rec.Code, want, rec.Body)
 				}
 				return
 			}

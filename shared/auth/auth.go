@@ -121,9 +121,29 @@ type KeyStore interface {
 	UserByUsername(ctx context.Context, username string) (User, error)
 }
 
-// Authenticator authenticates requests.
+// KeyToucher records when a key was last used.
+type KeyToucher interface {
+	// TouchAPIKey sets the key's last_used_at to now unless it is already
+	// later than notBefore (so it is written at most once a minute).
+	TouchAPIKey(ctx context.Context, hash string, now, notBefore time.Time) error
+}
+
+// LastUsedResolution is how stale a key's last_used_at may be: it is written
+// at most once per key in this interval, not on every request.
+const LastUsedResolution = time.Minute
+
+// Authenticator authenticates requests: by API key (X-API-Key) or, without
+// that header, by session cookie with CSRF protection of unsafe methods.
 type Authenticator struct {
 	Store KeyStore
+	// Sessions, when set, enables session authentication.
+	Sessions SessionStore
+	// Touch, when set, records keys' last use.
+	Touch KeyToucher
+	// Cache, when set, caches key lookups for a bounded time.
+	Cache *KeyCache
+	// AllowedOrigins may send unsafe session requests besides the API's own origin.
+	AllowedOrigins []string
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
@@ -131,39 +151,105 @@ type Authenticator struct {
 // maxKeyLength bounds the header before it is hashed.
 const maxKeyLength = 256
 
-// Authenticate returns the caller of r, or ErrUnauthenticated. An invalid key
-// never falls back to another method.
-func (a Authenticator) Authenticate(r *http.Request) (Principal, error) {
-	plaintext := strings.TrimSpace(r.Header.Get(APIKeyHeader))
-	if plaintext == "" || len(plaintext) > maxKeyLength {
-		return Principal{}, ErrUnauthenticated
+// Authenticate returns the caller of r, ErrUnauthenticated, or a
+// *CSRFError. A request that carries an API key is judged by that key
+// alone: an invalid key never falls back to the session.
+func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
+	if _, sent := r.Header[http.CanonicalHeaderKey(APIKeyHeader)]; sent {
+		plaintext := strings.TrimSpace(r.Header.Get(APIKeyHeader))
+		if plaintext == "" || len(plaintext) > maxKeyLength {
+			return Principal{}, ErrUnauthenticated
+		}
+		return a.authenticateKey(r.Context(), plaintext)
 	}
-	return a.authenticateKey(r.Context(), plaintext)
+	p, err := a.SessionPrincipal(r)
+	if err != nil {
+		return Principal{}, err
+	}
+	if unsafeMethod(r.Method) {
+		if err := CheckCSRF(r, a.AllowedOrigins); err != nil {
+			return Principal{}, err
+		}
+	}
+	return p, nil
 }
 
-func (a Authenticator) authenticateKey(ctx context.Context, plaintext string) (Principal, error) {
-	hash := HashAPIKey(plaintext)
-	key, err := a.Store.APIKeyByHash(ctx, hash)
+// SessionPrincipal returns the caller of r by its session cookie alone, or
+// ErrUnauthenticated. It makes no CSRF check.
+func (a *Authenticator) SessionPrincipal(r *http.Request) (Principal, error) {
+	cookie, err := r.Cookie(SessionCookie)
+	if a.Sessions == nil || err != nil || cookie.Value == "" || len(cookie.Value) > maxKeyLength {
+		return Principal{}, ErrUnauthenticated
+	}
+	ctx := r.Context()
+	session, err := a.Sessions.SessionByHash(ctx, HashSessionID(cookie.Value))
 	if errors.Is(err, ErrNotFound) {
 		return Principal{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return Principal{}, err
+	}
+	if !a.now().Before(session.ExpiresAt) {
+		return Principal{}, ErrUnauthenticated
+	}
+	user, err := a.Store.UserByUsername(ctx, session.Username)
+	if errors.Is(err, ErrNotFound) {
+		return Principal{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	if !user.IsActive || user.ID != session.UserID {
+		return Principal{}, ErrUnauthenticated
+	}
+	return Principal{
+		UserID: user.ID, Username: user.Username, IsStaff: user.IsStaff, IsSuperuser: user.IsSuperuser,
+		AuthMethod: MethodSession, Tenant: DefaultTenant, Scope: ScopeAdmin,
+	}, nil
+}
+
+func (a *Authenticator) authenticateKey(ctx context.Context, plaintext string) (Principal, error) {
+	hash := HashAPIKey(plaintext)
+	now := a.now()
+	if p, ok := a.Cache.get(hash, now); ok {
+		return p, nil
+	}
+	p, key, err := a.lookupKey(ctx, hash, now)
+	if err != nil {
+		return Principal{}, err
+	}
+	if a.Touch != nil && (key.LastUsedAt == nil || now.Sub(*key.LastUsedAt) >= LastUsedResolution) {
+		if err := a.Touch.TouchAPIKey(ctx, hash, now, now.Add(-LastUsedResolution)); err != nil {
+			return Principal{}, err
+		}
+	}
+	a.Cache.put(hash, p, now)
+	return p, nil
+}
+
+// lookupKey reads a key and its owner and checks that both may be used.
+func (a *Authenticator) lookupKey(ctx context.Context, hash string, now time.Time) (Principal, APIKey, error) {
+	key, err := a.Store.APIKeyByHash(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return Principal{}, key, ErrUnauthenticated
+	}
+	if err != nil {
+		return Principal{}, key, err
 	}
 	// The lookup was by hash; compare again in constant time so that a store
 	// returning a near match can never authenticate.
-	if subtle.ConstantTimeCompare([]byte(key.Hash), []byte(hash)) != 1 || !key.Usable(a.now()) {
-		return Principal{}, ErrUnauthenticated
+	if subtle.ConstantTimeCompare([]byte(key.Hash), []byte(hash)) != 1 || !key.Usable(now) {
+		return Principal{}, key, ErrUnauthenticated
 	}
 	user, err := a.Store.UserByUsername(ctx, key.Username)
 	if errors.Is(err, ErrNotFound) {
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, key, ErrUnauthenticated
 	}
 	if err != nil {
-		return Principal{}, err
+		return Principal{}, key, err
 	}
 	if !user.IsActive || user.ID != key.UserID {
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, key, ErrUnauthenticated
 	}
 	scope, tenant := key.Scope, key.Tenant
 	if scope == "" {
@@ -181,10 +267,10 @@ func (a Authenticator) authenticateKey(ctx context.Context, plaintext string) (P
 		APIKeyName:  key.Name,
 		Tenant:      tenant,
 		Scope:       scope,
-	}, nil
+	}, key, nil
 }
 
-func (a Authenticator) now() time.Time {
+func (a *Authenticator) now() time.Time {
 	if a.Now != nil {
 		return a.Now()
 	}

@@ -189,7 +189,7 @@ func TestAuthenticate(t *testing.T) {
 			}
 			// A session cookie never rescues an invalid key.
 			r.Header.Set("Cookie", "sessionid=s; csrftoken=t")
-			got, err := Authenticator{Store: store, Now: func() time.Time { return now }}.Authenticate(r)
+			got, err := (&Authenticator{Store: store, Now: func() time.Time { return now }}).Authenticate(r)
 			if c.wantErr != nil {
 				if !errors.Is(err, c.wantErr) {
 					t.Fatalf("error = %v, want %v", err, c.wantErr)

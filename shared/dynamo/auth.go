@@ -12,13 +12,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
-// Item key prefixes of the auth table.
+// Item key prefixes and kinds of the auth table.
 const (
 	userPrefix        = "user#"
 	apiKeyPrefix      = "apikey#"
+	sessionPrefix     = "session#"
+	loginFailPrefix   = "loginfail#"
 	userCounterPK     = "counter#user"
+	kindUser          = "user"
+	kindAPIKey        = "apikey"
 	timeFormatRFC3339 = time.RFC3339Nano
 )
 
@@ -33,6 +38,8 @@ type Auth struct {
 
 type userRecord struct {
 	PK           string `dynamodbav:"pk"`
+	Kind         string `dynamodbav:"kind"`
+	Sort         string `dynamodbav:"sort"`
 	ID           int64  `dynamodbav:"id"`
 	Username     string `dynamodbav:"username"`
 	Email        string `dynamodbav:"email"`
@@ -45,6 +52,8 @@ type userRecord struct {
 
 type apiKeyRecord struct {
 	PK         string `dynamodbav:"pk"`
+	Kind       string `dynamodbav:"kind"`
+	Sort       string `dynamodbav:"sort"`
 	Hash       string `dynamodbav:"hash"`
 	Prefix     string `dynamodbav:"prefix"`
 	Name       string `dynamodbav:"name"`
@@ -103,11 +112,22 @@ func (a *Auth) APIKeyByHash(ctx context.Context, hash string) (auth.APIKey, erro
 	if err := a.get(ctx, apiKeyPrefix+hash, &r); err != nil {
 		return auth.APIKey{}, err
 	}
+	return r.apiKey(), nil
+}
+
+func (r apiKeyRecord) apiKey() auth.APIKey {
 	return auth.APIKey{
 		Hash: r.Hash, Prefix: r.Prefix, Name: r.Name, Username: r.Username, UserID: r.UserID,
 		Tenant: r.Tenant, Scope: r.Scope, IsActive: r.IsActive, CreatedAt: *orNow(optionalTime(r.CreatedAt)),
 		ExpiresAt: optionalTime(r.ExpiresAt), LastUsedAt: optionalTime(r.LastUsedAt),
-	}, nil
+	}
+}
+
+func (r userRecord) user() auth.User {
+	return auth.User{
+		ID: r.ID, Username: r.Username, Email: r.Email, IsStaff: r.IsStaff, IsSuperuser: r.IsSuperuser,
+		IsActive: r.IsActive, PasswordHash: r.PasswordHash, DateJoined: *orNow(optionalTime(r.DateJoined)),
+	}
 }
 
 func orNow(t *time.Time) *time.Time {
@@ -124,10 +144,7 @@ func (a *Auth) UserByUsername(ctx context.Context, username string) (auth.User, 
 	if err := a.get(ctx, userPrefix+username, &r); err != nil {
 		return auth.User{}, err
 	}
-	return auth.User{
-		ID: r.ID, Username: r.Username, Email: r.Email, IsStaff: r.IsStaff, IsSuperuser: r.IsSuperuser,
-		IsActive: r.IsActive, PasswordHash: r.PasswordHash, DateJoined: *orNow(optionalTime(r.DateJoined)),
-	}, nil
+	return r.user(), nil
 }
 
 // CreateUser stores a new user with a fresh id; ErrExists when the username
@@ -155,7 +172,7 @@ func (a *Auth) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
 		u.DateJoined = time.Now().UTC()
 	}
 	return u, a.putNew(ctx, userRecord{
-		PK: userPrefix + u.Username, ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff,
+		PK: userPrefix + u.Username, Kind: kindUser, Sort: u.Username, ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff,
 		IsSuperuser: u.IsSuperuser, IsActive: u.IsActive, PasswordHash: u.PasswordHash,
 		DateJoined: u.DateJoined.UTC().Format(timeFormatRFC3339),
 	})
@@ -164,7 +181,7 @@ func (a *Auth) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
 // CreateAPIKey stores a new key; ErrExists when its hash is stored already.
 func (a *Auth) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
 	r := apiKeyRecord{
-		PK: apiKeyPrefix + k.Hash, Hash: k.Hash, Prefix: k.Prefix, Name: k.Name, Username: k.Username,
+		PK: apiKeyPrefix + k.Hash, Kind: kindAPIKey, Sort: k.Username + "#" + k.CreatedAt.UTC().Format(timeFormatRFC3339), Hash: k.Hash, Prefix: k.Prefix, Name: k.Name, Username: k.Username,
 		UserID: k.UserID, Tenant: k.Tenant, Scope: k.Scope, IsActive: k.IsActive,
 		CreatedAt: k.CreatedAt.UTC().Format(timeFormatRFC3339),
 	}
@@ -172,4 +189,180 @@ func (a *Auth) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
 		r.ExpiresAt = k.ExpiresAt.UTC().Format(timeFormatRFC3339)
 	}
 	return a.putNew(ctx, r)
+}
+
+// queryKind reads every item of a kind from the kind index, optionally only
+// those whose sort key starts with prefix, in sort order.
+func (a *Auth) queryKind(ctx context.Context, kind, prefix string, each func(map[string]types.AttributeValue) error) error {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(a.Table),
+		IndexName:                 aws.String(tables.AuthKindIndex),
+		KeyConditionExpression:    aws.String("kind = :k"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": str(kind)},
+	}
+	if prefix != "" {
+		in.KeyConditionExpression = aws.String("kind = :k AND begins_with(sort, :p)")
+		in.ExpressionAttributeValues[":p"] = str(prefix)
+	}
+	paginator := dynamodb.NewQueryPaginator(a.Client, in)
+	for paginator.HasMorePages() {
+		page, err := paginator.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, item := range page.Items {
+			if err := each(item); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Users returns every user, by username.
+func (a *Auth) Users(ctx context.Context) ([]auth.User, error) {
+	var users []auth.User
+	err := a.queryKind(ctx, kindUser, "", func(item map[string]types.AttributeValue) error {
+		var r userRecord
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return err
+		}
+		users = append(users, r.user())
+		return nil
+	})
+	return users, err
+}
+
+// APIKeys returns the keys of one user ("" for every user's), by owner and
+// creation time.
+func (a *Auth) APIKeys(ctx context.Context, username string) ([]auth.APIKey, error) {
+	prefix := ""
+	if username != "" {
+		prefix = username + "#"
+	}
+	var keys []auth.APIKey
+	err := a.queryKind(ctx, kindAPIKey, prefix, func(item map[string]types.AttributeValue) error {
+		var r apiKeyRecord
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return err
+		}
+		keys = append(keys, r.apiKey())
+		return nil
+	})
+	return keys, err
+}
+
+// DeactivateAPIKey deactivates one key; it reports whether the key was active.
+func (a *Auth) DeactivateAPIKey(ctx context.Context, hash string) (bool, error) {
+	_, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(a.Table),
+		Key:                       map[string]types.AttributeValue{"pk": str(apiKeyPrefix + hash)},
+		UpdateExpression:          aws.String("SET is_active = :false"),
+		ConditionExpression:       aws.String("is_active = :true"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":false": boolean(false), ":true": boolean(true)},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// TouchAPIKey implements auth.KeyToucher: one conditional update, skipped
+// by DynamoDB when another instance touched the key since notBefore.
+func (a *Auth) TouchAPIKey(ctx context.Context, hash string, now, notBefore time.Time) error {
+	_, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(a.Table),
+		Key:                       map[string]types.AttributeValue{"pk": str(apiKeyPrefix + hash)},
+		UpdateExpression:          aws.String("SET last_used_at = :now"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :notBefore)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(now.UTC().Format(timeFormatRFC3339)), ":notBefore": str(notBefore.UTC().Format(timeFormatRFC3339))},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return nil
+	}
+	return err
+}
+
+type sessionRecord struct {
+	PK        string `dynamodbav:"pk"`
+	Username  string `dynamodbav:"username"`
+	UserID    int64  `dynamodbav:"user_id"`
+	CreatedAt string `dynamodbav:"created_at"`
+	ExpiresAt int64  `dynamodbav:"expires_at"` // TTL
+}
+
+// CreateSession implements auth.SessionStore.
+func (a *Auth) CreateSession(ctx context.Context, s auth.Session) error {
+	return a.putNew(ctx, sessionRecord{
+		PK: sessionPrefix + s.Hash, Username: s.Username, UserID: s.UserID,
+		CreatedAt: s.CreatedAt.UTC().Format(timeFormatRFC3339), ExpiresAt: s.ExpiresAt.Unix(),
+	})
+}
+
+// SessionByHash implements auth.SessionStore.
+func (a *Auth) SessionByHash(ctx context.Context, hash string) (auth.Session, error) {
+	var r sessionRecord
+	if err := a.get(ctx, sessionPrefix+hash, &r); err != nil {
+		return auth.Session{}, err
+	}
+	return auth.Session{
+		Hash: hash, Username: r.Username, UserID: r.UserID, CreatedAt: *orNow(optionalTime(r.CreatedAt)),
+		ExpiresAt: time.Unix(r.ExpiresAt, 0),
+	}, nil
+}
+
+// DeleteSession implements auth.SessionStore.
+func (a *Auth) DeleteSession(ctx context.Context, hash string) error {
+	_, err := a.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(sessionPrefix + hash)},
+	})
+	return err
+}
+
+type loginFailRecord struct {
+	Count     int   `dynamodbav:"count"`
+	ExpiresAt int64 `dynamodbav:"expires_at"` // the window's end; TTL
+}
+
+// LoginFailures implements auth.LoginThrottle.
+func (a *Auth) LoginFailures(ctx context.Context, username string) (int, time.Time, error) {
+	var r loginFailRecord
+	err := a.get(ctx, loginFailPrefix+username, &r)
+	if errors.Is(err, auth.ErrNotFound) {
+		return 0, time.Time{}, nil
+	}
+	return r.Count, time.Unix(r.ExpiresAt, 0), err
+}
+
+// RecordLoginFailure implements auth.LoginThrottle: it counts within the
+// open window, or opens a new one when the last has ended.
+func (a *Auth) RecordLoginFailure(ctx context.Context, username string, now time.Time, window time.Duration) error {
+	key := map[string]types.AttributeValue{"pk": str(loginFailPrefix + username)}
+	_, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(a.Table),
+		Key:                       key,
+		UpdateExpression:          aws.String("ADD #c :one"),
+		ConditionExpression:       aws.String("expires_at > :now"),
+		ExpressionAttributeNames:  map[string]string{"#c": "count"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":now": num(now.Unix())},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if !errors.As(err, &failed) {
+		return err
+	}
+	_, err = a.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(a.Table),
+		Item:      map[string]types.AttributeValue{"pk": key["pk"], "count": num(1), "expires_at": num(now.Add(window).Unix())},
+	})
+	return err
+}
+
+// ClearLoginFailures implements auth.LoginThrottle.
+func (a *Auth) ClearLoginFailures(ctx context.Context, username string) error {
+	_, err := a.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(loginFailPrefix + username)},
+	})
+	return err
 }

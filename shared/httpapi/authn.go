@@ -17,8 +17,13 @@ type Authenticator interface {
 func Authenticated(a Authenticator, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.Authenticate(r)
-		if errors.Is(err, auth.ErrUnauthenticated) {
+		var csrf *auth.CSRFError
+		switch {
+		case errors.Is(err, auth.ErrUnauthenticated):
 			WriteError(w, r, ErrUnauthorized)
+			return
+		case errors.As(err, &csrf):
+			WriteJSON(w, http.StatusForbidden, map[string]string{"detail": csrf.Error()})
 			return
 		}
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -33,7 +35,17 @@ type Config struct {
 	EntityID string
 	// TrustMarkIssuer (TRUSTMARK_ISSUER, default EntityID) issues trust marks.
 	TrustMarkIssuer string
+	// AllowedOrigins (ALLOWED_ORIGINS, comma-separated) may send unsafe
+	// session requests besides the API's own origin.
+	AllowedOrigins []string
+	// SessionCookieSecure (SESSION_COOKIE_SECURE, default true) marks
+	// session cookies Secure; the local stack turns it off (plain HTTP).
+	SessionCookieSecure bool
 }
+
+// KeyCacheTTL is how long a function instance reuses a key lookup; a revoked
+// key stops working within it.
+const KeyCacheTTL = 30 * time.Second
 
 // ConfigFromEnv reads the configuration, with the local defaults.
 func ConfigFromEnv(getenv func(string) string) Config {
@@ -50,6 +62,12 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	if c.TrustMarkIssuer == "" {
 		c.TrustMarkIssuer = c.EntityID
 	}
+	for _, o := range strings.Split(getenv("ALLOWED_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		}
+	}
+	c.SessionCookieSecure = getenv("SESSION_COOKIE_SECURE") != "false"
 	return c
 }
 
@@ -59,8 +77,24 @@ func Signer(ctx context.Context, getenv func(string) string, cfg aws.Config) (si
 	return signing.NewFromEnv(ctx, getenv, func() (signing.KMSAPI, error) { return kms.NewFromConfig(cfg), nil })
 }
 
-func (c Config) authenticator(client *dynamodb.Client) auth.Authenticator {
-	return auth.Authenticator{Store: &dynamo.Auth{Client: client, Table: c.AuthTable}}
+func (c Config) authStore(client *dynamodb.Client) *dynamo.Auth {
+	return &dynamo.Auth{Client: client, Table: c.AuthTable}
+}
+
+// authenticator is built once per function instance, so its key cache
+// serves the instance's requests.
+func (c Config) authenticator(client *dynamodb.Client) *auth.Authenticator {
+	store := c.authStore(client)
+	return &auth.Authenticator{
+		Store: store, Sessions: store, Touch: store, Cache: auth.NewKeyCache(KeyCacheTTL), AllowedOrigins: c.AllowedOrigins,
+	}
+}
+
+// Auth is the auth function's HTTP handler.
+func Auth(client *dynamodb.Client, c Config) http.Handler {
+	store := c.authStore(client)
+	logins := auth.Logins{Users: store, Sessions: store, Throttle: store}
+	return api.NewAuthHandler(logins, store, c.authenticator(client), api.SessionConfig{Secure: c.SessionCookieSecure})
 }
 
 func (c Config) resources(client *dynamodb.Client) *dynamo.Resources {

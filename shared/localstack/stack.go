@@ -91,6 +91,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	cfg := dynamo.LocalConfig(endpoint)
 	gate := &TransactionGate{}
 	s.Config = lambdas.ConfigFromEnv(o.Getenv)
+	s.Config.SessionCookieSecure = false // the local stack serves plain HTTP
 	s.Client = dynamo.NewClient(cfg, append([]func(*dynamodb.Options){gate.Option()}, o.DynamoDBOptions...)...)
 	if err = dynamo.CreateTables(ctx, dynamo.NewClient(cfg), o.Getenv); err != nil {
 		return nil, err
@@ -126,6 +127,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			api.FunctionTrustMarks:     apigw.Handler(lambdas.TrustMarks(s.Client, s.Config, signer)),
 			api.FunctionSubordinates:   apigw.Handler(lambdas.Subordinates(s.Client, s.Config, signer)),
 			api.FunctionAuditQuery:     apigw.Handler(lambdas.AuditQuery(s.Client, s.Config)),
+			api.FunctionAuth:           apigw.Handler(lambdas.Auth(s.Client, s.Config)),
 		},
 		Logger: o.Logger,
 	}

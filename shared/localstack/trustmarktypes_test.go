@@ -130,15 +130,15 @@ func TestDuplicateCreateAnswersTheExistingType(t *testing.T) {
 	if p.Count != 2 {
 		t.Fatalf("%d entries, want the CREATE and the failed attempt", p.Count)
 	}
-	assertFailedEntry(t, p.Items[0], "CREATE", "POST", "/api/v1/trustmarktypes", 403, nil)
+	assertFailedEntry(t, p.Items[0], "TrustMarkType", "CREATE", "POST", "/api/v1/trustmarktypes", 403, nil)
 }
 
 // assertFailedEntry checks the entry of a failed request (contract 6.1).
-func assertFailedEntry(t *testing.T, e map[string]any, action, method, endpoint string, code int, resourceID any) {
+func assertFailedEntry(t *testing.T, e map[string]any, resourceType, action, method, endpoint string, code int, resourceID any) {
 	t.Helper()
 	for field, want := range map[string]any{
 		"success": false, "response_code": float64(code), "action": action, "http_method": method,
-		"endpoint": endpoint, "resource_type": "TrustMarkType", "resource_id": resourceID, "diff": nil,
+		"endpoint": endpoint, "resource_type": resourceType, "resource_id": resourceID, "diff": nil,
 		"event_type": nil, "username": "admin", "auth_method": "api_key", "tenant": "default",
 	} {
 		if got := e[field]; compactJSON(t, got) != compactJSON(t, want) {
@@ -215,7 +215,7 @@ func TestTrustMarkTypeReads(t *testing.T) {
 	if p.Count != 4 {
 		t.Fatalf("%d entries, want 3 CREATEs and the failed update (reads record nothing)", p.Count)
 	}
-	assertFailedEntry(t, p.Items[0], "UPDATE", "PUT", "/api/v1/trustmarktypes/42", 404, 42.0)
+	assertFailedEntry(t, p.Items[0], "TrustMarkType", "UPDATE", "PUT", "/api/v1/trustmarktypes/42", 404, 42.0)
 	detail := call(t, s, http.MethodGet, fmt.Sprintf("/api/v1/auditlog/%.0f", p.Items[0]["id"]), "").JSON(t)
 	if detail["snapshot_before"] != nil || detail["snapshot_after"] != nil {
 		t.Errorf("a failed entry has snapshots: %v", detail)
@@ -368,7 +368,7 @@ func TestConcurrentIdenticalCreatesMakeOneType(t *testing.T) {
 				t.Errorf("success entry %v", e)
 			}
 		} else {
-			assertFailedEntry(t, e, "CREATE", "POST", "/api/v1/trustmarktypes", 403, nil)
+			assertFailedEntry(t, e, "TrustMarkType", "CREATE", "POST", "/api/v1/trustmarktypes", 403, nil)
 		}
 	}
 	if successes != 1 {

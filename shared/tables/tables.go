@@ -132,12 +132,22 @@ var Audit = Table{
 	TTLAttribute: "expires_at",
 }
 
-// Auth holds users and API keys.
+// AuthKindIndex lists the users, or the API keys (by owner), of the auth table.
+const AuthKindIndex = "by_kind"
+
+// Auth holds users, API keys, sessions and login throttling. Sessions and
+// throttling items expire (TTL).
 var Auth = Table{
 	ID:           "Auth",
 	NameVariable: "AUTH_TABLE",
 	DefaultName:  "inmor-auth",
 	PartitionKey: Key{Name: "pk", Type: String},
+	Indexes: []Index{{
+		Name:         AuthKindIndex,
+		PartitionKey: Key{Name: "kind", Type: String},
+		SortKey:      &Key{Name: "sort", Type: String},
+		Projection:   ProjectAll,
+	}},
 	TTLAttribute: "expires_at",
 }
 

@@ -1,0 +1,26 @@
+// Command auth is the Lambda function that serves the session routes
+// of the admin API: login, logout, the current user and the CSRF token.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/lambdas"
+)
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	cfg, err := dynamo.LoadConfig(context.Background())
+	if err != nil {
+		slog.Error("load AWS configuration", "error", err.Error())
+		os.Exit(1)
+	}
+	h := lambdas.Auth(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv))
+	lambda.Start(apigw.Handler(h))
+}

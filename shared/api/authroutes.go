@@ -1,0 +1,144 @@
+package api
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/httpapi"
+)
+
+// SessionConfig says how session cookies are set.
+type SessionConfig struct {
+	// Secure marks cookies Secure (HTTPS only); off only on the local stack.
+	Secure bool
+}
+
+// NewAuthHandler returns the handler of the auth function: login, logout,
+// the session's user and the CSRF token.
+func NewAuthHandler(logins auth.Logins, users auth.UserStore, authn *auth.Authenticator, cfg SessionConfig) http.Handler {
+	h := authHandlers{logins: logins, users: users, authn: authn, cfg: cfg}
+	return newFunctionHandler(FunctionAuth, authn, nil, map[string]http.HandlerFunc{
+		"login":  h.login,
+		"logout": h.logout,
+		"me":     h.me,
+		"csrf":   h.csrf,
+	})
+}
+
+type authHandlers struct {
+	logins auth.Logins
+	users  auth.UserStore
+	authn  *auth.Authenticator
+	cfg    SessionConfig
+}
+
+type userBody struct {
+	ID          int64  `json:"id"`
+	Username    string `json:"username"`
+	Email       string `json:"email"`
+	IsStaff     bool   `json:"is_staff"`
+	IsSuperuser bool   `json:"is_superuser"`
+}
+
+func userJSON(u auth.User) userBody {
+	return userBody{ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff, IsSuperuser: u.IsSuperuser}
+}
+
+func (h authHandlers) cookie(name, value string, maxAge time.Duration, httpOnly bool) *http.Cookie {
+	c := &http.Cookie{
+		Name: name, Value: value, Path: "/", HttpOnly: httpOnly, Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode,
+		MaxAge: int(maxAge.Seconds()),
+	}
+	if maxAge < 0 {
+		c.MaxAge = -1
+	}
+	return c
+}
+
+const maxCredentialLength = 1024
+
+func (h authHandlers) login(w http.ResponseWriter, r *http.Request) {
+	f, err := httpapi.ReadFields(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	username, _ := f.String("username", true, 150)
+	password, _ := f.String("password", true, maxCredentialLength)
+	if err := f.Err(); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	user, sessionID, err := h.logins.Login(r.Context(), username, password)
+	var throttled *auth.ThrottledError
+	switch {
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		httpapi.WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "Invalid credentials"})
+		return
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(throttled.RetryAfter.Seconds()))))
+		httpapi.WriteJSON(w, http.StatusTooManyRequests, map[string]string{"message": "Too many failed logins; try again later."})
+		return
+	case err != nil:
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	csrfToken, err := auth.NewSecret()
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	http.SetCookie(w, h.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
+	http.SetCookie(w, h.cookie(auth.CSRFCookie, csrfToken, auth.CSRFCookieLifetime, false))
+	httpapi.WriteJSON(w, http.StatusOK, userJSON(user))
+}
+
+func (h authHandlers) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(auth.SessionCookie); err == nil {
+		if err := h.logins.Logout(r.Context(), c.Value); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, h.cookie(auth.SessionCookie, "", -1, true))
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"message": "Logged out successfully"})
+}
+
+func (h authHandlers) me(w http.ResponseWriter, r *http.Request) {
+	p, err := h.authn.SessionPrincipal(r)
+	if errors.Is(err, auth.ErrUnauthenticated) {
+		httpapi.WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "Not authenticated"})
+		return
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	user, err := h.users.UserByUsername(r.Context(), p.Username)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, userJSON(user))
+}
+
+// csrf answers the CSRF token, keeping a well-formed existing cookie.
+func (h authHandlers) csrf(w http.ResponseWriter, r *http.Request) {
+	token := ""
+	if c, err := r.Cookie(auth.CSRFCookie); err == nil && len(c.Value) >= 32 && len(c.Value) <= 64 {
+		token = c.Value
+	}
+	if token == "" {
+		var err error
+		if token, err = auth.NewSecret(); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, h.cookie(auth.CSRFCookie, token, auth.CSRFCookieLifetime, false))
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"csrf_token": token})
+}

@@ -1,0 +1,219 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Session cookies and headers, as Django names them.
+const (
+	SessionCookie = "sessionid"
+	CSRFCookie    = "csrftoken"
+	CSRFHeader    = "X-CSRFToken"
+	// SessionLifetime is how long a session lasts (Django's two weeks).
+	SessionLifetime = 14 * 24 * time.Hour
+	// CSRFCookieLifetime is how long the CSRF cookie lasts (Django's year).
+	CSRFCookieLifetime = 364 * 24 * time.Hour
+)
+
+// Session is a logged-in user's session. Only the hash of its id is stored.
+type Session struct {
+	Hash      string
+	Username  string
+	UserID    int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// SessionStore stores sessions.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByHash returns the session, or ErrNotFound.
+	SessionByHash(ctx context.Context, hash string) (Session, error)
+	DeleteSession(ctx context.Context, hash string) error
+}
+
+// NewSecret returns 256 bits of randomness in URL-safe base64: session ids
+// and CSRF tokens.
+func NewSecret() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// HashSessionID returns the stored form of a session id.
+func HashSessionID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// CSRFError is a session request refused by the CSRF check.
+type CSRFError struct {
+	Reason string
+}
+
+func (e *CSRFError) Error() string { return "CSRF check Failed: " + e.Reason }
+
+// unsafeMethod reports whether a method changes state (and so needs CSRF).
+func unsafeMethod(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}
+
+// CheckCSRF applies Django's checks to a session request with an unsafe
+// method: an Origin, when sent, must be allowed (the request's own origin
+// always is), and the csrftoken cookie must equal the X-CSRFToken header.
+func CheckCSRF(r *http.Request, allowedOrigins []string) error {
+	if origin := r.Header.Get("Origin"); origin != "" && !originAllowed(origin, r, allowedOrigins) {
+		return &CSRFError{Reason: fmt.Sprintf("Origin checking failed - %s does not match any trusted origins.", origin)}
+	}
+	cookie, err := r.Cookie(CSRFCookie)
+	if err != nil || cookie.Value == "" {
+		return &CSRFError{Reason: "CSRF cookie not set."}
+	}
+	header := r.Header.Get(CSRFHeader)
+	if header == "" {
+		return &CSRFError{Reason: "CSRF token missing."}
+	}
+	if subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(header)) != 1 {
+		return &CSRFError{Reason: "CSRF token incorrect."}
+	}
+	return nil
+}
+
+func originAllowed(origin string, r *http.Request, allowed []string) bool {
+	for _, a := range allowed {
+		if strings.EqualFold(strings.TrimRight(a, "/"), origin) {
+			return true
+		}
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) && (u.Scheme == "https" || u.Scheme == "http")
+}
+
+// Errors of logins.
+var (
+	// ErrInvalidCredentials: unknown user, wrong password, or inactive user.
+	ErrInvalidCredentials = errors.New("invalid credentials")
+)
+
+// ThrottledError means too many failed logins for one username.
+type ThrottledError struct {
+	RetryAfter time.Duration
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed logins; retry after %s", e.RetryAfter)
+}
+
+// LoginThrottle counts failed logins per username within a window.
+type LoginThrottle interface {
+	// LoginFailures returns the failures counted and when their window ends.
+	LoginFailures(ctx context.Context, username string) (count int, windowEnd time.Time, err error)
+	// RecordLoginFailure counts one failure, opening a window of the given
+	// length when none is open at now.
+	RecordLoginFailure(ctx context.Context, username string, now time.Time, window time.Duration) error
+	ClearLoginFailures(ctx context.Context, username string) error
+}
+
+// Login throttling: after MaxLoginFailures failures within LoginWindow, a
+// username is locked until the window ends.
+const (
+	MaxLoginFailures = 5
+	LoginWindow      = 15 * time.Minute
+)
+
+// UserStore finds users.
+type UserStore interface {
+	UserByUsername(ctx context.Context, username string) (User, error)
+}
+
+// Logins logs users in and out.
+type Logins struct {
+	Users    UserStore
+	Sessions SessionStore
+	Throttle LoginThrottle
+	// Now returns the current time; time.Now when nil.
+	Now func() time.Time
+}
+
+// dummyHash is verified against when the user does not exist, so that an
+// unknown username takes as long as a wrong password.
+var dummyHash = sync.OnceValue(func() string {
+	h, err := HashPassword("not a real password")
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+// Login checks the credentials and opens a new session; it returns the user
+// and the session id (given to the client, never stored).
+func (l Logins) Login(ctx context.Context, username, password string) (User, string, error) {
+	now := l.now()
+	count, windowEnd, err := l.Throttle.LoginFailures(ctx, username)
+	if err != nil {
+		return User{}, "", err
+	}
+	if count >= MaxLoginFailures && now.Before(windowEnd) {
+		return User{}, "", &ThrottledError{RetryAfter: windowEnd.Sub(now)}
+	}
+	user, err := l.Users.UserByUsername(ctx, username)
+	hash := user.PasswordHash
+	if errors.Is(err, ErrNotFound) {
+		hash = dummyHash()
+	} else if err != nil {
+		return User{}, "", err
+	}
+	ok, verifyErr := VerifyPassword(password, hash)
+	if err != nil || verifyErr != nil || !ok || !user.IsActive {
+		if err := l.Throttle.RecordLoginFailure(ctx, username, now, LoginWindow); err != nil {
+			return User{}, "", err
+		}
+		return User{}, "", ErrInvalidCredentials
+	}
+	if count > 0 {
+		if err := l.Throttle.ClearLoginFailures(ctx, username); err != nil {
+			return User{}, "", err
+		}
+	}
+	id, err := NewSecret()
+	if err != nil {
+		return User{}, "", err
+	}
+	err = l.Sessions.CreateSession(ctx, Session{
+		Hash: HashSessionID(id), Username: user.Username, UserID: user.ID, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime),
+	})
+	return user, id, err
+}
+
+// Logout ends a session server-side.
+func (l Logins) Logout(ctx context.Context, sessionID string) error {
+	if sessionID == "" {
+		return nil
+	}
+	return l.Sessions.DeleteSession(ctx, HashSessionID(sessionID))
+}
+
+func (l Logins) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
