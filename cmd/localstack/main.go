@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/inmor/inmor-serverless/shared/localstack"
+	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
 func main() {
@@ -55,6 +56,13 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 	defer stack.Stop()
+	fmt.Fprintf(stdout, "inmorctl against this stack:\n  export AWS_ENDPOINT_URL=%s AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1", stack.Endpoint)
+	for _, t := range tables.All() {
+		if v := getenv(t.NameVariable); v != "" {
+			fmt.Fprintf(stdout, " %s=%s", t.NameVariable, v)
+		}
+	}
+	fmt.Fprintf(stdout, "\n  go run ./cmd/inmorctl user list\n")
 	fmt.Fprintf(stdout, "ready: %s\n", stack.URL)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping")

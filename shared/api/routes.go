@@ -216,6 +216,7 @@ var Routes = []Route{
 			{Name: "resource_type", In: "query", Type: "string", Enum: resourceTypeNames()},
 			{Name: "action", In: "query", Type: "string", Enum: Actions},
 			{Name: "event_type", In: "query", Type: "string", Enum: audit.EventTypes},
+			{Name: "tenant", In: "query", Type: "string", Description: "Superusers: one tenant's entries; anyone else sees only their own tenant."},
 		},
 		Responses: withErrors(map[int]string{200: "AuditLogPage"}, 422),
 	},

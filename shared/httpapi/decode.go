@@ -260,6 +260,16 @@ func (q *Query) Enum(name string, allowed []string) string {
 	return ""
 }
 
+// String reads a parameter of at most maxLen characters, "" when absent.
+func (q *Query) String(name string, maxLen int) string {
+	s := q.r.URL.Query().Get(name)
+	if utf8.RuneCountInString(s) > maxLen {
+		q.fail(name, fmt.Sprintf("String should have at most %d characters", maxLen), "string_too_long")
+		return ""
+	}
+	return s
+}
+
 // Err returns the collected validation errors, or nil.
 func (q *Query) Err() error {
 	if len(q.errs) == 0 {

@@ -50,6 +50,8 @@ type Options struct {
 type Stack struct {
 	// URL of the API.
 	URL string
+	// Endpoint of DynamoDB (moto, or the one given).
+	Endpoint string
 	// APIKey is the dev key's plaintext.
 	APIKey string
 	// Client is the API functions' DynamoDB client; Config their configuration.
@@ -88,6 +90,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		}
 		endpoint = s.moto.Endpoint
 	}
+	s.Endpoint = endpoint
 	cfg := dynamo.LocalConfig(endpoint)
 	gate := &TransactionGate{}
 	s.Config = lambdas.ConfigFromEnv(o.Getenv)
