@@ -341,7 +341,9 @@ func TestSubordinateUpdateAndRenew(t *testing.T) {
 	if got := getJSON(t, s, "/api/v1/subordinates/1"); compactJSON(t, got) != compactJSON(t, updated) {
 		t.Errorf("GET answers %v, update answered %v", got, updated)
 	}
-	_ = first
+	if first["expire_at"] == updated["expire_at"] && storedStatement(t, s, 1) == firstStatement {
+		t.Error("the update did not re-sign")
+	}
 
 	t.Run("given optional fields are applied", func(t *testing.T) {
 		body := subordinateBody(t, map[string]any{"entityid": nil, "valid_for": 48, "autorenew": true, "required_trustmarks": "https://example.org/tm/other", "additional_claims": map[string]any{"k": "v"}})
@@ -389,7 +391,11 @@ func TestSubordinateUpdateAndRenew(t *testing.T) {
 		if inactive["active"] != false {
 			t.Fatalf("update did not deactivate: %v", inactive)
 		}
+		log := newAuditCounter(t, s)
 		assertAppError(t, call(t, s, http.MethodPost, "/api/v1/subordinates/1/renew", ""), 400, "Cannot renew an inactive subordinate.", 1)
+		if e := log.one(t); e != nil {
+			assertFailedEntry(t, e, "Subordinate", "UPDATE", "POST", "/api/v1/subordinates/1/renew", 400, 1.0)
+		}
 		if got := getJSON(t, s, "/api/v1/subordinates/1"); compactJSON(t, got) != compactJSON(t, inactive) {
 			t.Errorf("a refused renew changed the subordinate: %v, was %v", got, inactive)
 		}

@@ -287,12 +287,19 @@ func TestTrustMarkRenew(t *testing.T) {
 	}
 
 	mustStatus(t, call(t, s, http.MethodPut, "/api/v1/trustmarks/1", `{"active":false}`), http.StatusOK)
+	log := newAuditCounter(t, s)
 	assertAppError(t, call(t, s, http.MethodPost, "/api/v1/trustmarks/1/renew", ""), 400, "Cannot renew an inactive TrustMark.", 1)
+	if e := log.one(t); e != nil {
+		assertFailedEntry(t, e, "TrustMark", "UPDATE", "POST", "/api/v1/trustmarks/1/renew", 400, 1.0)
+	}
 	got := getJSON(t, s, "/api/v1/trustmarks/1")
 	if got["active"] != false || got["mark"] != nil || got["expire_at"] != nil {
 		t.Errorf("renew of a revoked mark changed it: %v", got)
 	}
 	assertAppError(t, call(t, s, http.MethodPost, "/api/v1/trustmarks/7/renew", ""), 404, "TrustMark does not exist.", 7)
+	if e := log.one(t); e != nil {
+		assertFailedEntry(t, e, "TrustMark", "UPDATE", "POST", "/api/v1/trustmarks/7/renew", 404, 7.0)
+	}
 }
 
 func TestTrustMarkUpdate(t *testing.T) {
