@@ -246,7 +246,9 @@ func (a *Auth) APIKeys(ctx context.Context, username string) ([]auth.APIKey, err
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return err
 		}
-		keys = append(keys, r.apiKey())
+		if username == "" || r.Username == username { // the prefix "alice#" also matches "alice#x"'s keys
+			keys = append(keys, r.apiKey())
+		}
 		return nil
 	})
 	return keys, err
