@@ -346,11 +346,12 @@ func TestSubordinateUpdateAndRenew(t *testing.T) {
 	}
 
 	t.Run("given optional fields are applied", func(t *testing.T) {
-		body := subordinateBody(t, map[string]any{"entityid": nil, "valid_for": 48, "autorenew": true, "required_trustmarks": "https://example.org/tm/other", "additional_claims": map[string]any{"k": "v"}})
+		// entityid is not part of an update: it is ignored.
+		body := subordinateBody(t, map[string]any{"entityid": "https://other.example.org", "valid_for": 48, "autorenew": true, "required_trustmarks": "https://example.org/tm/other", "additional_claims": map[string]any{"k": "v"}})
 		r := call(t, s, http.MethodPost, "/api/v1/subordinates/1", mustJSON(t, body))
 		mustStatus(t, r, http.StatusOK)
 		m := r.JSON(t)
-		assertFields(t, "updated", m, map[string]any{"valid_for": 48, "autorenew": true, "required_trustmarks": "https://example.org/tm/other", "additional_claims": map[string]any{"k": "v"}, "jwks": body["jwks"]})
+		assertFields(t, "updated", m, map[string]any{"entityid": subEntityID, "valid_for": 48, "autorenew": true, "required_trustmarks": "https://example.org/tm/other", "additional_claims": map[string]any{"k": "v"}, "jwks": body["jwks"]})
 		before = assertStatement(t, s, m)
 		updated = m
 	})
