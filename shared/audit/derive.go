@@ -31,6 +31,17 @@ type Change struct {
 // (bookkeeping: counters, uniqueness guards, expiring attempts). The entry's
 // ID is left to the journal.
 func Derive(c Change) (e Entry, ok bool, err error) {
+	return derive(c, true)
+}
+
+// DeriveUnattributed builds the entry of a change whose attribution must not
+// be trusted (the journal found it used before: a copied or restored item),
+// so it is out-of-band. A replayed attempt item is not a change: ok is false.
+func DeriveUnattributed(c Change) (e Entry, ok bool, err error) {
+	return derive(c, false)
+}
+
+func derive(c Change, trustAttribution bool) (e Entry, ok bool, err error) {
 	action, err := actionOf(c.EventName)
 	if err != nil {
 		return e, false, err
@@ -43,7 +54,7 @@ func Derive(c Change) (e Entry, ok bool, err error) {
 		item = c.Keys
 	}
 	if pk, _ := item[resource.AttrPK].(string); pk == resource.AttemptPK {
-		if c.EventName != EventInsert {
+		if c.EventName != EventInsert || !trustAttribution {
 			return e, false, nil // an attempt expiring, or rewritten: nothing happened
 		}
 		a, _, err := resource.ParseAttempt(item)
@@ -78,7 +89,7 @@ func Derive(c Change) (e Entry, ok bool, err error) {
 	id := img.ID
 	e.ResourceID = &id
 	var op resource.Operation
-	if a := freshAttribution(c, before, after); a != nil {
+	if a := freshAttribution(c, before, after); a != nil && trustAttribution {
 		op = a.Operation
 		attribute(&e, a)
 	} else {

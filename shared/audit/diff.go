@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"math/big"
 )
 
 // Diff computes the field-level diff of two snapshots (contract 6.2): a
@@ -69,7 +70,7 @@ func Equal(a, b any) bool {
 		return ok && x == y
 	case json.Number:
 		y, ok := b.(json.Number)
-		return ok && x == y
+		return ok && sameNumber(x, y)
 	case int64:
 		y, ok := b.(int64)
 		return ok && x == y
@@ -105,4 +106,22 @@ func Equal(a, b any) bool {
 	default:
 		return false
 	}
+}
+
+// maxComparedNumber bounds the numbers compared by value; longer ones (which
+// DynamoDB cannot hold anyway) are compared as written.
+const maxComparedNumber = 64
+
+// sameNumber compares two JSON numbers by value: 1.50, 1.5 and 150E-2 are
+// one number.
+func sameNumber(x, y json.Number) bool {
+	if x == y {
+		return true
+	}
+	if len(x) > maxComparedNumber || len(y) > maxComparedNumber {
+		return false
+	}
+	a, okA := new(big.Rat).SetString(string(x))
+	b, okB := new(big.Rat).SetString(string(y))
+	return okA && okB && a.Cmp(b) == 0
 }

@@ -11,8 +11,15 @@ import (
 type Journal interface {
 	// Append assigns e.ID and stores e, unless an entry for e.SourceEventID
 	// is stored already: then it stores nothing and returns appended=false.
+	// An attributed entry whose request id was recorded before (the item was
+	// copied or restored, attribution included) is refused with
+	// ErrReplayedAttribution.
 	Append(ctx context.Context, e *Entry) (appended bool, err error)
 }
+
+// ErrReplayedAttribution means an entry claims a request that already has
+// its entry: the change did not come through the API.
+var ErrReplayedAttribution = errors.New("attribution of an earlier request")
 
 // ErrNotFound means no entry has the requested id.
 var ErrNotFound = errors.New("audit entry not found")

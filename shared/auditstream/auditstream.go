@@ -7,6 +7,7 @@ package auditstream
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -80,10 +81,11 @@ func (h Handler) handle(ctx context.Context, rec streamrecord.Record) (appended,
 	if rec.Err != nil {
 		return false, false, rec.Err
 	}
-	entry, isResource, err := audit.Derive(audit.Change{
+	change := audit.Change{
 		EventID: rec.EventID, EventName: rec.EventName, ApproximateTime: rec.ApproximateCreationTime,
 		Keys: rec.Keys, OldImage: rec.OldImage, NewImage: rec.NewImage,
-	})
+	}
+	entry, isResource, err := audit.Derive(change)
 	if err != nil {
 		return false, false, err
 	}
@@ -91,6 +93,12 @@ func (h Handler) handle(ctx context.Context, rec streamrecord.Record) (appended,
 		return false, true, nil
 	}
 	appended, err = h.Journal.Append(ctx, &entry)
+	if errors.Is(err, audit.ErrReplayedAttribution) {
+		if entry, isResource, err = audit.DeriveUnattributed(change); err != nil || !isResource {
+			return false, !isResource, err
+		}
+		appended, err = h.Journal.Append(ctx, &entry)
+	}
 	return appended, false, err
 }
 

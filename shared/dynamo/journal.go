@@ -20,6 +20,7 @@ const (
 	entryPrefix    = "entry#"
 	sequencePK     = "sequence"
 	markerPrefix   = "event#"
+	requestPrefix  = "request#"
 	countPrefix    = "count#"
 	feedAll        = "all"
 	markerLifetime = 48 * time.Hour // streams keep records 24 hours
@@ -71,6 +72,8 @@ func (j *Journal) Append(ctx context.Context, e *audit.Entry) (bool, error) {
 		switch {
 		case reasonCode(reasons, 0) == "ConditionalCheckFailed":
 			return false, nil // the marker exists: this record was recorded before
+		case reasonCode(reasons, 3) == "ConditionalCheckFailed" && attributed(e):
+			return false, audit.ErrReplayedAttribution
 		case reasonCode(reasons, 1) == "ConditionalCheckFailed", reasonCode(reasons, 2) == "ConditionalCheckFailed":
 			j.known = false // another writer took the id: re-read the sequence
 		case reasons != nil:
@@ -133,6 +136,14 @@ func (j *Journal) appendInput(e *audit.Entry, previousID int64) (*dynamodb.Trans
 		{Put: &types.Put{TableName: table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Update: sequence},
 	}
+	if attributed(e) {
+		// One API request makes one change: its request id may be claimed
+		// once. The marker never expires (a backup may be restored years later).
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: table, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			Item: map[string]types.AttributeValue{"pk": str(requestPrefix + *e.RequestID), "entry_id": num(e.ID)},
+		}})
+	}
 	for _, key := range audit.CountKeys(e) {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName: table, Key: map[string]types.AttributeValue{"pk": str(countPrefix + key)},
@@ -184,4 +195,9 @@ func entryItem(e *audit.Entry) (map[string]types.AttributeValue, error) {
 		item["resource_id"] = num(*e.ResourceID)
 	}
 	return item, nil
+}
+
+// attributed reports whether an entry claims an API request.
+func attributed(e *audit.Entry) bool {
+	return e.AuthMethod != audit.AuthOutOfBand && e.RequestID != nil && *e.RequestID != ""
 }
