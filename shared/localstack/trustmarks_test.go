@@ -434,3 +434,30 @@ func TestConcurrentIdenticalTrustMarkCreatesMakeOneMark(t *testing.T) {
 		t.Errorf("%d successful entries, want 1", successes)
 	}
 }
+
+// TestADeactivatedTypeIssuesNoNewMarks: renewing, or re-activating, a mark
+// of a deactivated type is refused like creating one; revoking still works.
+func TestADeactivatedTypeIssuesNoNewMarks(t *testing.T) {
+	s := startStack(t)
+	tmt := createType(t, s, `{"tmtype":"https://example.org/tm/paused"}`)
+	created(t, s, "/api/v1/trustmarks", fmt.Sprintf(`{"tmt":%d,"domain":"https://rp.example.org"}`, tmt))
+	mustStatus(t, call(t, s, http.MethodPut, fmt.Sprintf("/api/v1/trustmarktypes/%d", tmt), `{"active":false}`), http.StatusOK)
+	assertAppError(t, call(t, s, http.MethodPost, "/api/v1/trustmarks/1/renew", ""), http.StatusBadRequest, "TrustMarkType is not active.", 1)
+	mustStatus(t, call(t, s, http.MethodPut, "/api/v1/trustmarks/1", `{"active":false}`), http.StatusOK)
+	assertAppError(t, call(t, s, http.MethodPut, "/api/v1/trustmarks/1", `{"active":true}`), http.StatusBadRequest, "TrustMarkType is not active.", 1)
+	if got := getJSON(t, s, "/api/v1/trustmarks/1"); got["active"] != false || got["mark"] != nil {
+		t.Errorf("the refused re-activation changed the mark: %v", got)
+	}
+}
+
+// TestSubordinateValidForErrorNamesTheSubordinate: the 400 of an update
+// carries the id asked for (contract section 1).
+func TestSubordinateValidForErrorNamesTheSubordinate(t *testing.T) {
+	s := startStack(t)
+	created(t, s, "/api/v1/subordinates", mustJSON(t, subordinateBody(t, nil)))
+	update := subordinateBody(t, map[string]any{"entityid": nil, "valid_for": 9000})
+	assertAppError(t, call(t, s, http.MethodPost, "/api/v1/subordinates/1", mustJSON(t, update)), http.StatusBadRequest,
+		"valid_for is greater than allowed by system default 8760.", 1)
+	assertAppError(t, call(t, s, http.MethodPost, "/api/v1/subordinates", mustJSON(t, subordinateBody(t, map[string]any{"valid_for": 9000}))), http.StatusBadRequest,
+		"valid_for is greater than allowed by system default 8760.", 0)
+}

@@ -118,7 +118,7 @@ func checkSubordinate(sub Subordinate) error {
 		return apperr.InvalidField("metadata", fmt.Sprintf("metadata, forced_metadata, jwks and additional_claims may hold at most %d bytes of JSON together", MaxFreeFormBytes))
 	}
 	if sub.ValidFor > MaxSubordinateValidFor {
-		return apperr.New(apperr.Invalid, 0, msgSubordinateValidFor)
+		return apperr.New(apperr.Invalid, sub.ID, msgSubordinateValidFor) // the id asked for: 0 on create
 	}
 	return nil
 }

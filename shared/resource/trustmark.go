@@ -261,6 +261,9 @@ func (s TrustMarks) change(ctx context.Context, id int64, a Attribution, op Oper
 			if err != nil {
 				return t, err
 			}
+			if !tmt.Active { // a deactivated type issues no new marks
+				return TrustMark{}, apperr.New(apperr.Invalid, id, msgTypeNotActive)
+			}
 			if err := s.sign(ctx, &t, tmt.TMType); err != nil {
 				return t, err
 			}
