@@ -56,11 +56,15 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	auditQuery, err := lambdas.AuditQuery(client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	functions := map[string]func(context.Context, lambdaevents.APIGatewayV2HTTPRequest) (lambdaevents.APIGatewayV2HTTPResponse, error){
 		api.FunctionTrustMarkTypes: apigw.Handler(lambdas.TrustMarkTypes(client, cfg)),
 		api.FunctionTrustMarks:     apigw.Handler(lambdas.TrustMarks(client, cfg, signer)),
 		api.FunctionSubordinates:   apigw.Handler(lambdas.Subordinates(client, cfg, signer)),
-		api.FunctionAuditQuery:     apigw.Handler(lambdas.AuditQuery(client, cfg)),
+		api.FunctionAuditQuery:     apigw.Handler(auditQuery),
 		api.FunctionAuth:           apigw.Handler(lambdas.Auth(client, cfg)),
 	}
 	owner := map[string]string{}

@@ -21,6 +21,10 @@ func main() {
 		slog.Error("load AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	h := lambdas.AuditQuery(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv))
+	h, err := lambdas.AuditQuery(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv))
+	if err != nil {
+		slog.Error("build the handler", "error", err.Error())
+		os.Exit(1)
+	}
 	lambda.Start(apigw.Handler(h))
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -13,9 +14,9 @@ import (
 
 // NewAuditQueryHandler returns the handler of the auditquery function: the
 // read-only audit log and the OpenAPI document. Write methods on its paths
-// answer 405.
-func NewAuditQueryHandler(reader audit.Reader, authn httpapi.Authenticator) http.Handler {
-	h := auditHandlers{reader: reader}
+// answer 405. Cursors are signed by cursors.
+func NewAuditQueryHandler(reader audit.Reader, authn httpapi.Authenticator, cursors *audit.CursorCodec) http.Handler {
+	h := auditHandlers{reader: reader, cursors: cursors}
 	return newFunctionHandler(FunctionAuditQuery, authn, nil, map[string]http.HandlerFunc{
 		"listAuditLog":     h.list,
 		"getAuditLogEntry": h.get,
@@ -24,13 +25,25 @@ func NewAuditQueryHandler(reader audit.Reader, authn httpapi.Authenticator) http
 }
 
 type auditHandlers struct {
-	reader audit.Reader
+	reader  audit.Reader
+	cursors *audit.CursorCodec
 }
 
 const msgAuditEntryNotFound = "Audit log entry not found."
 
-// maxTenantLength bounds the tenant filter.
-const maxTenantLength = 128
+// Bounds of the audit log's query parameters.
+const (
+	maxTenantLength   = 128
+	maxUsernameLength = 150
+	maxQueryLength    = 200
+	maxCursorLength   = 4096
+	// MaxAuditOffset bounds offset paging (it reads every skipped entry);
+	// cursors page any depth at the cost of one page.
+	MaxAuditOffset = 10000
+)
+
+// AuthMethods lists the auth_method values a filter accepts.
+var AuthMethods = []string{auth.MethodSession, auth.MethodAPIKey, audit.AuthOutOfBand}
 
 // visibleTenant is the tenant a caller may see: "" (all) for superusers,
 // else the tenant they authenticated with, never "".
@@ -45,34 +58,88 @@ func visibleTenant(r *http.Request) string {
 	return p.Tenant
 }
 
-func (h auditHandlers) list(w http.ResponseWriter, r *http.Request) {
+// auditListBody is the list response: Inmor's items and count, plus cursor
+// paging and whether the count is exact.
+type auditListBody struct {
+	Items      []json.RawMessage `json:"items"`
+	Count      int               `json:"count"`
+	CountExact bool              `json:"count_exact"`
+	NextCursor *string           `json:"next_cursor"`
+}
+
+// readAuditQuery reads and validates the list's parameters.
+func (h auditHandlers) readAuditQuery(r *http.Request) (audit.Query, bool, error) {
 	q := httpapi.NewQuery(r)
-	limit, offset := q.Page()
-	filter := audit.Filter{
+	limit := q.Int("limit", httpapi.DefaultLimit, 1, httpapi.MaxLimit)
+	offset := q.Int("offset", 0, 0, MaxAuditOffset)
+	f := audit.Filter{
 		ResourceType: q.Enum("resource_type", resourceTypeNames()),
 		Action:       q.Enum("action", Actions),
 		EventType:    q.Enum("event_type", audit.EventTypes),
+		AuthMethod:   q.Enum("auth_method", AuthMethods),
+		Success:      q.Bool("success"),
+		Username:     q.String("username", maxUsernameLength),
+		ResourceID:   int64(q.Int("resource_id", 0, 1, math.MaxInt32)),
+		Since:        q.Time("since"),
+		Until:        q.Time("until"),
+		Q:            q.String("q", maxQueryLength),
 		Tenant:       visibleTenant(r),
 	}
 	asked := q.String("tenant", maxTenantLength)
+	cursor := q.String("cursor", maxCursorLength)
+	if f.ResourceID != 0 && f.ResourceType == "" {
+		q.Fail("resource_id", "resource_id needs resource_type", "value_error")
+	}
+	if cursor != "" && offset != 0 {
+		q.Fail("cursor", "Use either offset or cursor", "value_error")
+	}
 	if err := q.Err(); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return audit.Query{}, false, err
 	}
 	switch {
 	case asked == "":
-	case filter.Tenant == "": // a superuser may look at one tenant
-		filter.Tenant = asked
-	case asked != filter.Tenant: // anyone else sees only their own
-		httpapi.WriteJSON(w, http.StatusOK, httpapi.PageBody[json.RawMessage]{Items: []json.RawMessage{}, Count: 0})
-		return
+	case f.Tenant == "": // a superuser may look at one tenant
+		f.Tenant = asked
+	case asked != f.Tenant: // anyone else sees only their own
+		return audit.Query{}, true, nil
 	}
-	items, count, err := h.reader.List(r.Context(), audit.Query{Filter: filter, Limit: limit, Offset: offset})
+	query := audit.Query{Filter: f, Limit: limit, Offset: offset}
+	if cursor != "" {
+		p, err := h.cursors.Decode(cursor, f)
+		if err != nil {
+			return query, false, &httpapi.ValidationError{Details: []httpapi.FieldError{{
+				Loc: []any{"query", "cursor"}, Msg: "Invalid cursor: not made by this API for these filters", Type: "value_error",
+			}}}
+		}
+		query.After = &p
+	}
+	return query, false, nil
+}
+
+func (h auditHandlers) list(w http.ResponseWriter, r *http.Request) {
+	query, nothingVisible, err := h.readAuditQuery(r)
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, httpapi.PageBody[json.RawMessage]{Items: items, Count: count})
+	body := auditListBody{Items: []json.RawMessage{}, CountExact: true}
+	if !nothingVisible {
+		page, err := h.reader.List(r.Context(), query)
+		if err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
+		body.Items, body.Count, body.CountExact = page.Items, page.Count, page.CountExact
+		if page.Next != nil {
+			next, err := h.cursors.Encode(*page.Next, query.Filter)
+			if err != nil {
+				httpapi.WriteError(w, r, err)
+				return
+			}
+			body.NextCursor = &next
+		}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, body)
 }
 
 func (h auditHandlers) get(w http.ResponseWriter, r *http.Request) {

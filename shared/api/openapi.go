@@ -131,7 +131,11 @@ var schemas = object{
 	}},
 	"AuditLogEntry":       object{"type": "object", "properties": auditEntryProperties(false)},
 	"AuditLogEntryDetail": object{"type": "object", "properties": auditEntryProperties(true)},
-	"AuditLogPage":        page("AuditLogEntry"),
+	"AuditLogPage": object{"type": "object", "required": []string{"items", "count", "count_exact", "next_cursor"}, "properties": object{
+		"items": object{"type": "array", "items": ref("AuditLogEntry")}, "count": prop("integer"),
+		"count_exact": prop("boolean", "description", "false when count is an upper bound (filters no counter serves)"),
+		"next_cursor": nullable("string"),
+	}},
 	"Message": object{"type": "object", "required": []string{"message", "id"}, "properties": object{
 		"message": prop("string"), "id": prop("integer"),
 	}},

@@ -72,6 +72,8 @@ var (
 	idParam     = Param{Name: "id", In: "path", Type: "integer", Required: true, Minimum: intPtr(1)}
 	limitParam  = Param{Name: "limit", In: "query", Type: "integer", Description: "Page size.", Minimum: intPtr(1), Maximum: intPtr(httpapi.MaxLimit)}
 	offsetParam = Param{Name: "offset", In: "query", Type: "integer", Description: "Items to skip.", Minimum: intPtr(0), Maximum: intPtr(httpapi.MaxOffset)}
+	// auditOffsetParam is offset on the audit log, whose deep pages use cursors.
+	auditOffsetParam = Param{Name: "offset", In: "query", Type: "integer", Description: "Entries to skip; use cursor beyond.", Minimum: intPtr(0), Maximum: intPtr(MaxAuditOffset)}
 )
 
 func resourceTypeNames() []string {
@@ -212,11 +214,19 @@ var Routes = []Route{
 		Method: http.MethodGet, Path: BasePath + "/auditlog", Function: FunctionAuditQuery,
 		OperationID: "listAuditLog", AuditRead: true, Summary: "List audit entries, newest first.",
 		Params: []Param{
-			limitParam, offsetParam,
+			limitParam, auditOffsetParam,
 			{Name: "resource_type", In: "query", Type: "string", Enum: resourceTypeNames()},
 			{Name: "action", In: "query", Type: "string", Enum: Actions},
 			{Name: "event_type", In: "query", Type: "string", Enum: audit.EventTypes},
 			{Name: "tenant", In: "query", Type: "string", Description: "Superusers: one tenant's entries; anyone else sees only their own tenant."},
+			{Name: "auth_method", In: "query", Type: "string", Enum: AuthMethods},
+			{Name: "success", In: "query", Type: "boolean"},
+			{Name: "username", In: "query", Type: "string"},
+			{Name: "resource_id", In: "query", Type: "integer", Minimum: intPtr(1), Description: "With resource_type: one resource's history."},
+			{Name: "since", In: "query", Type: "string", Description: "ISO 8601; entries at or after it."},
+			{Name: "until", In: "query", Type: "string", Description: "ISO 8601; entries before it."},
+			{Name: "q", In: "query", Type: "string", Description: "Case-insensitive substring of resource_repr, username or endpoint."},
+			{Name: "cursor", In: "query", Type: "string", Description: "The next_cursor of the previous page (instead of offset)."},
 		},
 		Responses: withErrors(map[int]string{200: "AuditLogPage"}, 422),
 	},

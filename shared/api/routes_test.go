@@ -87,15 +87,17 @@ func (s *memStore) ReplaceTrustMarkType(_ context.Context, t resource.TrustMarkT
 	return resource.TrustMarkType{}, resource.ErrNotFound
 }
 
+var testCursors, _ = audit.NewCursorCodec([]byte("test"))
+
 // fakeReader is an in-memory audit.Reader that records its queries.
 type fakeReader struct {
 	entries map[int64]json.RawMessage
 	queries []audit.Query
 }
 
-func (r *fakeReader) List(_ context.Context, q audit.Query) ([]json.RawMessage, int, error) {
+func (r *fakeReader) List(_ context.Context, q audit.Query) (audit.Page, error) {
 	r.queries = append(r.queries, q)
-	return []json.RawMessage{}, 0, nil
+	return audit.Page{Items: []json.RawMessage{}, CountExact: true}, nil
 }
 
 func (r *fakeReader) Get(_ context.Context, id int64) (json.RawMessage, error) {
@@ -121,7 +123,7 @@ func handlers(a authn) (map[string]http.Handler, *memStore, *fakeReader) {
 		FunctionTrustMarkTypes: NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, a, store),
 		FunctionTrustMarks:     NewTrustMarksHandler(resource.TrustMarks{}, a, store),
 		FunctionSubordinates:   NewSubordinatesHandler(resource.Subordinates{}, a, store),
-		FunctionAuditQuery:     NewAuditQueryHandler(reader, a),
+		FunctionAuditQuery:     NewAuditQueryHandler(reader, a, testCursors),
 		// Without stores: these tests reach no route that reads them.
 		FunctionAuth: NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
 	}, store, reader
@@ -355,7 +357,7 @@ func TestHandlersConstruct(t *testing.T) {
 			t.Fatalf("constructing the handlers panicked: %v", r)
 		}
 	}()
-	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memStore{}) == nil || NewAuditQueryHandler(nil, nobody) == nil ||
+	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memStore{}) == nil || NewAuditQueryHandler(nil, nobody, testCursors) == nil ||
 		NewTrustMarksHandler(resource.TrustMarks{}, nobody, &memStore{}) == nil || NewSubordinatesHandler(resource.Subordinates{}, nobody, &memStore{}) == nil {
 		t.Error("a constructor returned nil")
 	}
@@ -575,7 +577,11 @@ func TestAuditLogVisibility(t *testing.T) {
 // TestAuditLogQueryValidation: bad filters and pages are 422, never ignored.
 func TestAuditLogQueryValidation(t *testing.T) {
 	hs, _, reader := handlers(authn{p: auth.Principal{IsSuperuser: true, Scope: auth.ScopeAdmin}})
-	for _, q := range []string{"limit=0", "limit=1001", "offset=-1", "resource_type=Foo", "action=update", "event_type=nope", "limit=x"} {
+	for _, q := range []string{
+		"limit=0", "limit=1001", "offset=-1", "offset=10001", "resource_type=Foo", "action=update", "event_type=nope", "limit=x",
+		"auth_method=password", "success=yes", "since=yesterday", "until=2026-13-01", "resource_id=5", "resource_id=x&resource_type=TrustMark",
+		"cursor=forged.cursor", "cursor=abc&offset=5", "q=" + strings.Repeat("x", 201), "username=" + strings.Repeat("u", 151),
+	} {
 		t.Run(q, func(t *testing.T) {
 			rec := serve(hs[FunctionAuditQuery], "GET", "/api/v1/auditlog?"+q, "")
 			if rec.Code != 422 {
@@ -587,7 +593,7 @@ func TestAuditLogQueryValidation(t *testing.T) {
 		t.Errorf("the reader was queried %d times with invalid parameters", len(reader.queries))
 	}
 	rec := serve(hs[FunctionAuditQuery], "GET", "/api/v1/auditlog", "")
-	if rec.Code != 200 || !reflect.DeepEqual(decode(t, rec), map[string]any{"items": []any{}, "count": 0.0}) {
+	if rec.Code != 200 || !reflect.DeepEqual(decode(t, rec), map[string]any{"items": []any{}, "count": 0.0, "count_exact": true, "next_cursor": nil}) {
 		t.Errorf("empty list: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -88,6 +88,7 @@ func derive(c Change, trustAttribution bool) (e Entry, ok bool, err error) {
 	}
 	id := img.ID
 	e.ResourceID = &id
+	e.ResourceVersion = img.Version
 	var op resource.Operation
 	if a := freshAttribution(c, before, after); a != nil && trustAttribution {
 		op = a.Operation

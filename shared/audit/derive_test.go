@@ -228,6 +228,16 @@ func TestDerive(t *testing.T) {
 			if got.ID != 0 {
 				t.Errorf("ID = %d; Derive must leave ids to the journal", got.ID)
 			}
+			// The entry records the item's version after the change (before it, for a delete).
+			image := c.change.NewImage
+			if image == nil {
+				image = c.change.OldImage
+			}
+			img, _, _ := resource.ParseImage(image)
+			if got.ResourceVersion != img.Version {
+				t.Errorf("ResourceVersion = %d, want the item's %d", got.ResourceVersion, img.Version)
+			}
+			c.want.ResourceVersion = img.Version
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("Derive entry\n got %s\nwant %s", mustJSON(t, got), mustJSON(t, c.want))
 			}

@@ -273,78 +273,86 @@ func TestDetailJSON(t *testing.T) {
 	}
 }
 
-// TestCountKeys: an entry adds one to the counter of every filter it
-// matches, so the count of any filter is one counter read.
+// TestCountKeys: an entry adds one to the counter of every combination of
+// its counted values (resource type, action, event type, auth method,
+// success, tenant) and to its resource's history, so the count of any such
+// filter is one counter read.
 func TestCountKeys(t *testing.T) {
-	t.Run("entry with every dimension: 16 counters", func(t *testing.T) {
-		e := apiEntry()
-		keys := CountKeys(&e)
-		set := map[string]bool{}
-		for _, k := range keys {
-			if set[k] {
-				t.Errorf("duplicate key %q", k)
-			}
-			set[k] = true
+	e := apiEntry()
+	keys := CountKeys(&e)
+	set := map[string]bool{}
+	for _, k := range keys {
+		if set[k] {
+			t.Errorf("duplicate key %q", k)
 		}
-		if len(set) != 16 {
-			t.Errorf("CountKeys gave %d distinct keys, want 16: %q", len(set), keys)
+		set[k] = true
+	}
+	if len(set) != 64+2 {
+		t.Fatalf("CountKeys gave %d distinct keys, want 64 combinations, the resource and the user: %q", len(set), keys)
+	}
+	yes := true
+	for mask := 0; mask < 64; mask++ {
+		f := Filter{}
+		if mask&1 != 0 {
+			f.ResourceType = e.ResourceType
 		}
-		if !set[""] {
-			t.Errorf("CountKeys misses \"\", the total: %q", keys)
+		if mask&2 != 0 {
+			f.Action = e.Action
 		}
-		// Every sub-filter of the entry's values names one of its counters.
-		for mask := 0; mask < 16; mask++ {
-			f := Filter{}
-			if mask&1 != 0 {
-				f.ResourceType = e.ResourceType
-			}
-			if mask&2 != 0 {
-				f.Action = e.Action
-			}
-			if mask&4 != 0 {
-				f.EventType = e.EventType
-			}
-			if mask&8 != 0 {
-				f.Tenant = *e.Tenant
-			}
-			if !set[CountKey(f)] {
-				t.Errorf("CountKey(%+v) = %q is not among the entry's keys %q", f, CountKey(f), keys)
-			}
+		if mask&4 != 0 {
+			f.EventType = e.EventType
 		}
-		// A filter the entry does not match names none of them.
-		for _, f := range []Filter{{Tenant: "other"}, {Action: ActionCreate}, {ResourceType: "TrustMark", Action: e.Action}} {
-			if set[CountKey(f)] {
-				t.Errorf("CountKey(%+v) = %q is among the keys of an entry it does not match", f, CountKey(f))
+		if mask&8 != 0 {
+			f.Tenant = *e.Tenant
+		}
+		if mask&16 != 0 {
+			f.AuthMethod = e.AuthMethod
+		}
+		if mask&32 != 0 {
+			f.Success = &yes
+		}
+		k, exact := CountKey(f)
+		if !set[k] || !exact {
+			t.Errorf("CountKey(%+v) = %q (exact %v) is not among the entry's keys", f, k, exact)
+		}
+	}
+	if k, exact := CountKey(Filter{ResourceType: e.ResourceType, ResourceID: *e.ResourceID}); !set[k] || !exact {
+		t.Errorf("the resource's history counter %q (exact %v) is not among the keys", k, exact)
+	}
+	if k, exact := CountKey(Filter{Username: *e.Username}); !set[k] || !exact {
+		t.Errorf("the user's counter %q (exact %v) is not among the keys", k, exact)
+	}
+	no := false
+	for _, f := range []Filter{{Tenant: "other"}, {Action: ActionCreate}, {Success: &no}, {ResourceType: "TrustMark", Action: e.Action}} {
+		if k, _ := CountKey(f); set[k] {
+			t.Errorf("CountKey(%+v) = %q is among the keys of an entry it does not match", f, k)
+		}
+	}
+	t.Run("filters no counter serves are upper bounds", func(t *testing.T) {
+		for _, f := range []Filter{
+			{Username: "alice", Tenant: "acme"}, {Q: "x"}, {Since: time.Now()}, {Until: time.Now()}, {Username: "alice", Q: "x"},
+			{ResourceType: "TrustMark", ResourceID: 3, Action: ActionUpdate},
+		} {
+			if _, exact := CountKey(f); exact {
+				t.Errorf("CountKey(%+v) claims to be exact", f)
 			}
 		}
 	})
-	for name, e := range map[string]Entry{
-		"no event type, no tenant":           {Action: ActionUpdate, ResourceType: "Subordinate"},
-		"no event type, tenant pointer \"\"": {Action: ActionUpdate, ResourceType: "Subordinate", Tenant: ptr("")},
-	} {
-		t.Run(name+": 4 counters", func(t *testing.T) {
-			keys := CountKeys(&e)
-			set := map[string]bool{}
-			for _, k := range keys {
-				set[k] = true
-			}
-			if len(keys) != 4 || len(set) != 4 {
-				t.Errorf("CountKeys = %q; want 4 distinct keys", keys)
-			}
-			for _, f := range []Filter{{}, {Action: ActionUpdate}, {ResourceType: "Subordinate"}, {Action: ActionUpdate, ResourceType: "Subordinate"}} {
-				if !set[CountKey(f)] {
-					t.Errorf("CountKey(%+v) = %q missing from %q", f, CountKey(f), keys)
-				}
-			}
-		})
-	}
+	t.Run("an entry without event type or tenant", func(t *testing.T) {
+		e := Entry{Action: ActionUpdate, ResourceType: "Subordinate", AuthMethod: AuthOutOfBand, Success: true}
+		if n := len(CountKeys(&e)); n != 16 {
+			t.Errorf("%d keys, want 16 (four dimensions)", n)
+		}
+	})
 	t.Run("CountKey does not depend on how the filter was built", func(t *testing.T) {
-		a := CountKey(Filter{ResourceType: "TrustMark", Action: ActionUpdate, EventType: EventTrustMarkRevoked, Tenant: "a&b=c"})
-		b := CountKey(Filter{Tenant: "a&b=c", EventType: EventTrustMarkRevoked, Action: ActionUpdate, ResourceType: "TrustMark"})
+		a, _ := CountKey(Filter{ResourceType: "TrustMark", Action: ActionUpdate, EventType: EventTrustMarkRevoked, Tenant: "a&b=c"})
+		b, _ := CountKey(Filter{Tenant: "a&b=c", EventType: EventTrustMarkRevoked, Action: ActionUpdate, ResourceType: "TrustMark"})
 		if a != b || a == "" {
 			t.Errorf("CountKey gave %q and %q for the same filter", a, b)
 		}
-		if CountKey(Filter{Tenant: "a&b=c"}) == CountKey(Filter{Tenant: "a", Action: "x"}) {
+		c, _ := CountKey(Filter{Tenant: "a&b=c"})
+		d, _ := CountKey(Filter{Tenant: "a", Action: "x"})
+		if c == d {
 			t.Error("values with & and = must not collide with other filters")
 		}
 	})

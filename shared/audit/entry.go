@@ -45,6 +45,9 @@ type Entry struct {
 	// SourceEventID identifies the stream record the entry comes from; the
 	// journal records it so a redelivered record adds nothing.
 	SourceEventID string
+	// ResourceVersion is the version of the resource item after the change
+	// (before it, for a delete); 0 for failed attempts.
+	ResourceVersion int64
 }
 
 // SummaryJSON returns the entry as the list endpoint shows it (no

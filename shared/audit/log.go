@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/url"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // Journal stores entries. It is written only by the audit function.
@@ -24,69 +28,134 @@ var ErrReplayedAttribution = errors.New("attribution of an earlier request")
 // ErrNotFound means no entry has the requested id.
 var ErrNotFound = errors.New("audit entry not found")
 
-// Filter selects entries by exact values; empty fields select everything.
+// Filter selects entries; zero fields select everything. Equality filters
+// match exactly; Since is inclusive and Until exclusive on the timestamp; Q
+// is a case-insensitive substring of resource_repr, username or endpoint.
 type Filter struct {
 	ResourceType string
 	Action       string
 	EventType    string
+	AuthMethod   string
 	// Tenant restricts the entries to one tenant (visibility or a filter).
-	Tenant string
+	Tenant   string
+	Success  *bool
+	Username string
+	// ResourceID, with ResourceType, selects one resource's history.
+	ResourceID int64
+	Since      time.Time
+	Until      time.Time
+	Q          string
 }
 
-// Query is one page of the log, newest first.
+// Position is where a page ended, in the terms of the store (an index and
+// the key of the last item examined), with the count the first page read, so
+// that later pages need not read it again. Cursors carry it.
+type Position struct {
+	Index      string            `json:"i"`
+	Key        map[string]string `json:"k"`
+	Count      int               `json:"c"`
+	CountExact bool              `json:"e,omitempty"`
+}
+
+// Query is one page of the log, newest first: after a position (cursor
+// paging) or after skipping Offset entries.
 type Query struct {
 	Filter Filter
 	Limit  int
 	Offset int
+	After  *Position
+}
+
+// Page is one page of the log.
+type Page struct {
+	// Items are entries as summary JSON.
+	Items []json.RawMessage
+	// Count is the number of entries matching the filter; an upper bound
+	// when CountExact is false (filters that no counter serves).
+	Count      int
+	CountExact bool
+	// Next is where the next page starts, nil on the last page.
+	Next *Position
 }
 
 // Reader reads the log.
 type Reader interface {
-	// List returns the page's entries as summary JSON, and the number of
-	// entries that match the filter.
-	List(ctx context.Context, q Query) (items []json.RawMessage, count int, err error)
+	List(ctx context.Context, q Query) (Page, error)
 	// Get returns one entry with its snapshots, or ErrNotFound.
 	Get(ctx context.Context, id int64) (json.RawMessage, error)
 }
 
-// Filter dimensions, as named in the API; counts are kept for every
-// combination of them.
+// Counted filter dimensions, as named in the API: the audit function keeps a
+// count for every combination of them.
 const (
 	DimAction       = "action"
+	DimAuthMethod   = "auth_method"
 	DimEventType    = "event_type"
 	DimResourceType = "resource_type"
+	DimSuccess      = "success"
 	DimTenant       = "tenant"
+	// dimResource counts one resource's history (type and id), and
+	// dimUser one user's entries; neither combines with other filters.
+	dimResource = "resource"
+	dimUser     = "user"
 )
 
-// values returns the filter as dimension values, empty ones left out.
-func (f Filter) values() url.Values {
+// ResourceKey names one resource: its type and id.
+func ResourceKey(resourceType string, id int64) string {
+	return resourceType + "#" + strconv.FormatInt(id, 10)
+}
+
+// counted returns the filter's values on the counted dimensions, and
+// whether those are all it filters on (then its count is exact). A filter on
+// one resource, or on one username, alone has its own counter.
+func (f Filter) counted() (url.Values, bool) {
 	v := url.Values{}
 	for dim, value := range map[string]string{
-		DimAction: f.Action, DimEventType: f.EventType, DimResourceType: f.ResourceType, DimTenant: f.Tenant,
+		DimAction: f.Action, DimAuthMethod: f.AuthMethod, DimEventType: f.EventType,
+		DimResourceType: f.ResourceType, DimTenant: f.Tenant,
 	} {
 		if value != "" {
 			v.Set(dim, value)
 		}
 	}
-	return v
+	if f.Success != nil {
+		v.Set(DimSuccess, strconv.FormatBool(*f.Success))
+	}
+	exact := f.Username == "" && f.Since.IsZero() && f.Until.IsZero() && f.Q == ""
+	if f.Username != "" && len(v) == 0 && f.ResourceID == 0 {
+		return url.Values{dimUser: {f.Username}}, f.Since.IsZero() && f.Until.IsZero() && f.Q == ""
+	}
+	if f.ResourceID != 0 {
+		if len(v) == 1 && v.Has(DimResourceType) {
+			return url.Values{dimResource: {ResourceKey(f.ResourceType, f.ResourceID)}}, exact
+		}
+		exact = false
+	}
+	return v, exact
 }
 
-// CountKey names the counter that holds the number of entries matching f.
-func CountKey(f Filter) string { return f.values().Encode() }
+// CountKey names the counter to read for f, and whether it holds exactly
+// the number of entries matching f (else it is an upper bound).
+func CountKey(f Filter) (key string, exact bool) {
+	v, exact := f.counted()
+	return v.Encode(), exact
+}
 
 // CountKeys names every counter an entry adds one to: one per combination
-// of its filter values (the empty combination counts all entries).
+// of its values on the counted dimensions (the empty combination counts all
+// entries), and its resource's history.
 func CountKeys(e *Entry) []string {
-	f := Filter{ResourceType: e.ResourceType, Action: e.Action, EventType: e.EventType}
+	success := e.Success
+	f := Filter{ResourceType: e.ResourceType, Action: e.Action, EventType: e.EventType, AuthMethod: e.AuthMethod, Success: &success}
 	if e.Tenant != nil {
 		f.Tenant = *e.Tenant
 	}
-	all := f.values()
+	all, _ := f.counted()
 	dims := make([]string, 0, len(all))
 	for d := range all {
 		dims = append(dims, d)
 	}
-	keys := make([]string, 0, 1<<len(dims))
+	keys := make([]string, 0, 1<<len(dims)+1)
 	for mask := 0; mask < 1<<len(dims); mask++ {
 		subset := url.Values{}
 		for i, d := range dims {
@@ -96,5 +165,54 @@ func CountKeys(e *Entry) []string {
 		}
 		keys = append(keys, subset.Encode())
 	}
+	if e.ResourceID != nil {
+		keys = append(keys, url.Values{dimResource: {ResourceKey(e.ResourceType, *e.ResourceID)}}.Encode())
+	}
+	if e.Username != nil && *e.Username != "" {
+		keys = append(keys, url.Values{dimUser: {*e.Username}}.Encode())
+	}
 	return keys
+}
+
+// Canonical is the filter as one string, the same however it was built;
+// cursors are bound to it.
+func (f Filter) Canonical() string {
+	v, _ := f.counted()
+	if f.Username != "" {
+		v.Set("username", f.Username)
+	}
+	if f.ResourceID != 0 {
+		v.Set("resource_type", f.ResourceType)
+		v.Set("resource_id", strconv.FormatInt(f.ResourceID, 10))
+	}
+	if !f.Since.IsZero() {
+		v.Set("since", f.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !f.Until.IsZero() {
+		v.Set("until", f.Until.UTC().Format(time.RFC3339Nano))
+	}
+	if f.Q != "" {
+		v.Set("q", strings.ToLower(f.Q))
+	}
+	v.Del(dimResource)
+	v.Del(dimUser)
+	return v.Encode()
+}
+
+// SearchText is what Q searches in an entry: its resource, username and
+// endpoint, lowercased.
+func SearchText(e *Entry) string {
+	parts := []string{e.ResourceRepr}
+	for _, p := range []*string{e.Username, e.Endpoint} {
+		if p != nil {
+			parts = append(parts, *p)
+		}
+	}
+	return strings.ToLower(strings.Join(parts, "\n"))
+}
+
+// SortKey orders entries newest first: the timestamp (fixed width), then
+// the id.
+func SortKey(e *Entry) string {
+	return e.Timestamp.UTC().Format(TimeFormat) + "#" + fmt.Sprintf("%020d", e.ID)
 }

@@ -15,105 +15,329 @@ import (
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
+// MaxExaminedPerPage bounds the items one page reads from an index when
+// filters that the index does not serve must be tested item by item; the
+// page then ends early with a position to continue from.
+const MaxExaminedPerPage = 1000
+
+// AuditQueryAPI is the part of the DynamoDB client the audit log reader uses.
+type AuditQueryAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+}
+
 // AuditLog reads the audit table (audit.Reader). It only reads.
 type AuditLog struct {
-	Client *dynamodb.Client
+	Client AuditQueryAPI
 	Table  string
 }
 
-// indexFor picks the index that serves a filter: the most selective
-// equality filter becomes the key condition, the others filter the page.
-func indexFor(f audit.Filter) (index, keyAttribute, keyValue string) {
-	switch {
-	case f.EventType != "":
-		return tables.AuditEventTypeIndex, "event_type", f.EventType
-	case f.ResourceType != "":
-		return tables.AuditResourceTypeIndex, "resource_type", f.ResourceType
-	case f.Action != "":
-		return tables.AuditActionIndex, "action", f.Action
-	default:
-		return tables.AuditFeedIndex, "feed", feedAll
-	}
+// equality is one equality filter an index can serve.
+type equality struct {
+	index tables.AuditIndex
+	value string
 }
 
-// List implements audit.Reader: the count from its counter, the page from
-// one index, newest first. With a single filter (or none) a page reads
-// offset+limit items in one query.
-func (l *AuditLog) List(ctx context.Context, q audit.Query) ([]json.RawMessage, int, error) {
-	count, err := l.count(ctx, q.Filter)
-	if err != nil {
-		return nil, 0, err
+// equalities lists a filter's equality conditions, in the order that
+// prefers the most selective index when counts cannot tell.
+func equalities(f audit.Filter) []equality {
+	var eq []equality
+	add := func(ix tables.AuditIndex, v string) {
+		if v != "" {
+			eq = append(eq, equality{ix, v})
+		}
 	}
-	items := make([]json.RawMessage, 0, q.Limit)
-	if q.Offset >= count {
-		return items, count, nil
+	if f.ResourceID != 0 {
+		add(tables.AuditResource, audit.ResourceKey(f.ResourceType, f.ResourceID))
 	}
-	index, keyAttr, keyValue := indexFor(q.Filter)
-	names := map[string]string{"#k": keyAttr}
-	values := map[string]types.AttributeValue{":k": str(keyValue)}
+	add(tables.AuditUsername, f.Username)
+	add(tables.AuditEventType, f.EventType)
+	add(tables.AuditResourceType, f.ResourceType)
+	add(tables.AuditAuthMethod, f.AuthMethod)
+	add(tables.AuditTenant, f.Tenant)
+	add(tables.AuditAction, f.Action)
+	if f.Success != nil {
+		add(tables.AuditSuccess, strconv.FormatBool(*f.Success))
+	}
+	return eq
+}
+
+// List implements audit.Reader. The count comes from a counter (on the
+// first page; later pages carry it in their position); the page from the
+// index of one equality filter (the smallest, when counters can tell),
+// newest first, with a key condition on the time range. Other filters are
+// tested item by item, at most MaxExaminedPerPage items per page. With no
+// filter or one, a first page reads offset+limit items and its counter, and
+// a cursor page limit+1 items, each in one query.
+func (l *AuditLog) List(ctx context.Context, q audit.Query) (audit.Page, error) {
+	eq := equalities(q.Filter)
+	page := audit.Page{Items: make([]json.RawMessage, 0, q.Limit)}
+	var key equality
+	if q.After != nil {
+		page.Count, page.CountExact = q.After.Count, q.After.CountExact
+		var err error
+		if key, err = positionIndex(q.After, eq); err != nil {
+			return page, err
+		}
+	} else {
+		countKey, exact := audit.CountKey(q.Filter)
+		keys := []string{countKey}
+		// One resource's history is always the smallest; otherwise read the
+		// size of each candidate index in the same request.
+		if len(eq) > 1 && eq[0].index != tables.AuditResource {
+			for _, e := range eq {
+				k, _ := audit.CountKey(filterOn(e, q.Filter))
+				keys = append(keys, k)
+			}
+		}
+		counts, err := l.counts(ctx, keys)
+		if err != nil {
+			return page, err
+		}
+		page.Count, page.CountExact = counts[countKey], exact
+		key = smallest(eq, q.Filter, counts)
+		if !exact && len(keys) > 1 {
+			// Every candidate index's size is an upper bound too: take the least.
+			for _, k := range keys[1:] {
+				page.Count = min(page.Count, counts[k])
+			}
+		}
+		if exact && q.Offset >= page.Count {
+			return page, nil
+		}
+	}
+	in := l.queryInput(key, q.Filter)
+	if q.After != nil {
+		in.ExclusiveStartKey = map[string]types.AttributeValue{}
+		for k, v := range q.After.Key {
+			in.ExclusiveStartKey[k] = str(v)
+		}
+	}
+	filtered := in.FilterExpression != nil
+	// An exact count tells whether more follow; otherwise read one more.
+	knowsRest := page.CountExact && q.After == nil
+	want := q.Offset + q.Limit
+	if !knowsRest {
+		want++
+	}
+	budget := MaxExaminedPerPage + q.Offset
+	chunk := max(want, 16) // items examined by the next query when filtering; doubles
+	matched := 0
+	var last map[string]types.AttributeValue
+	next := func(item map[string]types.AttributeValue) *audit.Position {
+		p := position(key.index, item)
+		p.Count, p.CountExact = page.Count, page.CountExact
+		return p
+	}
+	for matched < want {
+		if filtered {
+			in.Limit = aws.Int32(int32(min(budget, chunk)))
+			chunk *= 2
+		} else {
+			in.Limit = aws.Int32(int32(want - matched))
+		}
+		out, err := l.Client.Query(ctx, in)
+		if err != nil {
+			return page, fmt.Errorf("query audit log: %w", err)
+		}
+		for _, item := range out.Items {
+			if matched >= q.Offset && len(page.Items) < q.Limit {
+				s, _ := item[tables.AuditSummaryAttribute].(*types.AttributeValueMemberS)
+				if s == nil {
+					return page, fmt.Errorf("audit entry without summary")
+				}
+				page.Items = append(page.Items, json.RawMessage(s.Value))
+				last = item
+			}
+			matched++
+		}
+		budget -= int(out.ScannedCount)
+		if out.LastEvaluatedKey == nil {
+			return page, nil // the index holds no more
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+		if filtered && budget <= 0 && matched < want {
+			// The budget is spent: continue from the last item examined.
+			page.Next = next(out.LastEvaluatedKey)
+			return page, nil
+		}
+	}
+	more := matched > q.Offset+q.Limit || (knowsRest && q.Offset+len(page.Items) < page.Count)
+	if last != nil && more {
+		page.Next = next(last)
+	}
+	return page, nil
+}
+
+// smallest picks the index to query: one resource's history, else the
+// equality whose index holds the fewest entries (by counters); the feed
+// without any.
+func smallest(eq []equality, f audit.Filter, counts map[string]int) equality {
+	if len(eq) == 0 {
+		return equality{tables.AuditFeed, feedAll}
+	}
+	best := eq[0]
+	if best.index == tables.AuditResource {
+		return best
+	}
+	bestKey, _ := audit.CountKey(filterOn(best, f))
+	for _, e := range eq[1:] {
+		if k, _ := audit.CountKey(filterOn(e, f)); counts[k] < counts[bestKey] {
+			best, bestKey = e, k
+		}
+	}
+	return best
+}
+
+// positionIndex is the index a position continues in; it must serve one of
+// the filter's equalities (or be the feed).
+func positionIndex(p *audit.Position, eq []equality) (equality, error) {
+	for _, e := range append(eq, equality{tables.AuditFeed, feedAll}) {
+		if e.index.Name == p.Index {
+			return e, nil
+		}
+	}
+	return equality{}, fmt.Errorf("position index %q does not serve the filter", p.Index)
+}
+
+// filterOn is the part of f that one equality serves: its counter holds the
+// size of that index's partition, which is what a query on it examines.
+func filterOn(e equality, f audit.Filter) audit.Filter {
+	var g audit.Filter
+	switch e.index {
+	case tables.AuditResource:
+		g.ResourceType, g.ResourceID = f.ResourceType, f.ResourceID
+	case tables.AuditTenant:
+		g.Tenant = f.Tenant
+	case tables.AuditUsername:
+		g.Username = f.Username
+	case tables.AuditEventType:
+		g.EventType = f.EventType
+	case tables.AuditResourceType:
+		g.ResourceType = f.ResourceType
+	case tables.AuditAuthMethod:
+		g.AuthMethod = f.AuthMethod
+	case tables.AuditAction:
+		g.Action = f.Action
+	case tables.AuditSuccess:
+		g.Success = f.Success
+	}
+	return g
+}
+
+// position is the position after item in an index: its keys.
+func position(ix tables.AuditIndex, item map[string]types.AttributeValue) *audit.Position {
+	p := &audit.Position{Index: ix.Name, Key: map[string]string{}}
+	for _, name := range []string{"pk", ix.Attribute, tables.AuditSortAttribute} {
+		if s, ok := item[name].(*types.AttributeValueMemberS); ok {
+			p.Key[name] = s.Value
+		}
+	}
+	return p
+}
+
+// queryInput queries one index for key, newest first, with the time range
+// as a key condition and every other filter as a filter expression.
+func (l *AuditLog) queryInput(key equality, f audit.Filter) *dynamodb.QueryInput {
+	names := map[string]string{"#k": key.index.Attribute}
+	values := map[string]types.AttributeValue{":k": str(key.value)}
+	cond := "#k = :k"
+	since, until := "", ""
+	if !f.Since.IsZero() {
+		since = f.Since.UTC().Format(audit.TimeFormat)
+	}
+	if !f.Until.IsZero() {
+		until = f.Until.UTC().Format(audit.TimeFormat) // "until#id" sorts after "until": excluded
+	}
+	if since != "" || until != "" {
+		names["#s"] = tables.AuditSortAttribute
+	}
+	switch {
+	case since != "" && until != "":
+		cond += " AND #s BETWEEN :since AND :until"
+		values[":since"], values[":until"] = str(since), str(until)
+	case since != "":
+		cond += " AND #s >= :since"
+		values[":since"] = str(since)
+	case until != "":
+		cond += " AND #s < :until"
+		values[":until"] = str(until)
+	}
 	var conditions []string
-	for attr, value := range map[string]string{
-		"event_type": q.Filter.EventType, "resource_type": q.Filter.ResourceType,
-		"action": q.Filter.Action, "tenant": q.Filter.Tenant,
-	} {
-		if value == "" || attr == keyAttr {
+	for _, e := range equalities(f) {
+		if e.index == key.index || (e.index == tables.AuditResourceType && key.index == tables.AuditResource) {
 			continue
 		}
 		n := len(conditions)
-		names[fmt.Sprintf("#f%d", n)] = attr
-		values[fmt.Sprintf(":f%d", n)] = str(value)
+		names[fmt.Sprintf("#f%d", n)] = e.index.Attribute
+		values[fmt.Sprintf(":f%d", n)] = str(e.value)
 		conditions = append(conditions, fmt.Sprintf("#f%d = :f%d", n, n))
+	}
+	if f.Q != "" {
+		names["#q"] = tables.AuditSearchAttribute
+		values[":q"] = str(strings.ToLower(f.Q))
+		conditions = append(conditions, "contains(#q, :q)")
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(l.Table),
-		IndexName:                 aws.String(index),
-		KeyConditionExpression:    aws.String("#k = :k"),
+		IndexName:                 aws.String(key.index.Name),
+		KeyConditionExpression:    aws.String(cond),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
-		ProjectionExpression:      aws.String(tables.AuditSummaryAttribute),
 		ScanIndexForward:          aws.Bool(false),
 	}
 	if len(conditions) > 0 {
 		in.FilterExpression = aws.String(strings.Join(conditions, " AND "))
 	}
-	want := min(q.Offset+q.Limit, count)
-	matched := 0
-	for matched < want {
-		in.Limit = aws.Int32(int32(want - matched))
-		out, err := l.Client.Query(ctx, in)
-		if err != nil {
-			return nil, 0, fmt.Errorf("query audit log: %w", err)
-		}
-		for _, item := range out.Items {
-			if matched >= q.Offset && len(items) < q.Limit {
-				s, _ := item[tables.AuditSummaryAttribute].(*types.AttributeValueMemberS)
-				if s == nil {
-					return nil, 0, fmt.Errorf("audit entry without summary")
-				}
-				items = append(items, json.RawMessage(s.Value))
-			}
-			matched++
-		}
-		if out.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
-	return items, count, nil
+	return in
 }
 
-func (l *AuditLog) count(ctx context.Context, f audit.Filter) (int, error) {
-	out, err := l.Client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(l.Table), Key: map[string]types.AttributeValue{"pk": str(countPrefix + audit.CountKey(f))},
-	})
-	if err != nil {
-		return 0, fmt.Errorf("read audit count: %w", err)
+// counts reads counters by key (missing ones are 0): one GetItem, or one
+// BatchGetItem for several.
+func (l *AuditLog) counts(ctx context.Context, keys []string) (map[string]int, error) {
+	out := map[string]int{}
+	read := func(item map[string]types.AttributeValue) error {
+		pk, _ := item["pk"].(*types.AttributeValueMemberS)
+		n, _ := item["n"].(*types.AttributeValueMemberN)
+		if pk == nil || n == nil {
+			return nil
+		}
+		v, err := strconv.Atoi(n.Value)
+		out[strings.TrimPrefix(pk.Value, countPrefix)] = v
+		return err
 	}
-	n, ok := out.Item["n"].(*types.AttributeValueMemberN)
-	if !ok {
-		return 0, nil
+	if len(keys) == 1 {
+		resp, err := l.Client.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(l.Table), Key: map[string]types.AttributeValue{"pk": str(countPrefix + keys[0])},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read audit count: %w", err)
+		}
+		return out, read(resp.Item)
 	}
-	return strconv.Atoi(n.Value)
+	seen := map[string]bool{}
+	var ks []map[string]types.AttributeValue
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			ks = append(ks, map[string]types.AttributeValue{"pk": str(countPrefix + k)})
+		}
+	}
+	request := map[string]types.KeysAndAttributes{l.Table: {Keys: ks}}
+	for len(request) > 0 {
+		resp, err := l.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
+		if err != nil {
+			return nil, fmt.Errorf("read audit counts: %w", err)
+		}
+		for _, item := range resp.Responses[l.Table] {
+			if err := read(item); err != nil {
+				return nil, err
+			}
+		}
+		request = resp.UnprocessedKeys
+	}
+	return out, nil
 }
 
 // Get implements audit.Reader.

@@ -172,27 +172,31 @@ func entryItem(e *audit.Entry) (map[string]types.AttributeValue, error) {
 	}
 	item := entryKey(e.ID)
 	item["id"] = num(e.ID)
-	item["feed"] = str(feedAll)
+	item[tables.AuditFeed.Attribute] = str(feedAll)
+	item[tables.AuditSortAttribute] = str(audit.SortKey(e))
 	item["timestamp"] = str(e.Timestamp.UTC().Format(audit.TimeFormat))
-	item["resource_type"] = str(e.ResourceType)
-	item["action"] = str(e.Action)
-	item["auth_method"] = str(e.AuthMethod)
-	item["success"] = boolean(e.Success)
+	item[tables.AuditResourceType.Attribute] = str(e.ResourceType)
+	item[tables.AuditAction.Attribute] = str(e.Action)
+	item[tables.AuditAuthMethod.Attribute] = str(e.AuthMethod)
+	item[tables.AuditSuccess.Attribute] = str(strconv.FormatBool(e.Success))
+	item[tables.AuditSearchAttribute] = str(audit.SearchText(e))
 	item["event_id"] = str(e.SourceEventID)
+	item["resource_version"] = num(e.ResourceVersion)
 	item[tables.AuditSummaryAttribute] = str(string(summary))
 	item["snapshot_before"] = str(string(before))
 	item["snapshot_after"] = str(string(after))
 	if e.EventType != "" {
-		item["event_type"] = str(e.EventType)
+		item[tables.AuditEventType.Attribute] = str(e.EventType)
 	}
 	if e.Tenant != nil {
-		item["tenant"] = str(*e.Tenant)
+		item[tables.AuditTenant.Attribute] = str(*e.Tenant)
 	}
 	if e.Username != nil {
-		item["username"] = str(*e.Username)
+		item[tables.AuditUsername.Attribute] = str(*e.Username)
 	}
 	if e.ResourceID != nil {
 		item["resource_id"] = num(*e.ResourceID)
+		item[tables.AuditResource.Attribute] = str(audit.ResourceKey(e.ResourceType, *e.ResourceID))
 	}
 	return item, nil
 }
@@ -200,4 +204,68 @@ func entryItem(e *audit.Entry) (map[string]types.AttributeValue, error) {
 // attributed reports whether an entry claims an API request.
 func attributed(e *audit.Entry) bool {
 	return e.AuthMethod != audit.AuthOutOfBand && e.RequestID != nil && *e.RequestID != ""
+}
+
+// Import appends entries in bulk, in order, without stream markers: for
+// bringing an existing log (such as Inmor's) into the table, and for filling
+// large logs in tests. Ids follow the sequence; counts are added per call.
+// It is not idempotent: an interrupted import must be finished by hand.
+func (j *Journal) Import(ctx context.Context, entries []*audit.Entry) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err := j.readSequence(ctx); err != nil {
+		return err
+	}
+	previous := j.lastID
+	counts := map[string]int64{}
+	var writes []types.WriteRequest
+	for _, e := range entries {
+		j.lastID++
+		e.ID = j.lastID
+		item, err := entryItem(e)
+		if err != nil {
+			return err
+		}
+		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		for _, k := range audit.CountKeys(e) {
+			counts[k]++
+		}
+	}
+	for start := 0; start < len(writes); start += 25 {
+		request := map[string][]types.WriteRequest{j.Table: writes[start:min(start+25, len(writes))]}
+		for len(request) > 0 {
+			out, err := j.Client.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: request})
+			if err != nil {
+				return fmt.Errorf("import audit entries: %w", err)
+			}
+			request = out.UnprocessedItems
+		}
+	}
+	for key, n := range counts {
+		_, err := j.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(j.Table), Key: map[string]types.AttributeValue{"pk": str(countPrefix + key)},
+			UpdateExpression:          aws.String("ADD #n :n"),
+			ExpressionAttributeNames:  map[string]string{"#n": "n"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":n": num(n)},
+		})
+		if err != nil {
+			return fmt.Errorf("import audit counts: %w", err)
+		}
+	}
+	update := &dynamodb.UpdateItemInput{
+		TableName: aws.String(j.Table), Key: map[string]types.AttributeValue{"pk": str(sequencePK)},
+		UpdateExpression:          aws.String("SET #v = :id"),
+		ExpressionAttributeNames:  map[string]string{"#v": "value"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": num(j.lastID)},
+		ConditionExpression:       aws.String("attribute_not_exists(pk)"),
+	}
+	if previous != 0 {
+		update.ConditionExpression = aws.String("#v = :previous")
+		update.ExpressionAttributeValues[":previous"] = num(previous)
+	}
+	if _, err := j.Client.UpdateItem(ctx, update); err != nil {
+		j.known = false
+		return fmt.Errorf("import: advance the id sequence: %w", err)
+	}
+	return nil
 }

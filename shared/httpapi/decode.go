@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
@@ -268,6 +269,46 @@ func (q *Query) String(name string, maxLen int) string {
 		return ""
 	}
 	return s
+}
+
+// Bool reads a boolean parameter ("true" or "false"); nil when absent.
+func (q *Query) Bool(name string) *bool {
+	switch q.r.URL.Query().Get(name) {
+	case "":
+		return nil
+	case "true":
+		b := true
+		return &b
+	case "false":
+		b := false
+		return &b
+	}
+	q.fail(name, "Input should be a valid boolean", "bool_parsing")
+	return nil
+}
+
+// timeLayouts are the ISO 8601 forms a time parameter may take; a time
+// without zone is UTC.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02"}
+
+// Time reads an ISO 8601 time parameter; the zero time when absent.
+func (q *Query) Time(name string) time.Time {
+	s := q.r.URL.Query().Get(name)
+	if s == "" {
+		return time.Time{}
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil && t.Year() >= 1 && t.Year() <= 9999 {
+			return t.UTC()
+		}
+	}
+	q.fail(name, "Input should be a valid datetime (ISO 8601)", "datetime_parsing")
+	return time.Time{}
+}
+
+// Fail records a validation error about a parameter.
+func (q *Query) Fail(name, msg, typ string) {
+	q.fail(name, msg, typ)
 }
 
 // Err returns the collected validation errors, or nil.

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
@@ -41,6 +42,9 @@ type Config struct {
 	// SessionCookieSecure (SESSION_COOKIE_SECURE, default true) marks
 	// session cookies Secure; the local stack turns it off (plain HTTP).
 	SessionCookieSecure bool
+	// CursorKey (AUDIT_CURSOR_KEY) signs the audit log's cursors; every
+	// instance must share it. Empty: a random key per process.
+	CursorKey []byte
 }
 
 // KeyCacheTTL is how long a function instance reuses a key lookup; a revoked
@@ -68,6 +72,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		}
 	}
 	c.SessionCookieSecure = getenv("SESSION_COOKIE_SECURE") != "false"
+	c.CursorKey = []byte(getenv("AUDIT_CURSOR_KEY"))
 	return c
 }
 
@@ -122,8 +127,12 @@ func Subordinates(client *dynamodb.Client, c Config, signer signing.Signer) http
 }
 
 // AuditQuery is the auditquery function's HTTP handler.
-func AuditQuery(client *dynamodb.Client, c Config) http.Handler {
-	return api.NewAuditQueryHandler(&dynamo.AuditLog{Client: client, Table: c.AuditTable}, c.authenticator(client))
+func AuditQuery(client *dynamodb.Client, c Config) (http.Handler, error) {
+	cursors, err := audit.NewCursorCodec(c.CursorKey)
+	if err != nil {
+		return nil, err
+	}
+	return api.NewAuditQueryHandler(&dynamo.AuditLog{Client: client, Table: c.AuditTable}, c.authenticator(client), cursors), nil
 }
 
 // Audit is the audit function's stream handler.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
+	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
 	"github.com/inmor/inmor-serverless/shared/lambdas"
@@ -107,46 +109,110 @@ func (c countingAudit) Invoke(ctx context.Context, payload []byte) ([]byte, erro
 	return json.Marshal(resp)
 }
 
-func TestCostOfAuditLogPage(t *testing.T) {
-	s, meter := meteredStack(t)
-	journal := &dynamo.Journal{Client: dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint())), Table: s.Config.AuditTable}
-	const entries = 200
-	ctx := context.Background()
-	tenant := "default"
-	for i := 0; i < entries; i++ {
-		e := audit.Entry{
-			Timestamp: time.Now(), AuthMethod: "api_key", Tenant: &tenant, Action: audit.ActionUpdate,
-			ResourceType: string(resource.TypeTrustMarkType), ResourceRepr: "https://example.org/tm", Success: true,
-			EventType: audit.EventTrustMarkTypeUpdated, Diff: map[string]any{}, SourceEventID: fmt.Sprintf("event-%d", i),
-		}
+// syntheticEntries makes n varied entries: three resource types, every
+// action, auth methods, two tenants, two users, some failures.
+func syntheticEntries(n int) []*audit.Entry {
+	types := []string{string(resource.TypeTrustMarkType), string(resource.TypeTrustMark), string(resource.TypeSubordinate)}
+	events := map[string]string{
+		string(resource.TypeTrustMarkType): audit.EventTrustMarkTypeUpdated,
+		string(resource.TypeTrustMark):     audit.EventTrustMarkRenewed,
+		string(resource.TypeSubordinate):   audit.EventMetadataUpdate,
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	entries := make([]*audit.Entry, n)
+	for i := range entries {
+		rt := types[i%3]
+		tenant, user := "default", "alice"
 		if i%4 == 0 {
-			e.ResourceType, e.EventType = string(resource.TypeTrustMark), audit.EventTrustMarkUpdated
+			tenant, user = "acme", "bob"
 		}
-		if _, err := journal.Append(ctx, &e); err != nil {
-			t.Fatal(err)
+		id := int64(i%10 + 1)
+		e := &audit.Entry{
+			Timestamp: start.Add(time.Duration(i) * time.Minute), AuthMethod: auth.MethodAPIKey, Tenant: &tenant, Username: &user,
+			Action: audit.ActionUpdate, ResourceType: rt, ResourceID: &id, ResourceRepr: fmt.Sprintf("https://example.org/%d", i),
+			Success: true, EventType: events[rt], Diff: map[string]any{}, SourceEventID: fmt.Sprintf("import-%d", i),
 		}
+		switch {
+		case i%10 == 3:
+			e.Success, e.EventType, e.Diff = false, "", nil
+		case i%10 == 7:
+			e.AuthMethod, e.Username, e.Tenant = audit.AuthOutOfBand, nil, nil
+		case i%5 == 1:
+			e.AuthMethod = auth.MethodSession
+		}
+		entries[i] = e
 	}
-	for _, query := range []string{"?limit=20", "?limit=20&offset=20", "?limit=20&resource_type=TrustMark", "?limit=20&event_type=trustmarktype_updated", "?limit=20&action=UPDATE"} {
-		meter.Reset()
-		r := call(t, s, http.MethodGet, "/api/v1/auditlog"+query, "")
-		mustStatus(t, r, http.StatusOK)
-		u := meter.Usage()
-		var page auditPage
-		if err := json.Unmarshal(r.Body, &page); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("GET /auditlog%s with %d entries: %d requests, %d items read, count %d", query, entries, u.Requests, u.ItemsRead, page.Count)
-		if len(page.Items) != 20 {
-			t.Errorf("%s: %d items, want 20", query, len(page.Items))
-		}
-		offset := 0
-		if query == "?limit=20&offset=20" {
-			offset = 20
-		}
-		if u.Requests > 2 || u.ItemsRead > 21+offset {
-			t.Errorf("%s: %d requests reading %d items, want at most 2 requests and %d items", query, u.Requests, u.ItemsRead, 21+offset)
-		}
+	return entries
+}
+
+// TestCostOfAuditLogPages: a page costs the same at two table sizes, 10
+// times apart: at most 2 requests and limit+1 items (the count read from a
+// counter) for no filter, any one equality filter, and one resource's
+// history; a cursor page likewise; combined filters examine a bounded number
+// of items and say when their count is an upper bound.
+func TestCostOfAuditLogPages(t *testing.T) {
+	for _, size := range []int{200, 2000} {
+		t.Run(fmt.Sprintf("%d entries", size), func(t *testing.T) {
+			s, meter := meteredStack(t)
+			journal := &dynamo.Journal{Client: dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint())), Table: s.Config.AuditTable}
+			if err := journal.Import(context.Background(), syntheticEntries(size)); err != nil {
+				t.Fatal(err)
+			}
+			cheap := []string{
+				"", "resource_type=TrustMark", "action=UPDATE", "event_type=metadata_update", "auth_method=session",
+				"tenant=acme", "success=false", "success=true", "username=bob", "resource_type=Subordinate&resource_id=3",
+			}
+			for _, filter := range cheap {
+				meter.Reset()
+				page := auditQuery(t, s, "?limit=20&"+filter)
+				u := meter.Usage()
+				t.Logf("%s: %d requests, %d items read, count %d (exact %v)", filter, u.Requests, u.ItemsRead, page.Count, page.CountExact)
+				if !page.CountExact || len(page.Items) != min(20, page.Count) || (page.NextCursor != nil) != (page.Count > 20) {
+					t.Errorf("%s: %d items, count %d exact %v, next %v", filter, len(page.Items), page.Count, page.CountExact, page.NextCursor)
+				}
+				if u.Requests > 2 || u.ItemsRead > 21 {
+					t.Errorf("%s: %d requests reading %d items, want at most 2 and 21", filter, u.Requests, u.ItemsRead)
+				}
+				if page.NextCursor == nil {
+					continue
+				}
+				meter.Reset()
+				next := auditQuery(t, s, "?limit=20&"+filter+"&cursor="+url.QueryEscape(*page.NextCursor))
+				u = meter.Usage()
+				if u.Requests > 2 || u.ItemsRead > 21 || len(next.Items) == 0 || next.Count != page.Count {
+					t.Errorf("%s, page 2: %d requests reading %d items, %d items, count %d", filter, u.Requests, u.ItemsRead, len(next.Items), next.Count)
+				}
+			}
+			for _, filter := range []string{"resource_type=TrustMark&tenant=acme&success=true", "q=example.org/1", "username=bob&action=UPDATE", "since=2026-01-01T10:00:00Z&resource_type=Subordinate"} {
+				meter.Reset()
+				page := auditQuery(t, s, "?limit=20&"+filter)
+				u := meter.Usage()
+				t.Logf("%s: %d requests, %d items read, %d items, count %d (exact %v)", filter, u.Requests, u.ItemsRead, len(page.Items), page.Count, page.CountExact)
+				if u.ItemsRead > dynamo.MaxExaminedPerPage+30 {
+					t.Errorf("%s examined %d items, more than the bound %d", filter, u.ItemsRead, dynamo.MaxExaminedPerPage)
+				}
+			}
+		})
 	}
+}
+
+// auditList is a page of the audit log with its paging fields.
+type auditList struct {
+	Items      []map[string]any `json:"items"`
+	Count      int              `json:"count"`
+	CountExact bool             `json:"count_exact"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+func auditQuery(t *testing.T, s *localstack.Stack, query string) auditList {
+	t.Helper()
+	r := call(t, s, http.MethodGet, "/api/v1/auditlog"+query, "")
+	mustStatus(t, r, http.StatusOK)
+	var p auditList
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // countingSigner counts signatures.

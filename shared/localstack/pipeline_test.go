@@ -65,25 +65,29 @@ func (c *crasher) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 }
 
 // makeChanges creates n types and deactivates every other one, all before
-// the stream is polled, so they arrive in one batch.
-func makeChanges(t *testing.T, s *localstack.Stack, n int) (changes int) {
+// the stream is polled, so they arrive in one batch. It returns the ids of
+// the types (ids may have holes: an id is never reused, even when a retried
+// request took one).
+func makeChanges(t *testing.T, s *localstack.Stack, n int) (ids []int64) {
 	t.Helper()
 	for i := 1; i <= n; i++ {
-		mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarktypes", fmt.Sprintf(`{"tmtype":"https://example.org/tm/%d"}`, i)), http.StatusCreated)
-		changes++
+		r := call(t, s, http.MethodPost, "/api/v1/trustmarktypes", fmt.Sprintf(`{"tmtype":"https://example.org/tm/%d"}`, i))
+		mustStatus(t, r, http.StatusCreated)
+		id := int64(r.JSON(t)["id"].(float64))
+		ids = append(ids, id)
 		if i%2 == 0 {
-			mustStatus(t, call(t, s, http.MethodPut, fmt.Sprintf("/api/v1/trustmarktypes/%d", i), `{"active":false}`), http.StatusOK)
-			changes++
+			mustStatus(t, call(t, s, http.MethodPut, fmt.Sprintf("/api/v1/trustmarktypes/%d", id), `{"active":false}`), http.StatusOK)
 		}
 	}
-	return changes
+	return ids
 }
 
 // assertEachChangeOnce checks the log holds exactly the changes made, with
-// ids 1..n, one CREATE per type and one UPDATE per deactivated type.
-func assertEachChangeOnce(t *testing.T, page auditPage, types int) {
+// entry ids 1..n newest first, one CREATE per type and one UPDATE per
+// deactivated type (every second one).
+func assertEachChangeOnce(t *testing.T, page auditPage, ids []int64) {
 	t.Helper()
-	want := types + types/2
+	want := len(ids) + len(ids)/2
 	if page.Count != want || len(page.Items) != want {
 		t.Fatalf("%d entries (%d listed), want %d", page.Count, len(page.Items), want)
 	}
@@ -94,16 +98,16 @@ func assertEachChangeOnce(t *testing.T, page auditPage, types int) {
 		}
 		seen[fmt.Sprintf("%v/%v", e["resource_id"], e["action"])]++
 	}
-	for i := 1; i <= types; i++ {
-		if seen[fmt.Sprintf("%d/CREATE", i)] != 1 {
-			t.Errorf("type %d: %d CREATE entries", i, seen[fmt.Sprintf("%d/CREATE", i)])
+	for i, id := range ids {
+		if seen[fmt.Sprintf("%d/CREATE", id)] != 1 {
+			t.Errorf("type %d: %d CREATE entries", id, seen[fmt.Sprintf("%d/CREATE", id)])
 		}
 		wantUpdates := 0
-		if i%2 == 0 {
+		if (i+1)%2 == 0 {
 			wantUpdates = 1
 		}
-		if seen[fmt.Sprintf("%d/UPDATE", i)] != wantUpdates {
-			t.Errorf("type %d: %d UPDATE entries, want %d", i, seen[fmt.Sprintf("%d/UPDATE", i)], wantUpdates)
+		if seen[fmt.Sprintf("%d/UPDATE", id)] != wantUpdates {
+			t.Errorf("type %d: %d UPDATE entries, want %d", id, seen[fmt.Sprintf("%d/UPDATE", id)], wantUpdates)
 		}
 	}
 }
@@ -113,8 +117,8 @@ func TestBatchDeliveredTwiceAddsNothing(t *testing.T) {
 		o.PollInterval = time.Hour
 		o.Audit = func(h localstack.StreamHandler) localstack.StreamHandler { return redeliverer{h} }
 	})
-	makeChanges(t, s, 6)
-	assertEachChangeOnce(t, settle(t, s), 6)
+	ids := makeChanges(t, s, 6)
+	assertEachChangeOnce(t, settle(t, s), ids)
 }
 
 func TestCrashAfterKthRecordThenRetryRecordsEachChangeOnce(t *testing.T) {
@@ -126,12 +130,12 @@ func TestCrashAfterKthRecordThenRetryRecordsEachChangeOnce(t *testing.T) {
 					o.PollInterval = time.Hour
 					o.Audit = func(h localstack.StreamHandler) localstack.StreamHandler { c.inner = h; return c }
 				})
-				makeChanges(t, s, 8)
+				ids := makeChanges(t, s, 8)
 				page := settle(t, s)
 				if !c.crashed {
 					t.Fatal("the fault was never injected")
 				}
-				assertEachChangeOnce(t, page, 8)
+				assertEachChangeOnce(t, page, ids)
 			})
 		}
 	}

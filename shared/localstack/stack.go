@@ -123,13 +123,17 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s.Signer = signer
+	auditQuery, err := lambdas.AuditQuery(s.Client, s.Config)
+	if err != nil {
+		return nil, err
+	}
 	gateway := &Gateway{
 		Routes: api.Routes,
 		Functions: map[string]HTTPFunction{
 			api.FunctionTrustMarkTypes: apigw.Handler(lambdas.TrustMarkTypes(s.Client, s.Config)),
 			api.FunctionTrustMarks:     apigw.Handler(lambdas.TrustMarks(s.Client, s.Config, signer)),
 			api.FunctionSubordinates:   apigw.Handler(lambdas.Subordinates(s.Client, s.Config, signer)),
-			api.FunctionAuditQuery:     apigw.Handler(lambdas.AuditQuery(s.Client, s.Config)),
+			api.FunctionAuditQuery:     apigw.Handler(auditQuery),
 			api.FunctionAuth:           apigw.Handler(lambdas.Auth(s.Client, s.Config)),
 		},
 		Logger: o.Logger,
