@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"io"
 	"os"
 	"strings"
@@ -45,6 +46,9 @@ type Env struct {
 	// and the table named by AUTH_TABLE (as the functions find it). It is called
 	// only by commands that need it, so usage errors need no AWS configuration.
 	Store func(ctx context.Context) (Store, error)
+	// DynamoDB returns the client of the audit commands; when nil, one from
+	// the standard AWS SDK configuration.
+	DynamoDB func(ctx context.Context) (*dynamodb.Client, error)
 }
 
 // Run runs the inmorctl command line args (without the program name) and
@@ -60,10 +64,11 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	openStore      func(ctx context.Context) (Store, error)
+	openDynamoDB   func(ctx context.Context) (*dynamodb.Client, error)
 }
 
 func newCLI(env Env) *cli {
-	c := &cli{getenv: env.Getenv, stdin: env.Stdin, stdout: env.Stdout, stderr: env.Stderr, openStore: env.Store}
+	c := &cli{getenv: env.Getenv, stdin: env.Stdin, stdout: env.Stdout, stderr: env.Stderr, openStore: env.Store, openDynamoDB: env.DynamoDB}
 	if c.getenv == nil {
 		c.getenv = os.Getenv
 	}
@@ -78,6 +83,15 @@ func newCLI(env Env) *cli {
 	}
 	if c.openStore == nil {
 		c.openStore = dynamoStore(c.getenv)
+	}
+	if c.openDynamoDB == nil {
+		c.openDynamoDB = func(ctx context.Context) (*dynamodb.Client, error) {
+			cfg, err := dynamo.LoadConfig(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("load AWS configuration: %w", err)
+			}
+			return dynamo.NewClient(cfg), nil
+		}
 	}
 	return c
 }
@@ -114,7 +128,7 @@ type command struct {
 // commands lists every command, in the order of the usage text. (A function,
 // not a variable: the commands' flag sets read it for their synopses.)
 func commands() []command {
-	return []command{
+	return append([]command{
 		{"user", "create", "user create --username U [--email E] [--superuser] [--staff]",
 			"Create an active user (--superuser implies --staff). The password is\n" +
 				"$INMOR_PASSWORD, or else the first line of standard input (never a terminal).",
@@ -132,7 +146,7 @@ func commands() []command {
 		{"apikey", "revoke", "apikey revoke --username U --name N",
 			"Deactivate every active API key of that name of that user.",
 			(*cli).apikeyRevoke},
-	}
+	}, auditCommands()...)
 }
 
 const usageFooter = `  help
