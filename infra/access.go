@@ -1,0 +1,183 @@
+package main
+
+import (
+	"sort"
+
+	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/tables"
+)
+
+// AuditFunction is the function that consumes the resources table's stream.
+const AuditFunction = "audit"
+
+// Partition keys of the items each function writes, as IAM
+// dynamodb:LeadingKeys patterns. They mirror the key layouts of
+// shared/dynamo (documented in docs/architecture.md, "Tables");
+// TestKeyPrefixesMatchStores checks that the stores still use them.
+const (
+	// resources table
+	resourceCounterPK   = "counter" // id counters, sort key: the type
+	resourceGuardPrefix = "unique#" // uniqueness guards: unique#<Type>.<field>
+	// audit table
+	auditEntryPrefix   = "entry#"
+	auditMarkerPrefix  = "event#"   // idempotency markers, by stream event id
+	auditRequestPrefix = "request#" // request markers, by API request id
+	auditCountPrefix   = "count#"
+	auditSequencePK    = "sequence"
+	// auth table
+	authKeyPrefix       = "apikey#"
+	authSessionPrefix   = "session#"
+	authLoginFailPrefix = "loginfail#"
+)
+
+// DynamoDB actions granted. TransactWriteItems has no IAM action of its own:
+// each item of a transaction is authorised as its PutItem, UpdateItem,
+// DeleteItem or ConditionCheckItem.
+const (
+	getItem      = "dynamodb:GetItem"
+	batchGetItem = "dynamodb:BatchGetItem"
+	query        = "dynamodb:Query"
+	putItem      = "dynamodb:PutItem"
+	updateItem   = "dynamodb:UpdateItem"
+	deleteItem   = "dynamodb:DeleteItem"
+)
+
+// writeActions are the DynamoDB actions that change items.
+var writeActions = []string{
+	putItem, updateItem, deleteItem, "dynamodb:BatchWriteItem",
+	"dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete",
+}
+
+// Access is one grant to a function: actions on a table, or on its
+// indexes, optionally only on the items whose partition key matches one of
+// LeadingKeys.
+type Access struct {
+	// Table is the table's tables.Table ID.
+	Table string
+	// Indexes grants on every index of the table instead of the table.
+	Indexes bool
+	Actions []string
+	// LeadingKeys are IAM StringLike patterns of the partition keys the
+	// actions may touch; empty means any item.
+	LeadingKeys []string
+}
+
+// Function is one Lambda function of the stack.
+type Function struct {
+	// Name is the folder under functions/ and build/.
+	Name        string
+	Description string
+	// MemoryMB also buys CPU: Lambda gives CPU in proportion to memory.
+	MemoryMB float64
+	// TimeoutSeconds bounds one invocation.
+	TimeoutSeconds float64
+	// Tables are the IDs of the tables whose names the function is given
+	// (tables.Table.NameVariable).
+	Tables []string
+	// Access is every DynamoDB permission it has.
+	Access []Access
+	// Signs: the function signs with the trust anchor's KMS key
+	// (kms:Sign, kms:GetPublicKey) and gets SIGNING_KMS_KEY_ID.
+	Signs bool
+	// Routes: it serves routes of the HTTP API (API Gateway may invoke it).
+	Routes bool
+}
+
+// ownedTypes returns the resource types whose state-changing routes a
+// function serves (from the route table).
+func ownedTypes(function string) []string {
+	seen := map[string]bool{}
+	for _, r := range api.RoutesOf(function) {
+		if r.ResourceType != "" {
+			seen[string(r.ResourceType)] = true
+		}
+	}
+	var out []string
+	for t := range seen {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// apiKeyAccess is what authenticating a caller needs: read keys, users and
+// sessions, and record a key's last use (last_used_at).
+var apiKeyAccess = []Access{
+	{Table: tables.Auth.ID, Actions: []string{getItem}},
+	{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{authKeyPrefix + "*"}},
+}
+
+// resourceFunction is a function that serves one resource type: it reads
+// the resources table (its type, and the types it refers to), and writes
+// only items of its own type, the id counters, its type's uniqueness
+// guards and failed attempts.
+func resourceFunction(name, description string, signs bool) Function {
+	writable := []string{resourceCounterPK, resource.AttemptPK}
+	for _, t := range ownedTypes(name) {
+		writable = append(writable, t, resourceGuardPrefix+t+".*")
+	}
+	return Function{
+		Name: name, Description: description, MemoryMB: 256, TimeoutSeconds: 10,
+		Tables: []string{tables.Resources.ID, tables.Auth.ID},
+		Access: append([]Access{
+			{Table: tables.Resources.ID, Actions: []string{getItem, query}},
+			{Table: tables.Resources.ID, Actions: []string{putItem, updateItem}, LeadingKeys: writable},
+		}, apiKeyAccess...),
+		Signs: signs, Routes: true,
+	}
+}
+
+// Functions lists every function of the stack with its sizing and
+// permissions. Sizing:
+//   - API functions: 256 MB (a small static Go binary needs about 30 MB;
+//     the rest buys CPU for JSON and TLS), 10 s (a request makes a few
+//     DynamoDB calls and at most one KMS signature; API Gateway gives up at
+//     30 s);
+//   - auth: 512 MB, because argon2id hashes with 64 MiB and is CPU bound:
+//     more memory is more CPU and a faster login;
+//   - audit: 512 MB and 60 s for a batch of up to 100 stream records, one
+//     DynamoDB transaction each (plus retries when another shard takes the
+//     next id).
+func Functions() []Function {
+	return []Function{
+		resourceFunction(api.FunctionTrustMarkTypes, "Inmor admin API: TrustMarkType routes", false),
+		resourceFunction(api.FunctionTrustMarks, "Inmor admin API: trust mark routes; signs trust marks", true),
+		resourceFunction(api.FunctionSubordinates, "Inmor admin API: subordinate routes; signs subordinate statements", true),
+		{
+			Name: api.FunctionAuth, Description: "Inmor admin API: login, logout, me, csrf",
+			MemoryMB: 512, TimeoutSeconds: 10,
+			Tables: []string{tables.Auth.ID},
+			Access: []Access{
+				{Table: tables.Auth.ID, Actions: []string{getItem}},
+				{Table: tables.Auth.ID, Actions: []string{putItem, deleteItem}, LeadingKeys: []string{authSessionPrefix + "*", authLoginFailPrefix + "*"}},
+				{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{authLoginFailPrefix + "*", authKeyPrefix + "*"}},
+			},
+			Routes: true,
+		},
+		{
+			Name: api.FunctionAuditQuery, Description: "Inmor admin API: the audit log (read-only) and the OpenAPI document",
+			MemoryMB: 256, TimeoutSeconds: 10,
+			Tables: []string{tables.Audit.ID, tables.Auth.ID},
+			Access: append([]Access{
+				{Table: tables.Audit.ID, Actions: []string{getItem, batchGetItem}},
+				{Table: tables.Audit.ID, Indexes: true, Actions: []string{query}},
+			}, apiKeyAccess...),
+			Routes: true,
+		},
+		{
+			Name: AuditFunction, Description: "Inmor audit log writer: the resources table's stream to the audit table",
+			MemoryMB: 512, TimeoutSeconds: 60,
+			Tables: []string{tables.Audit.ID},
+			Access: []Access{
+				{Table: tables.Audit.ID, Actions: []string{getItem}},
+				// New entries and markers: conditional puts (IAM cannot
+				// require the condition; the journal always sets one).
+				{Table: tables.Audit.ID, Actions: []string{putItem}, LeadingKeys: []string{auditEntryPrefix + "*", auditMarkerPrefix + "*", auditRequestPrefix + "*"}},
+				// The id sequence and the counts: updates only; entries can
+				// never be updated.
+				{Table: tables.Audit.ID, Actions: []string{updateItem}, LeadingKeys: []string{auditSequencePK, auditCountPrefix + "*"}},
+			},
+		},
+	}
+}

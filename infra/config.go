@@ -1,0 +1,122 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+)
+
+// Config is what a deployment chooses, read from CDK context values
+// (cdk.json, or `-c key=value` on the command line).
+type Config struct {
+	// StackName names the CloudFormation stack (context stackName).
+	StackName string
+	// BuildDir holds the Lambda artifacts, <BuildDir>/<function>/bootstrap,
+	// as `make build` writes them (context buildDir).
+	BuildDir string
+	// AllowedOrigins may call the API from a browser: CORS and the session
+	// CSRF origin check (context allowedOrigins, comma-separated).
+	AllowedOrigins []string
+	// EntityID is the trust anchor's entity id, TA_ENTITY_ID (context
+	// entityId). Empty: the API's own URL, a placeholder until you set it.
+	EntityID string
+	// TrustMarkIssuer is the iss of trust marks (context trustMarkIssuer).
+	// Empty: the entity id.
+	TrustMarkIssuer string
+	// AlarmEmail, when set, subscribes an address to the alarm topic
+	// (context alarmEmail).
+	AlarmEmail string
+	// RetainData keeps the resources and auth tables when the stack is
+	// deleted (context retainData, default true). The audit table and the
+	// signing key are always kept.
+	RetainData bool
+	// APIRateLimit and APIBurstLimit throttle every route of the stage, in
+	// requests per second (contexts apiRateLimit, apiBurstLimit).
+	APIRateLimit  float64
+	APIBurstLimit float64
+	// LoginRateLimit and LoginBurstLimit throttle POST /auth/login, whose
+	// password hashing is the most expensive request (contexts
+	// loginRateLimit, loginBurstLimit).
+	LoginRateLimit  float64
+	LoginBurstLimit float64
+}
+
+// DefaultConfig is the configuration when no context value is given.
+func DefaultConfig() Config {
+	return Config{
+		StackName:       "Inmor",
+		BuildDir:        "build",
+		RetainData:      true,
+		APIRateLimit:    50,
+		APIBurstLimit:   100,
+		LoginRateLimit:  5,
+		LoginBurstLimit: 10,
+	}
+}
+
+// ConfigFromContext reads the configuration from the app's context.
+func ConfigFromContext(app awscdk.App) (Config, error) {
+	c := DefaultConfig()
+	get := func(key string) string {
+		v := app.Node().TryGetContext(&key)
+		switch v := v.(type) {
+		case nil:
+			return ""
+		case string:
+			return strings.TrimSpace(v)
+		case bool:
+			return strconv.FormatBool(v)
+		case float64:
+			return strconv.FormatFloat(v, 'f', -1, 64)
+		default:
+			return strings.TrimSpace(fmt.Sprint(v))
+		}
+	}
+	if v := get("stackName"); v != "" {
+		c.StackName = v
+	}
+	if v := get("buildDir"); v != "" {
+		c.BuildDir = v
+	}
+	c.AllowedOrigins = splitList(get("allowedOrigins"))
+	c.EntityID = get("entityId")
+	c.TrustMarkIssuer = get("trustMarkIssuer")
+	c.AlarmEmail = get("alarmEmail")
+	if v := get("retainData"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("context retainData: %w", err)
+		}
+		c.RetainData = b
+	}
+	for key, into := range map[string]*float64{
+		"apiRateLimit": &c.APIRateLimit, "apiBurstLimit": &c.APIBurstLimit,
+		"loginRateLimit": &c.LoginRateLimit, "loginBurstLimit": &c.LoginBurstLimit,
+	} {
+		if v := get(key); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 {
+				return c, fmt.Errorf("context %s: want a positive number, got %q", key, v)
+			}
+			*into = f
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if o == "*" || !(strings.HasPrefix(o, "https://") || strings.HasPrefix(o, "http://")) || strings.HasSuffix(o, "/") {
+			return c, fmt.Errorf("context allowedOrigins: %q is not an origin (scheme://host[:port], no wildcard, no path)", o)
+		}
+	}
+	return c, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

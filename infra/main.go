@@ -1,0 +1,49 @@
+// Command infra is the AWS CDK app of Inmor serverless: the DynamoDB
+// tables (from shared/tables), the Lambda functions (from `make build`),
+// the HTTP API (from shared/api's route table), the stream mapping of the
+// audit function, the signing key, least-privilege roles and alarms.
+// Run it through the CDK CLI: `make synth`, `make deploy`, `make destroy`.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// newApp builds the app from its context (and the CLI's environment).
+func newApp(props *awscdk.AppProps) (awscdk.App, *InmorStack, error) {
+	app := awscdk.NewApp(props)
+	cfg, err := ConfigFromContext(app)
+	if err != nil {
+		return nil, nil, err
+	}
+	var env *awscdk.Environment
+	if account, region := os.Getenv("CDK_DEFAULT_ACCOUNT"), os.Getenv("CDK_DEFAULT_REGION"); account != "" || region != "" {
+		env = &awscdk.Environment{}
+		if account != "" {
+			env.Account = jsii.String(account)
+		}
+		if region != "" {
+			env.Region = jsii.String(region)
+		}
+	}
+	stack, err := NewInmorStack(app, cfg, &awscdk.StackProps{Env: env})
+	if err != nil {
+		return nil, nil, err
+	}
+	checkWithNag(app)
+	return app, stack, nil
+}
+
+func main() {
+	defer jsii.Close()
+	app, _, err := newApp(nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "infra:", err)
+		os.Exit(1)
+	}
+	app.Synth(nil)
+}

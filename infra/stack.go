@@ -1,0 +1,613 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/lambdas"
+	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/signing"
+	"github.com/inmor/inmor-serverless/shared/tables"
+)
+
+// Stream mapping of the audit function; the reasons are in
+// docs/architecture.md, "Infrastructure".
+const (
+	streamBatchSize        = 100
+	streamBatchingWindowS  = 1
+	streamRetryAttempts    = 10
+	streamMaxRecordAgeS    = 6 * 60 * 60
+	streamParallelization  = 1
+	logRetention           = awslogs.RetentionDays_THREE_MONTHS
+	iteratorAgeAlarmMillis = 5 * 60 * 1000
+	api5xxAlarmRate        = 0.05
+)
+
+// auditWriteMethods answer 405 on the audit paths: they are routed to the
+// audit query function, whose router answers them.
+var auditWriteMethods = []string{"POST", "PUT", "PATCH", "DELETE"}
+
+// InmorStack is the whole system in one stack.
+type InmorStack struct {
+	Stack  awscdk.Stack
+	Config Config
+	// Tables by tables.Table ID.
+	Tables map[string]awsdynamodb.Table
+	// Functions and their roles by function name.
+	Functions map[string]awslambda.Function
+	Roles     map[string]awsiam.Role
+	// SigningKey signs trust marks and subordinate statements.
+	SigningKey awskms.Key
+	// CursorKey signs the audit log's paging cursors (AUDIT_CURSOR_KEY).
+	CursorKey awssecretsmanager.Secret
+	API       awsapigatewayv2.HttpApi
+	Stage     awsapigatewayv2.HttpStage
+	// RouteKeys maps each API Gateway route key to its function.
+	RouteKeys map[string]string
+	// AuditFailures receives the stream batches the audit function gave up on.
+	AuditFailures awssqs.Queue
+	AlarmTopic    awssns.Topic
+	Alarms        []awscloudwatch.Alarm
+}
+
+// constructName turns a function name into a construct id prefix.
+func constructName(name string) string {
+	r := []rune(name)
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
+}
+
+// routePath is the path of a route key. API Gateway refuses route paths that
+// end in "/" and routes "/x/" to the route of "/x" (the raw path, with its
+// slash, reaches the function, whose router tells them apart).
+func routePath(p string) string {
+	if len(p) > 1 {
+		return strings.TrimSuffix(p, "/")
+	}
+	return p
+}
+
+// NewInmorStack builds the stack.
+func NewInmorStack(scope constructs.Construct, cfg Config, props *awscdk.StackProps) (*InmorStack, error) {
+	for _, f := range Functions() {
+		bootstrap := filepath.Join(cfg.BuildDir, f.Name, "bootstrap")
+		if _, err := os.Stat(bootstrap); err != nil {
+			return nil, fmt.Errorf("the Lambda artifact %s is missing: run `make build` first (%v)", bootstrap, err)
+		}
+	}
+	if props == nil {
+		props = &awscdk.StackProps{}
+	}
+	if props.Description == nil {
+		props.Description = jsii.String("Inmor admin API (OpenID Federation trust anchor) with its audit log: HTTP API, Lambda, DynamoDB and Streams")
+	}
+	s := &InmorStack{
+		Stack:     awscdk.NewStack(scope, jsii.String(cfg.StackName), props),
+		Config:    cfg,
+		Tables:    map[string]awsdynamodb.Table{},
+		Functions: map[string]awslambda.Function{},
+		Roles:     map[string]awsiam.Role{},
+		RouteKeys: map[string]string{},
+	}
+	specs := Functions()
+	for _, f := range specs {
+		s.Roles[f.Name] = awsiam.NewRole(s.Stack, jsii.String(constructName(f.Name)+"Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("Inmor " + f.Name + " function"),
+		})
+	}
+	s.addSigningKey(specs)
+	s.addTables()
+	s.addAlarmTopic()
+	s.addFunctions(specs)
+	s.addStreamMapping()
+	s.addAPI()
+	s.addAlarms(specs)
+	s.addOutputs()
+	addNagSuppressions(s)
+	return s, nil
+}
+
+// addSigningKey creates the trust anchor's signing key. Its key policy lets
+// the account administer and use the key for everything but kms:Sign, which
+// only the signing functions' roles get: an IAM policy elsewhere in the
+// account cannot grant signing.
+func (s *InmorStack) addSigningKey(specs []Function) {
+	var signers []awsiam.IPrincipal
+	for _, f := range specs {
+		if f.Signs {
+			signers = append(signers, s.Roles[f.Name])
+		}
+	}
+	policy := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountAdministersButDoesNotSign"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+			NotActions: jsii.Strings("kms:Sign"),
+			Resources:  jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OnlyTheSigningFunctionsSign"),
+			Principals: &signers,
+			Actions:    jsii.Strings("kms:Sign", "kms:GetPublicKey"),
+			Resources:  jsii.Strings("*"),
+		}),
+	}})
+	s.SigningKey = awskms.NewKey(s.Stack, jsii.String("SigningKey"), &awskms.KeyProps{
+		Description:   jsii.String("Inmor trust anchor signing key (ES256): trust marks and subordinate statements"),
+		KeySpec:       awskms.KeySpec_ECC_NIST_P256,
+		KeyUsage:      awskms.KeyUsage_SIGN_VERIFY,
+		Policy:        policy,
+		PendingWindow: awscdk.Duration_Days(jsii.Number(30)),
+		// The key is the trust anchor's identity: never deleted with the stack.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	for _, f := range specs {
+		if f.Signs {
+			s.Roles[f.Name].AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("kms:Sign", "kms:GetPublicKey"),
+				Resources: jsii.Strings(*s.SigningKey.KeyArn()),
+			}))
+		}
+	}
+}
+
+// auditTablePolicy is the audit table's resource policy: nobody but the
+// audit function's role may write items, and nobody may delete one (TTL
+// expiry of markers is done by DynamoDB itself). It binds administrators
+// too, until they change the policy (a CloudTrail-logged act).
+func (s *InmorStack) auditTablePolicy() awsiam.PolicyDocument {
+	var others []string
+	for _, a := range writeActions {
+		if a != deleteItem && a != "dynamodb:PartiQLDelete" {
+			others = append(others, a)
+		}
+	}
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OnlyTheAuditFunctionWrites"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings(others...),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]interface{}{
+				"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": s.Roles[AuditFunction].RoleArn()},
+			},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("NobodyDeletesEntries"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings(deleteItem, "dynamodb:PartiQLDelete"),
+			Resources:  jsii.Strings("*"),
+		}),
+	}})
+}
+
+func (s *InmorStack) addTables() {
+	for _, t := range tables.All() {
+		o := tableOptions{Retain: s.Config.RetainData}
+		if t.ID == tables.Audit.ID {
+			o = tableOptions{Retain: true, DeletionProtection: true, ResourcePolicy: s.auditTablePolicy()}
+		}
+		s.Tables[t.ID] = newTable(s.Stack, t, o)
+	}
+}
+
+func (s *InmorStack) addAlarmTopic() {
+	key := awskms.NewKey(s.Stack, jsii.String("AlarmTopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("Inmor alarm topic encryption"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
+	})
+	// CloudWatch publishes alarms to the encrypted topic.
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{
+			"StringEquals": map[string]interface{}{"aws:SourceAccount": s.Stack.Account()},
+		},
+	}), jsii.Bool(false))
+	s.AlarmTopic = awssns.NewTopic(s.Stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("Inmor alarms"),
+		MasterKey:   key,
+		EnforceSSL:  jsii.Bool(true),
+	})
+	if s.Config.AlarmEmail != "" {
+		s.AlarmTopic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.Config.AlarmEmail), nil))
+	}
+}
+
+// statement turns one Access into an IAM statement.
+func (s *InmorStack) statement(a Access) awsiam.PolicyStatement {
+	table := s.Tables[a.Table]
+	resources := []string{*table.TableArn()}
+	if a.Indexes {
+		resources = nil
+		for _, t := range tables.All() {
+			if t.ID == a.Table {
+				for _, idx := range t.Indexes {
+					resources = append(resources, *table.TableArn()+"/index/"+idx.Name)
+				}
+			}
+		}
+	}
+	props := &awsiam.PolicyStatementProps{Actions: jsii.Strings(a.Actions...), Resources: jsii.Strings(resources...)}
+	if len(a.LeadingKeys) > 0 {
+		props.Conditions = &map[string]interface{}{
+			"ForAllValues:StringLike": map[string]interface{}{"dynamodb:LeadingKeys": a.LeadingKeys},
+		}
+	}
+	return awsiam.NewPolicyStatement(props)
+}
+
+func (s *InmorStack) environment(f Function) map[string]*string {
+	env := map[string]*string{}
+	for _, id := range f.Tables {
+		for _, t := range tables.All() {
+			if t.ID == id {
+				env[t.NameVariable] = s.Tables[id].TableName()
+			}
+		}
+	}
+	if f.Routes {
+		// The CSRF origin check of session requests, in every API function.
+		env["ALLOWED_ORIGINS"] = jsii.String(strings.Join(s.Config.AllowedOrigins, ","))
+	}
+	if f.Signs {
+		env[signing.EnvKMSKeyID] = s.SigningKey.KeyArn()
+		entityID := s.Config.EntityID
+		if entityID == "" {
+			// A placeholder until the deployment names its entity id.
+			entityID = "https://" + strings.ToLower(s.Config.StackName) + ".invalid"
+			awscdk.Annotations_Of(s.Stack).AddWarningV2(jsii.String("inmor:entityId"),
+				jsii.String("context entityId is unset: statements and marks are issued by "+entityID+"; deploy with -c entityId=https://your-trust-anchor"), nil)
+		}
+		env["TA_ENTITY_ID"] = jsii.String(entityID)
+		issuer := s.Config.TrustMarkIssuer
+		if issuer == "" {
+			issuer = entityID
+		}
+		env["TRUSTMARK_ISSUER"] = jsii.String(issuer)
+	}
+	if f.Name == api.FunctionAuth {
+		env["SESSION_COOKIE_SECURE"] = jsii.String("true")
+	}
+	if f.Name == api.FunctionAuditQuery && s.CursorKey != nil {
+		env[cursorKeyVariable] = s.CursorKey.SecretValue().UnsafeUnwrap()
+	}
+	return env
+}
+
+// cursorKeyVariable holds the key that signs the audit log's paging
+// cursors; every instance of the query function must share it.
+const cursorKeyVariable = "AUDIT_CURSOR_KEY"
+
+// configVariables returns the variables the functions' configuration
+// (lambdas.ConfigFromEnv) reads.
+func configVariables() map[string]bool {
+	seen := map[string]bool{}
+	lambdas.ConfigFromEnv(func(k string) string { seen[k] = true; return "" })
+	return seen
+}
+
+func (s *InmorStack) addFunctions(specs []Function) {
+	if configVariables()[cursorKeyVariable] {
+		s.CursorKey = awssecretsmanager.NewSecret(s.Stack, jsii.String("AuditCursorKey"), &awssecretsmanager.SecretProps{
+			Description: jsii.String("Inmor: HMAC key of the audit log's paging cursors (" + cursorKeyVariable + " of the auditquery function)"),
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+				PasswordLength:     jsii.Number(64),
+				ExcludePunctuation: jsii.Bool(true),
+			},
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		})
+	}
+	for _, f := range specs {
+		name := constructName(f.Name)
+		role := s.Roles[f.Name]
+		logs := awslogs.NewLogGroup(s.Stack, jsii.String(name+"Logs"), &awslogs.LogGroupProps{
+			Retention:     logRetention,
+			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+		})
+		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+			Resources: jsii.Strings(*logs.LogGroupArn()),
+		}))
+		for _, a := range f.Access {
+			role.AddToPrincipalPolicy(s.statement(a))
+		}
+		fn := awslambda.NewFunction(s.Stack, jsii.String(name+"Function"), &awslambda.FunctionProps{
+			Description:  jsii.String(f.Description),
+			Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture: awslambda.Architecture_ARM_64(),
+			Handler:      jsii.String("bootstrap"),
+			Code:         awslambda.Code_FromAsset(jsii.String(filepath.Join(s.Config.BuildDir, f.Name)), nil),
+			MemorySize:   jsii.Number(f.MemoryMB),
+			Timeout:      awscdk.Duration_Seconds(jsii.Number(f.TimeoutSeconds)),
+			Tracing:      awslambda.Tracing_ACTIVE,
+			Role:         role,
+			LogGroup:     logs,
+			Environment:  &map[string]*string{},
+		})
+		env := s.environment(f)
+		keys := make([]string, 0, len(env))
+		for k := range env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fn.AddEnvironment(jsii.String(k), env[k], nil)
+		}
+		s.Functions[f.Name] = fn
+	}
+}
+
+// streamFilters keep the records the audit function records: resource
+// items (any change) and attempts (their INSERT; their TTL expiry records
+// nothing). Id counters and uniqueness guards are bookkeeping and never
+// reach the function.
+func streamFilters() []*map[string]interface{} {
+	var types []interface{}
+	for _, t := range resource.Types {
+		types = append(types, string(t))
+	}
+	return []*map[string]interface{}{
+		awslambda.FilterCriteria_Filter(&map[string]interface{}{
+			"dynamodb": map[string]interface{}{"Keys": map[string]interface{}{"pk": map[string]interface{}{"S": types}}},
+		}),
+		awslambda.FilterCriteria_Filter(&map[string]interface{}{
+			"eventName": []interface{}{"INSERT"},
+			"dynamodb":  map[string]interface{}{"Keys": map[string]interface{}{"pk": map[string]interface{}{"S": []interface{}{resource.AttemptPK}}}},
+		}),
+	}
+}
+
+func (s *InmorStack) addStreamMapping() {
+	s.AuditFailures = awssqs.NewQueue(s.Stack, jsii.String("AuditFailures"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	fn := s.Functions[AuditFunction]
+	filters := streamFilters()
+	fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(s.Tables[tables.Resources.ID], &awslambdaeventsources.DynamoEventSourceProps{
+		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+		BatchSize:               jsii.Number(streamBatchSize),
+		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(streamBatchingWindowS)),
+		BisectBatchOnError:      jsii.Bool(true),
+		RetryAttempts:           jsii.Number(streamRetryAttempts),
+		MaxRecordAge:            awscdk.Duration_Seconds(jsii.Number(streamMaxRecordAgeS)),
+		ReportBatchItemFailures: jsii.Bool(true),
+		ParallelizationFactor:   jsii.Number(streamParallelization),
+		OnFailure:               awslambdaeventsources.NewSqsDlq(s.AuditFailures),
+		Filters:                 &filters,
+	}))
+}
+
+// httpMethod converts a method name.
+func httpMethod(m string) awsapigatewayv2.HttpMethod {
+	switch m {
+	case "GET":
+		return awsapigatewayv2.HttpMethod_GET
+	case "POST":
+		return awsapigatewayv2.HttpMethod_POST
+	case "PUT":
+		return awsapigatewayv2.HttpMethod_PUT
+	case "PATCH":
+		return awsapigatewayv2.HttpMethod_PATCH
+	case "DELETE":
+		return awsapigatewayv2.HttpMethod_DELETE
+	case "HEAD":
+		return awsapigatewayv2.HttpMethod_HEAD
+	case "OPTIONS":
+		return awsapigatewayv2.HttpMethod_OPTIONS
+	}
+	panic("infra: unknown HTTP method " + m)
+}
+
+// accessLogFormat is one JSON line per request: who called (source IP, user
+// agent), what (route, path, status) and how long, never a credential.
+const accessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","userAgent":"$context.identity.userAgent",` +
+	`"requestTime":"$context.requestTime","method":"$context.httpMethod","routeKey":"$context.routeKey","path":"$context.path",` +
+	`"status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength",` +
+	`"latency":"$context.responseLatency","integrationLatency":"$context.integrationLatency",` +
+	`"integrationStatus":"$context.integrationStatus","integrationError":"$context.integrationErrorMessage","errorMessage":"$context.error.message"}`
+
+// RouteTargets is every route key of the API with the function that serves
+// it: one per route of api.Routes (paths ending in "/" share the route of
+// the path without it, which must be served by the same function), plus
+// the write methods of the audit paths, answered 405 by the audit query
+// function.
+func RouteTargets() (map[string]string, error) {
+	out := map[string]string{}
+	add := func(method, path, function string) error {
+		key := method + " " + routePath(path)
+		if prev, ok := out[key]; ok && prev != function {
+			return fmt.Errorf("route %s is served by both %s and %s", key, prev, function)
+		}
+		out[key] = function
+		return nil
+	}
+	auditPaths := map[string]bool{}
+	for _, r := range api.Routes {
+		if err := add(r.Method, r.Path, r.Function); err != nil {
+			return nil, err
+		}
+		if r.AuditRead && r.Function == api.FunctionAuditQuery {
+			auditPaths[r.Path] = true
+		}
+	}
+	for p := range auditPaths {
+		for _, m := range auditWriteMethods {
+			if _, ok := out[m+" "+routePath(p)]; !ok {
+				if err := add(m, p, api.FunctionAuditQuery); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// loginRouteKey is the route key of the login route, throttled harder.
+func loginRouteKey() string {
+	for _, r := range api.Routes {
+		if r.OperationID == "login" {
+			return r.Method + " " + routePath(r.Path)
+		}
+	}
+	return ""
+}
+
+func (s *InmorStack) addAPI() {
+	props := &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String(s.Config.StackName + "-admin-api"),
+		Description:        jsii.String("Inmor admin API"),
+		CreateDefaultStage: jsii.Bool(false),
+	}
+	if len(s.Config.AllowedOrigins) > 0 {
+		props.CorsPreflight = &awsapigatewayv2.CorsPreflightOptions{
+			AllowOrigins:     jsii.Strings(s.Config.AllowedOrigins...),
+			AllowMethods:     &[]awsapigatewayv2.CorsHttpMethod{awsapigatewayv2.CorsHttpMethod_GET, awsapigatewayv2.CorsHttpMethod_POST, awsapigatewayv2.CorsHttpMethod_PUT},
+			AllowHeaders:     jsii.Strings("content-type", "x-api-key", "x-csrftoken"),
+			AllowCredentials: jsii.Bool(true),
+			MaxAge:           awscdk.Duration_Hours(jsii.Number(1)),
+		}
+	}
+	s.API = awsapigatewayv2.NewHttpApi(s.Stack, jsii.String("Api"), props)
+	accessLogs := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	s.Stage = awsapigatewayv2.NewHttpStage(s.Stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
+		HttpApi:    s.API,
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(s.Config.APIRateLimit),
+			BurstLimit: jsii.Number(s.Config.APIBurstLimit),
+		},
+	})
+	stage := s.Stage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	stage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(accessLogFormat),
+	})
+
+	targets, err := RouteTargets()
+	if err != nil {
+		panic(err) // the route table contradicts itself; shared/api tests catch it first
+	}
+	integrations := map[string]awsapigatewayv2integrations.HttpLambdaIntegration{}
+	keys := make([]string, 0, len(targets))
+	for k := range targets {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	login := loginRouteKey()
+	for _, key := range keys {
+		function := targets[key]
+		integration, ok := integrations[function]
+		if !ok {
+			integration = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(constructName(function)+"Integration"), s.Functions[function], &awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			})
+			integrations[function] = integration
+		}
+		method, path, _ := strings.Cut(key, " ")
+		route := awsapigatewayv2.NewHttpRoute(s.Stack, jsii.String("Route "+key), &awsapigatewayv2.HttpRouteProps{
+			HttpApi:     s.API,
+			RouteKey:    awsapigatewayv2.HttpRouteKey_With(jsii.String(path), httpMethod(method)),
+			Integration: integration,
+		})
+		s.RouteKeys[key] = function
+		if key == login {
+			// Route settings name an existing route.
+			s.Stage.Node().AddDependency(route)
+			stage.SetRouteSettings(&map[string]interface{}{
+				// RouteSettings is free-form JSON in CloudFormation: CloudFormation's names.
+				key: map[string]interface{}{
+					"ThrottlingRateLimit":  s.Config.LoginRateLimit,
+					"ThrottlingBurstLimit": s.Config.LoginBurstLimit,
+				},
+			})
+		}
+	}
+}
+
+func (s *InmorStack) alarm(id, description string, metric awscloudwatch.IMetric, threshold float64, op awscloudwatch.ComparisonOperator) {
+	a := awscloudwatch.NewAlarm(s.Stack, jsii.String(id), &awscloudwatch.AlarmProps{
+		AlarmDescription:   jsii.String(description),
+		Metric:             metric,
+		Threshold:          jsii.Number(threshold),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: op,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	action := awscloudwatchactions.NewSnsAction(s.AlarmTopic)
+	a.AddAlarmAction(action)
+	s.Alarms = append(s.Alarms, a)
+}
+
+func (s *InmorStack) addAlarms(specs []Function) {
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	for _, f := range specs {
+		fn := s.Functions[f.Name]
+		name := constructName(f.Name)
+		s.alarm(name+"ErrorsAlarm", "The "+f.Name+" function failed (errors, timeouts or crashes).",
+			fn.MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 1,
+			awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+		s.alarm(name+"ThrottlesAlarm", "The "+f.Name+" function was throttled.",
+			fn.MetricThrottles(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 1,
+			awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+	}
+	audit := s.Functions[AuditFunction]
+	s.alarm("StreamIteratorAgeAlarm", "The audit log lags: the oldest stream record waiting for the audit function is over 5 minutes old.",
+		audit.Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
+		iteratorAgeAlarmMillis, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+	s.alarm("AuditFailuresAlarm", "Stream records the audit function gave up on: replay them from the stream (24 h) or record them by hand; see README.",
+		s.AuditFailures.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 1,
+		awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+	s.alarm("Api5xxAlarm", "Over 5% of the API's requests in 5 minutes answered 5xx.",
+		s.API.MetricServerError(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Average")}),
+		api5xxAlarmRate, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
+}
+
+func (s *InmorStack) addOutputs() {
+	out := func(id, description string, value *string) {
+		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+	}
+	out("ApiUrl", "The admin API's base URL", jsii.String(*s.API.ApiEndpoint()+api.BasePath))
+	for _, t := range tables.All() {
+		out(t.ID+"TableName", t.NameVariable+" for inmorctl and scripts", s.Tables[t.ID].TableName())
+	}
+	out("SigningKeyArn", "The trust anchor's KMS signing key (ECC_NIST_P256)", s.SigningKey.KeyArn())
+	out("AlarmTopicArn", "Subscribe to receive the alarms", s.AlarmTopic.TopicArn())
+	out("AuditFailuresQueueUrl", "Stream batches the audit function gave up on", s.AuditFailures.QueueUrl())
+}
