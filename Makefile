@@ -12,13 +12,20 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 export CDK_DISABLE_CLI_TELEMETRY = true
 
 .PHONY: run test check bench build clean deps
+.PHONY: synth deploy destroy diff infra-test deps-infra
+
+# The CDK CLI, pinned in package.json; offline: no telemetry, no notices.
+CDK       := npx --no-install cdk
+CDK_FLAGS := --no-notices
+# More CDK options, e.g. CDK_ARGS="-c entityId=https://ta.example.org -c alarmEmail=ops@example.org"
+CDK_ARGS  ?=
 
 ## run: the whole system on 127.0.0.1:$PORT (default 8000), DynamoDB (moto) on $DYNAMODB_PORT (default 8001)
 run: deps
 	$(GO) run ./cmd/localstack
 
-## test: formatting, vet, and every test (unit, integration against moto, cost, pipeline faults)
-test: deps check
+## test: formatting, vet, and every test (unit, integration against moto, cost, pipeline faults, the CDK app)
+test: deps deps-infra check
 	$(GO) test -count=1 -race ./...
 
 ## check: gofmt and go vet
@@ -43,6 +50,33 @@ build:
 ## deps: what the local stack and the tests need besides Go (moto, from PyPI)
 deps:
 	@python3 -c 'import moto.server, werkzeug' 2>/dev/null || python3 -m pip install --quiet 'moto[server]>=5.1,<6'
+
+## deps-infra: what the CDK app needs besides Go: Node, the pinned CDK CLI (npm ci) and cfn-lint (PyPI)
+deps-infra:
+	@command -v node >/dev/null 2>&1 || { echo "Node 20 or newer is required for the CDK app"; exit 1; }
+	@[ -x node_modules/.bin/cdk ] && [ -f node_modules/go.mod ] || npm ci --no-audit --no-fund --loglevel=error
+	@command -v cfn-lint >/dev/null 2>&1 || python3 -m pip install --quiet 'cfn-lint>=1,<2'
+
+## infra-test: the CDK app's tests only (assertions, cdk-nag, cfn-lint)
+infra-test: deps-infra
+	$(GO) test -count=1 ./infra
+
+## synth: the Lambda artifacts, then the CloudFormation template in cdk.out/ (offline, no AWS account), linted
+synth: build deps-infra
+	$(CDK) synth $(CDK_FLAGS) --quiet $(CDK_ARGS)
+	cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+
+## diff: what a deploy would change (needs AWS credentials)
+diff: build deps-infra
+	$(CDK) diff $(CDK_FLAGS) $(CDK_ARGS)
+
+## deploy: build and deploy the stack (needs AWS credentials and a bootstrapped account); outputs in cdk-outputs.json
+deploy: build deps-infra
+	$(CDK) deploy $(CDK_FLAGS) --require-approval broadening --outputs-file cdk-outputs.json $(CDK_ARGS)
+
+## destroy: delete the stack (the audit table, the signing key and, unless retainData=false, the data tables are kept)
+destroy: build deps-infra
+	$(CDK) destroy $(CDK_FLAGS) $(CDK_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) cdk.out
