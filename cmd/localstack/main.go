@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/inmor/inmor-serverless/shared/localstack"
+	"github.com/inmor/inmor-serverless/shared/logging"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -48,9 +49,11 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
+	logger := logging.New(stderr, "localstack")
+	slog.SetDefault(logger)
 	stack, err := localstack.Start(ctx, localstack.Options{
 		Port: port, DynamoDBPort: dynamoPort, Endpoint: getenv("DYNAMODB_ENDPOINT"),
-		Getenv: getenv, Out: stdout, Logger: slog.New(slog.NewJSONHandler(stderr, nil)),
+		Getenv: getenv, Out: stdout, Logger: logger,
 	})
 	if err != nil {
 		return err

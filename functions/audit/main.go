@@ -11,10 +11,11 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/lambdas"
+	"github.com/inmor/inmor-serverless/shared/logging"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	logger := logging.New(os.Stdout, "audit")
 	slog.SetDefault(logger)
 	cfg, err := dynamo.LoadConfig(context.Background())
 	if err != nil {

@@ -12,10 +12,11 @@ import (
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/lambdas"
+	"github.com/inmor/inmor-serverless/shared/logging"
 )
 
 func main() {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)))
+	slog.SetDefault(logging.New(os.Stdout, "trustmarktypes"))
 	cfg, err := dynamo.LoadConfig(context.Background())
 	if err != nil {
 		slog.Error("load AWS configuration", "error", err.Error())

@@ -314,5 +314,5 @@ func newFunctionHandler(function string, authn httpapi.Authenticator, attempts r
 	if used != len(handlers) {
 		panic(fmt.Sprintf("api: %s has handlers for operations that are not in the route table", function))
 	}
-	return rt
+	return httpapi.AccessLog(rt)
 }

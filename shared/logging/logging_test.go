@@ -1,0 +1,43 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/inmor/inmor-serverless/shared/apigw"
+)
+
+func TestEveryLineCarriesTheRequestID(t *testing.T) {
+	var buf bytes.Buffer
+	log := New(&buf, "trustmarks")
+	httpCtx := apigw.WithRequestContext(context.Background(), apigw.RequestContext{RequestID: "api-req-1"})
+	lambdaCtx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-req-2"})
+	log.InfoContext(httpCtx, "request", "status", 200)
+	log.With("k", "v").ErrorContext(lambdaCtx, "batch failed")
+	log.Info("no context")
+	var lines []map[string]any
+	dec := json.NewDecoder(&buf)
+	for dec.More() {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 3 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	if lines[0]["request_id"] != "api-req-1" || lines[0]["function"] != "trustmarks" || lines[0]["status"] != 200.0 {
+		t.Errorf("HTTP line %v", lines[0])
+	}
+	if lines[1]["request_id"] != "lambda-req-2" || lines[1]["k"] != "v" || lines[1]["level"] != "ERROR" {
+		t.Errorf("Lambda line %v", lines[1])
+	}
+	if _, ok := lines[2]["request_id"]; ok {
+		t.Errorf("a line without request has a request id: %v", lines[2])
+	}
+}
