@@ -34,9 +34,9 @@ check:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: the audit hot path (decode, derive, encode), the stream decoder, signing
+## bench: the audit hot path (decode, derive, encode; batches of 100), the stream decoder, signing, audit log pages
 bench:
-	$(GO) test -run=NONE -bench=. -benchmem -count=3 ./shared/auditstream ./shared/streamrecord ./shared/signing
+	$(GO) test -run=NONE -bench=. -benchmem -count=3 ./shared/auditstream ./shared/streamrecord ./shared/signing ./shared/api
 
 ## build: the Lambda artifacts under build/<function>/bootstrap, each at most 12 MB
 build:

@@ -80,3 +80,28 @@ func BenchmarkDeriveTrustMarkType(b *testing.B) {
 func BenchmarkDeriveNested4KB(b *testing.B) {
 	benchmarkProcess(b, nestedSubordinateRecord())
 }
+
+// BenchmarkBatchOf100 measures one invocation with 100 records: a mix of
+// TrustMarkType writes and 4 KB subordinate records, as a busy shard sends.
+func BenchmarkBatchOf100(b *testing.B) {
+	records := make([]events.DynamoDBEventRecord, 100)
+	for i := range records {
+		if i%4 == 0 {
+			records[i] = nestedSubordinateRecord()
+		} else {
+			records[i] = trustMarkTypeRecord(i+1, 2, i%2 == 0, "1")
+		}
+		records[i].EventID = fmt.Sprintf("ev-%d", i)
+		records[i].Change.SequenceNumber = fmt.Sprint(1000 + i)
+	}
+	p := payload(b, records...)
+	h := Handler{Journal: &encodingJournal{}, Logger: quiet()}
+	ctx := context.Background()
+	b.SetBytes(int64(len(p)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, stats, err := h.Process(ctx, p); err != nil || stats.Appended != 100 {
+			b.Fatal(err, stats)
+		}
+	}
+}
