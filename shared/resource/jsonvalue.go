@@ -13,7 +13,7 @@ import (
 const (
 	maxNesting       = 30
 	maxNumberDigits  = 38
-	minExponent      = -129
+	minExponent      = -130
 	maxExponent      = 125
 	MaxFreeFormBytes = 32 << 10
 )
