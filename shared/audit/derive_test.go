@@ -403,3 +403,24 @@ func TestDeriveFailedAttempts(t *testing.T) {
 		t.Error("an attempt of an unknown resource type must fail the record")
 	}
 }
+
+// TestDeriveUnattributed: when the journal finds the attribution claimed
+// before, the same change is recorded as out-of-band, and a replayed
+// attempt item records nothing.
+func TestDeriveUnattributed(t *testing.T) {
+	a := apiKeyWrite(resource.OpCreate, "POST", "/api/v1/trustmarktypes", 201, createdAt)
+	item := storedItem(resource.TypeTrustMarkType, 7, 1, tmtFields(true, "8760"), a, 1)
+	c := Change{EventID: "ev-copy", EventName: EventInsert, NewImage: item, ApproximateTime: streamSeen}
+	e, ok, err := DeriveUnattributed(c)
+	if err != nil || !ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	if e.AuthMethod != AuthOutOfBand || e.Username != nil || e.RequestID != nil || e.ResponseCode != nil ||
+		!e.Timestamp.Equal(streamSeen) || e.Action != ActionCreate || e.EventType != EventTrustMarkTypeCreated {
+		t.Errorf("entry %+v", e)
+	}
+	attempt := attemptItem("req-9", resource.TypeTrustMark, 0, apiKeyWrite(resource.OpCreate, "POST", "/p", 403, updatedAt))
+	if _, ok, err := DeriveUnattributed(Change{EventName: EventInsert, NewImage: attempt}); ok || err != nil {
+		t.Errorf("a replayed attempt: ok=%v err=%v, want nothing recorded", ok, err)
+	}
+}

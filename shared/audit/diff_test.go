@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 )
@@ -316,5 +317,29 @@ func TestEqual(t *testing.T) {
 				t.Errorf("Equal is not symmetric: Equal(%#v, %#v) = %v, want %v", c.b, c.a, got, c.want)
 			}
 		})
+	}
+}
+
+// TestNumbersCompareByValue: 1.50, 1.5 and 150E-2 are one JSON number
+// (DynamoDB stores them alike); 1 and "1" are not.
+func TestNumbersCompareByValue(t *testing.T) {
+	for _, c := range []struct {
+		a, b any
+		same bool
+	}{
+		{json.Number("1.50"), json.Number("1.5"), true},
+		{json.Number("150E-2"), json.Number("1.5"), true},
+		{json.Number("100e-2"), json.Number("1"), true},
+		{json.Number("-0"), json.Number("0"), true},
+		{json.Number("1.5"), json.Number("1.51"), false},
+		{json.Number("1"), "1", false},
+		{json.Number("1e99999999"), json.Number("1e99999998"), false},
+	} {
+		if got := Equal(c.a, c.b); got != c.same {
+			t.Errorf("Equal(%#v, %#v) = %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+	if d := Diff(map[string]any{"n": json.Number("2.0")}, map[string]any{"n": json.Number("2")}); len(d) != 0 {
+		t.Errorf("a number rewritten in another spelling is a change: %v", d)
 	}
 }
