@@ -75,6 +75,13 @@ func NewRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.R
 	if len(ev.Cookies) > 0 {
 		r.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))
 	}
+	// The host the client asked for: the CSRF check compares a request's
+	// Origin with it.
+	r.Host = ev.Headers["host"]
+	if r.Host == "" {
+		r.Host = ev.RequestContext.DomainName
+	}
+	r.Header.Del("Host")
 	r.RemoteAddr = ev.RequestContext.HTTP.SourceIP
 	r.RequestURI = target
 	for name, value := range ev.PathParameters {

@@ -110,6 +110,9 @@ func TestEventRoundTrip(t *testing.T) {
 				t.Errorf("request %s %s?%s (escaped %s), want %s %s?%s (escaped %s)", out.Method, out.URL.Path, out.URL.RawQuery,
 					out.URL.EscapedPath(), c.method, in.URL.Path, in.URL.RawQuery, in.URL.EscapedPath())
 			}
+			if out.Host != in.Host || ev.Headers["host"] != in.Host {
+				t.Errorf("host: event %q, request %q, want %q (the CSRF origin check compares with it)", ev.Headers["host"], out.Host, in.Host)
+			}
 			if !reflect.DeepEqual(out.URL.Query(), in.URL.Query()) {
 				t.Errorf("query = %v, want %v", out.URL.Query(), in.URL.Query())
 			}

@@ -39,6 +39,10 @@ func NewEvent(r *http.Request, body []byte, o EventOptions) events.APIGatewayV2H
 		}
 		headers[lower] = strings.Join(values, ",")
 	}
+	if r.Host != "" {
+		// net/http moves Host out of the headers; API Gateway sends it.
+		headers["host"] = r.Host
+	}
 	query := map[string]string{}
 	for name, values := range r.URL.Query() {
 		query[name] = strings.Join(values, ",")
