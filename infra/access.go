@@ -25,6 +25,8 @@ const (
 	auditRequestPrefix = "request#" // request markers, by API request id
 	auditCountPrefix   = "count#"
 	auditSequencePK    = "sequence"
+	auditFailurePrefix = "failure#" // failed attempts per stream record (TTL)
+	auditDeadPrefix    = "dlq#"     // stream records set aside (dead letters)
 	// auth table
 	authKeyPrefix       = "apikey#"
 	authSessionPrefix   = "session#"
@@ -174,9 +176,11 @@ func Functions() []Function {
 				// New entries and markers: conditional puts (IAM cannot
 				// require the condition; the journal always sets one).
 				{Table: tables.Audit.ID, Actions: []string{putItem}, LeadingKeys: []string{auditEntryPrefix + "*", auditMarkerPrefix + "*", auditRequestPrefix + "*"}},
-				// The id sequence and the counts: updates only; entries can
-				// never be updated.
-				{Table: tables.Audit.ID, Actions: []string{updateItem}, LeadingKeys: []string{auditSequencePK, auditCountPrefix + "*"}},
+				// The id sequence, the counts and the failure counts: updates
+				// only; entries can never be updated.
+				{Table: tables.Audit.ID, Actions: []string{updateItem}, LeadingKeys: []string{auditSequencePK, auditCountPrefix + "*", auditFailurePrefix + "*"}},
+				// Records it gives up on are set aside as dead letters.
+				{Table: tables.Audit.ID, Actions: []string{putItem}, LeadingKeys: []string{auditDeadPrefix + "*"}},
 			},
 		},
 	}

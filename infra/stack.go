@@ -484,14 +484,17 @@ func RouteTargets() (map[string]string, error) {
 	return out, nil
 }
 
-// loginRouteKey is the route key of the login route, throttled harder.
-func loginRouteKey() string {
-	for _, r := range api.Routes {
-		if r.OperationID == "login" {
-			return r.Method + " " + routePath(r.Path)
+// loginRouteKeys are the route keys of the login routes (the API's and the
+// admin page's), throttled harder: each runs argon2id.
+func loginRouteKeys(targets map[string]string) []string {
+	var out []string
+	for key := range targets {
+		if method, path, _ := strings.Cut(key, " "); method == "POST" && strings.HasSuffix(path, "/login") {
+			out = append(out, key)
 		}
 	}
-	return ""
+	sort.Strings(out)
+	return out
 }
 
 // deploys reports whether the stack deploys a function.
@@ -545,7 +548,8 @@ func (s *InmorStack) addAPI(targets map[string]string) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	login := loginRouteKey()
+	logins := loginRouteKeys(targets)
+	loginSettings := map[string]interface{}{}
 	for _, key := range keys {
 		function := targets[key]
 		integration, ok := integrations[function]
@@ -562,17 +566,18 @@ func (s *InmorStack) addAPI(targets map[string]string) {
 			Integration: integration,
 		})
 		s.RouteKeys[key] = function
-		if key == login {
-			// Route settings name an existing route.
+		if contains(logins, key) {
+			// Route settings name existing routes.
 			s.Stage.Node().AddDependency(route)
-			stage.SetRouteSettings(&map[string]interface{}{
-				// RouteSettings is free-form JSON in CloudFormation: CloudFormation's names.
-				key: map[string]interface{}{
-					"ThrottlingRateLimit":  s.Config.LoginRateLimit,
-					"ThrottlingBurstLimit": s.Config.LoginBurstLimit,
-				},
-			})
+			// RouteSettings is free-form JSON in CloudFormation: CloudFormation's names.
+			loginSettings[key] = map[string]interface{}{
+				"ThrottlingRateLimit":  s.Config.LoginRateLimit,
+				"ThrottlingBurstLimit": s.Config.LoginBurstLimit,
+			}
 		}
+	}
+	if len(loginSettings) > 0 {
+		stage.SetRouteSettings(&loginSettings)
 	}
 }
 
@@ -625,4 +630,13 @@ func (s *InmorStack) addOutputs() {
 	out("SigningKeyArn", "The trust anchor's KMS signing key (ECC_NIST_P256)", s.SigningKey.KeyArn())
 	out("AlarmTopicArn", "Subscribe to receive the alarms", s.AlarmTopic.TopicArn())
 	out("AuditFailuresQueueUrl", "Stream batches the audit function gave up on", s.AuditFailures.QueueUrl())
+}
+
+func contains(list []string, v string) bool {
+	for _, e := range list {
+		if e == v {
+			return true
+		}
+	}
+	return false
 }
