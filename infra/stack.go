@@ -451,8 +451,8 @@ const accessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identi
 // RouteTargets is every route key of the API with the function that serves
 // it: one per route of api.Routes (paths ending in "/" share the route of
 // the path without it, which must be served by the same function), plus
-// the write methods of the audit paths, answered 405 by the audit query
-// function.
+// the write methods of the audit query function's paths (the audit log,
+// the admin pages, the OpenAPI document), which its router answers 405.
 func RouteTargets() (map[string]string, error) {
 	out := map[string]string{}
 	add := func(method, path, function string) error {
@@ -468,7 +468,7 @@ func RouteTargets() (map[string]string, error) {
 		if err := add(r.Method, r.Path, r.Function); err != nil {
 			return nil, err
 		}
-		if r.AuditRead && r.Function == api.FunctionAuditQuery {
+		if r.Function == api.FunctionAuditQuery {
 			auditPaths[r.Path] = true
 		}
 	}
@@ -556,6 +556,10 @@ func (s *InmorStack) addAPI(targets map[string]string) {
 		if !ok {
 			integration = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(constructName(function)+"Integration"), s.Functions[function], &awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+				// One invoke permission per function for this API, rather
+				// than one per route (dozens, near the size limit of a
+				// function's resource policy).
+				ScopePermissionToRoute: jsii.Bool(false),
 			})
 			integrations[function] = integration
 		}

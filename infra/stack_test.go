@@ -354,7 +354,7 @@ func TestRoutes(t *testing.T) {
 		}
 	}
 	for _, r := range api.Routes {
-		if r.Function != api.FunctionAuditQuery || !r.AuditRead {
+		if r.Function != api.FunctionAuditQuery {
 			continue
 		}
 		for _, m := range auditWriteMethods {
@@ -1119,6 +1119,26 @@ func TestKeyPrefixesMatchStores(t *testing.T) {
 			if _, ok := operatorOnlyKeys[key]; !ok && !covered(probe, patterns) {
 				t.Errorf("%s: %s = %q: no function of %v may write it; grant it in infra/access.go (or list it as operator-only)", c.file, name, key, c.functions)
 			}
+		}
+	}
+}
+
+// API Gateway may invoke each API function, from this API only; nobody
+// else may.
+func TestInvokePermissions(t *testing.T) {
+	s := synth(t)
+	api := s.logicalID(s.stack.API)
+	invoked := map[string]bool{}
+	for _, id := range s.ofType("AWS::Lambda::Permission") {
+		p := s.resources[id].Properties
+		if p["Principal"] != "apigateway.amazonaws.com" || p["Action"] != "lambda:InvokeFunction" || !strings.Contains(jsonString(p["SourceArn"]), `"Ref":"`+api+`"`) {
+			t.Errorf("permission %s: %s", id, jsonString(p))
+		}
+		invoked[strings.TrimSuffix(ref(p["FunctionName"]), ".Arn")] = true
+	}
+	for _, f := range Functions() {
+		if id := s.logicalID(s.stack.Functions[f.Name]); invoked[id] != f.Routes {
+			t.Errorf("%s: API Gateway may invoke it: %v, want %v", f.Name, invoked[id], f.Routes)
 		}
 	}
 }
