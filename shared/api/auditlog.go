@@ -13,15 +13,23 @@ import (
 )
 
 // NewAuditQueryHandler returns the handler of the auditquery function: the
-// read-only audit log and the OpenAPI document. Write methods on its paths
-// answer 405. Cursors are signed by cursors.
-func NewAuditQueryHandler(reader audit.Reader, authn httpapi.Authenticator, cursors *audit.CursorCodec) http.Handler {
+// read-only audit log, the OpenAPI document and the admin view's pages
+// (contract 6.5), which pages serves by operation id. Write methods on its
+// read-only paths answer 405. Cursors are signed by cursors.
+func NewAuditQueryHandler(reader audit.Reader, authn httpapi.Authenticator, cursors *audit.CursorCodec, pages Pages) http.Handler {
 	h := auditHandlers{reader: reader, cursors: cursors}
-	return newFunctionHandler(FunctionAuditQuery, authn, nil, map[string]http.HandlerFunc{
+	handlers := map[string]http.HandlerFunc{
 		"listAuditLog":     h.list,
 		"getAuditLogEntry": h.get,
 		"openapi":          serveOpenAPI,
-	})
+	}
+	for id, page := range pages {
+		if _, taken := handlers[id]; taken {
+			panic("api: page " + id + " has the operation id of an API route")
+		}
+		handlers[id] = page
+	}
+	return newFunctionHandler(FunctionAuditQuery, authn, nil, handlers)
 }
 
 type auditHandlers struct {
@@ -45,10 +53,10 @@ const (
 // AuthMethods lists the auth_method values a filter accepts.
 var AuthMethods = []string{auth.MethodSession, auth.MethodAPIKey, audit.AuthOutOfBand}
 
-// visibleTenant is the tenant a caller may see: "" (all) for superusers,
-// else the tenant they authenticated with, never "".
-func visibleTenant(r *http.Request) string {
-	p, _ := auth.PrincipalFrom(r.Context())
+// VisibleTenant is the tenant of the audit log a principal may see: ""
+// (every tenant) for superusers, else the tenant they authenticated with,
+// never "" (contract 6.4).
+func VisibleTenant(p auth.Principal) string {
 	switch {
 	case p.IsSuperuser:
 		return ""
@@ -56,6 +64,24 @@ func visibleTenant(r *http.Request) string {
 		return auth.DefaultTenant
 	}
 	return p.Tenant
+}
+
+// visibleTenant is the tenant the caller of r may see.
+func visibleTenant(r *http.Request) string {
+	p, _ := auth.PrincipalFrom(r.Context())
+	return VisibleTenant(p)
+}
+
+// AuditEntryVisible reports whether an entry, as audit.Reader.Get returns
+// it, is one a caller who may see the tenant visible (VisibleTenant) sees.
+func AuditEntryVisible(entry json.RawMessage, visible string) bool {
+	if visible == "" {
+		return true
+	}
+	var owner struct {
+		Tenant *string `json:"tenant"`
+	}
+	return json.Unmarshal(entry, &owner) == nil && owner.Tenant != nil && *owner.Tenant == visible
 }
 
 // auditListBody is the list response: Inmor's items and count, plus cursor
@@ -67,8 +93,13 @@ type auditListBody struct {
 	NextCursor *string           `json:"next_cursor"`
 }
 
-// readAuditQuery reads and validates the list's parameters.
-func (h auditHandlers) readAuditQuery(r *http.Request) (audit.Query, bool, error) {
+// ReadAuditQuery reads and validates the audit log's filter and paging
+// parameters (contract 6.4) from r's query, for a caller who may see the
+// tenant visible (VisibleTenant); cursors are checked with cursors. It
+// reports nothingVisible when the filter asks for a tenant the caller may
+// not see: the answer is then empty. The API and the admin view share it,
+// so a filter means the same on both.
+func ReadAuditQuery(r *http.Request, visible string, cursors *audit.CursorCodec) (query audit.Query, nothingVisible bool, err error) {
 	q := httpapi.NewQuery(r)
 	limit := q.Int("limit", httpapi.DefaultLimit, 1, httpapi.MaxLimit)
 	offset := q.Int("offset", 0, 0, MaxAuditOffset)
@@ -83,7 +114,7 @@ func (h auditHandlers) readAuditQuery(r *http.Request) (audit.Query, bool, error
 		Since:        q.Time("since"),
 		Until:        q.Time("until"),
 		Q:            q.String("q", maxQueryLength),
-		Tenant:       visibleTenant(r),
+		Tenant:       visible,
 	}
 	asked := q.String("tenant", maxTenantLength)
 	cursor := q.String("cursor", maxCursorLength)
@@ -103,9 +134,9 @@ func (h auditHandlers) readAuditQuery(r *http.Request) (audit.Query, bool, error
 	case asked != f.Tenant: // anyone else sees only their own
 		return audit.Query{}, true, nil
 	}
-	query := audit.Query{Filter: f, Limit: limit, Offset: offset}
+	query = audit.Query{Filter: f, Limit: limit, Offset: offset}
 	if cursor != "" {
-		p, err := h.cursors.Decode(cursor, f)
+		p, err := cursors.Decode(cursor, f)
 		if err != nil {
 			return query, false, &httpapi.ValidationError{Details: []httpapi.FieldError{{
 				Loc: []any{"query", "cursor"}, Msg: "Invalid cursor: not made by this API for these filters", Type: "value_error",
@@ -117,7 +148,7 @@ func (h auditHandlers) readAuditQuery(r *http.Request) (audit.Query, bool, error
 }
 
 func (h auditHandlers) list(w http.ResponseWriter, r *http.Request) {
-	query, nothingVisible, err := h.readAuditQuery(r)
+	query, nothingVisible, err := ReadAuditQuery(r, visibleTenant(r), h.cursors)
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
@@ -158,14 +189,9 @@ func (h auditHandlers) get(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	if tenant := visibleTenant(r); tenant != "" {
-		var owner struct {
-			Tenant *string `json:"tenant"`
-		}
-		if err := json.Unmarshal(entry, &owner); err != nil || owner.Tenant == nil || *owner.Tenant != tenant {
-			httpapi.WriteError(w, r, notFound) // another tenant's entry does not exist for this caller
-			return
-		}
+	if !AuditEntryVisible(entry, visibleTenant(r)) {
+		httpapi.WriteError(w, r, notFound) // another tenant's entry does not exist for this caller
+		return
 	}
 	httpapi.WriteRawJSON(w, http.StatusOK, entry)
 }

@@ -156,10 +156,14 @@ var schemas = object{
 	}},
 }
 
-// OpenAPI returns the OpenAPI 3.1 document of every route in Routes.
+// OpenAPI returns the OpenAPI 3.1 document of every route in Routes but
+// the admin view's HTML pages.
 func OpenAPI() object {
 	paths := object{}
 	for _, route := range Routes {
+		if route.Page {
+			continue
+		}
 		op := object{"operationId": route.OperationID, "summary": route.Summary, "x-function": route.Function}
 		if !route.Public {
 			op["security"] = []object{{"apiKey": []string{}}, {"session": []string{}}}

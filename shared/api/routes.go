@@ -16,6 +16,28 @@ import (
 // BasePath prefixes every API path.
 const BasePath = "/api/v1"
 
+// AdminPath prefixes the pages of the admin view (contract 6.5), at the
+// Django admin's addresses so that bookmarks keep working.
+const AdminPath = "/admin"
+
+// Operation ids of the admin view's pages (Route.Page), which package
+// adminui serves.
+const (
+	PageAdminRoot     = "adminRoot"
+	PageAdminIndex    = "adminIndex"
+	PageLogin         = "adminLogin"
+	PageLoginSubmit   = "adminLoginSubmit"
+	PageLogout        = "adminLogout"
+	PageLogoutConfirm = "adminLogoutConfirm"
+	PageAuditLogList  = "adminAuditLogList"
+	PageAuditLogEntry = "adminAuditLogEntry"
+	PageStatic        = "adminStatic"
+)
+
+// AdminAuditLogPath is the admin view's list of audit entries; an entry is
+// at AdminAuditLogPath + "{id}/change/".
+const AdminAuditLogPath = AdminPath + "/auditlog/auditlogentry/"
+
 // Functions that serve routes.
 const (
 	FunctionTrustMarkTypes = "trustmarktypes"
@@ -49,6 +71,10 @@ type Route struct {
 	Summary     string
 	// Public routes need no authentication.
 	Public bool
+	// Page routes serve the HTML pages of the admin view: they check the
+	// session themselves (a login form, not a JSON 401), and the OpenAPI
+	// document, which describes the JSON API, leaves them out.
+	Page bool
 	// AuditRead routes may be called with an audit:read key; every other
 	// authenticated route needs the admin scope.
 	AuditRead bool
@@ -62,6 +88,10 @@ type Route struct {
 	// Responses maps each status to the schema of its body.
 	Responses map[int]string
 }
+
+// Pages are the handlers of the admin view's routes (Route.Page), by
+// operation id.
+type Pages map[string]http.HandlerFunc
 
 // Key is the route's API Gateway route key, e.g. "GET /api/v1/auditlog".
 func (r Route) Key() string { return r.Method + " " + r.Path }
@@ -262,6 +292,44 @@ var Routes = []Route{
 		OperationID: "openapi", Summary: "This OpenAPI document.", Public: true,
 		Responses: map[int]string{200: ""},
 	},
+	// The admin view (contract 6.5): read-only HTML pages for staff sessions.
+	// Write methods on the list and the entry answer 405.
+	{
+		Method: http.MethodGet, Path: AdminPath, Function: FunctionAuditQuery, Page: true,
+		OperationID: PageAdminRoot, Summary: "Redirect to the audit log list.",
+	},
+	{
+		Method: http.MethodGet, Path: AdminPath + "/", Function: FunctionAuditQuery, Page: true,
+		OperationID: PageAdminIndex, Summary: "Redirect to the audit log list.",
+	},
+	{
+		Method: http.MethodGet, Path: AdminPath + "/login/", Function: FunctionAuditQuery, Page: true,
+		OperationID: PageLogin, Summary: "The login form.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/login/", Function: FunctionAuditQuery, Page: true,
+		OperationID: PageLoginSubmit, Summary: "Log in (form post with the CSRF token); throttled as the API's login.",
+	},
+	{
+		Method: http.MethodGet, Path: AdminPath + "/logout/", Function: FunctionAuditQuery, Page: true,
+		OperationID: PageLogoutConfirm, Summary: "A form to log out.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/logout/", Function: FunctionAuditQuery, Page: true,
+		OperationID: PageLogout, Summary: "Log out (form post with the CSRF token).",
+	},
+	{
+		Method: http.MethodGet, Path: AdminAuditLogPath, Function: FunctionAuditQuery, Page: true,
+		OperationID: PageAuditLogList, Summary: "The audit log: filters, search, cursor paging.",
+	},
+	{
+		Method: http.MethodGet, Path: AdminAuditLogPath + "{id}/change/", Function: FunctionAuditQuery, Page: true,
+		OperationID: PageAuditLogEntry, Summary: "One audit entry: every field, the diff and both snapshots.",
+	},
+	{
+		Method: http.MethodGet, Path: AdminPath + "/static/{file}", Function: FunctionAuditQuery, Page: true,
+		OperationID: PageStatic, Summary: "The admin view's stylesheet.",
+	},
 }
 
 // RoutesOf returns the routes a function serves.
@@ -302,7 +370,7 @@ func newFunctionHandler(function string, authn httpapi.Authenticator, attempts r
 		}
 		used++
 		var handler http.Handler = h
-		if !route.Public {
+		if !route.Public && !route.Page {
 			handler = requireScope(route, handler)
 			if route.Operation != "" {
 				handler = recordFailures(attempts, route, handler)

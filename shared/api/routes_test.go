@@ -117,13 +117,29 @@ func (a authn) Authenticate(*http.Request) (auth.Principal, error) { return a.p,
 
 var nobody = authn{err: auth.ErrUnauthenticated}
 
+// stubPages answers every page of the admin view with a small HTML page
+// naming its operation (package adminui serves the real ones).
+func stubPages() Pages {
+	pages := Pages{}
+	for _, r := range Routes {
+		if r.Page {
+			id := r.OperationID
+			pages[id] = func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				_, _ = w.Write([]byte("<p>" + id + "</p>"))
+			}
+		}
+	}
+	return pages
+}
+
 func handlers(a authn) (map[string]http.Handler, *memStore, *fakeReader) {
 	store, reader := &memStore{}, &fakeReader{entries: map[int64]json.RawMessage{}}
 	return map[string]http.Handler{
 		FunctionTrustMarkTypes: NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, a, store),
 		FunctionTrustMarks:     NewTrustMarksHandler(resource.TrustMarks{}, a, store),
 		FunctionSubordinates:   NewSubordinatesHandler(resource.Subordinates{}, a, store),
-		FunctionAuditQuery:     NewAuditQueryHandler(reader, a, testCursors),
+		FunctionAuditQuery:     NewAuditQueryHandler(reader, a, testCursors, stubPages()),
 		// Without stores: these tests reach no route that reads them.
 		FunctionAuth: NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
 	}, store, reader
@@ -163,7 +179,11 @@ func TestRoutesAreUnique(t *testing.T) {
 			t.Errorf("operation id %q appears twice", r.OperationID)
 		}
 		ops[r.OperationID] = true
-		if !strings.HasPrefix(r.Path, BasePath+"/") {
+		if r.Page {
+			if r.Path != AdminPath && !strings.HasPrefix(r.Path, AdminPath+"/") || r.Function != FunctionAuditQuery || r.Public {
+				t.Errorf("page %s must be under %s, served by %s, and not Public (it checks the session itself)", r.Key(), AdminPath, FunctionAuditQuery)
+			}
+		} else if !strings.HasPrefix(r.Path, BasePath+"/") {
 			t.Errorf("route %s is not under %s", r.Key(), BasePath)
 		}
 		if !slices.Contains(Functions, r.Function) {
@@ -196,8 +216,9 @@ func openAPIDoc(t *testing.T) map[string]any {
 	return doc
 }
 
-// TestOpenAPIDescribesEveryRoute: one operation per route and no other, with
-// the route's operation id, parameters, body and responses.
+// TestOpenAPIDescribesEveryRoute: one operation per API route and no other
+// (the admin view's HTML pages are no part of the JSON API), with the
+// route's operation id, parameters, body and responses.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	doc := openAPIDoc(t)
 	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.") {
@@ -210,17 +231,29 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			documented++
 			found := false
 			for _, r := range Routes {
-				found = found || (r.Path == path && strings.ToLower(r.Method) == method)
+				found = found || (!r.Page && r.Path == path && strings.ToLower(r.Method) == method)
 			}
 			if !found {
 				t.Errorf("OpenAPI documents %s %s, which no route serves", method, path)
 			}
 		}
 	}
-	if documented != len(Routes) {
-		t.Errorf("OpenAPI documents %d operations, the route table has %d", documented, len(Routes))
+	apiRoutes := 0
+	for _, r := range Routes {
+		if !r.Page {
+			apiRoutes++
+		}
+	}
+	if documented != apiRoutes {
+		t.Errorf("OpenAPI documents %d operations, the route table has %d API routes", documented, apiRoutes)
 	}
 	for _, r := range Routes {
+		if r.Page {
+			if _, ok := paths[r.Path]; ok {
+				t.Errorf("OpenAPI documents the page %s", r.Path)
+			}
+			continue
+		}
 		t.Run(r.Key(), func(t *testing.T) {
 			item, _ := paths[r.Path].(map[string]any)
 			op, _ := item[strings.ToLower(r.Method)].(map[string]any)
@@ -357,7 +390,7 @@ func TestHandlersConstruct(t *testing.T) {
 			t.Fatalf("constructing the handlers panicked: %v", r)
 		}
 	}()
-	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memStore{}) == nil || NewAuditQueryHandler(nil, nobody, testCursors) == nil ||
+	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memStore{}) == nil || NewAuditQueryHandler(nil, nobody, testCursors, stubPages()) == nil ||
 		NewTrustMarksHandler(resource.TrustMarks{}, nobody, &memStore{}) == nil || NewSubordinatesHandler(resource.Subordinates{}, nobody, &memStore{}) == nil {
 		t.Error("a constructor returned nil")
 	}
@@ -377,6 +410,14 @@ func TestEveryRouteIsServed(t *testing.T) {
 			rec := serve(h, r.Method, concrete(r.Path), "")
 			if rec.Code == 404 || rec.Code == 405 {
 				t.Fatalf("%s %s answered %d: the router does not know the route", r.Method, concrete(r.Path), rec.Code)
+			}
+			if r.Page {
+				// Pages check the session themselves: the router hands
+				// them every request.
+				if rec.Code != 200 || rec.Body.String() != "<p>"+r.OperationID+"</p>" {
+					t.Errorf("page answered %d %s, want its own handler", rec.Code, rec.Body)
+				}
+				return
 			}
 			if r.Public {
 				// Without a body or a session: login fails validation, me
@@ -427,6 +468,12 @@ func TestFunctionsServeOnlyTheirRoutes(t *testing.T) {
 		{FunctionAuditQuery, "PUT", BasePath + "/auditlog/1", 405, "GET"},
 		{FunctionAuditQuery, "PATCH", BasePath + "/auditlog/1", 405, "GET"},
 		{FunctionAuditQuery, "DELETE", BasePath + "/auditlog/1", 405, "GET"},
+		{FunctionAuditQuery, "POST", AdminAuditLogPath, 405, "GET"},
+		{FunctionAuditQuery, "DELETE", AdminAuditLogPath + "1/change/", 405, "GET"},
+		{FunctionAuditQuery, "PUT", AdminAuditLogPath + "1/change/", 405, "GET"},
+		{FunctionAuditQuery, "PATCH", AdminAuditLogPath, 405, "GET"},
+		{FunctionAuditQuery, "DELETE", AdminPath + "/login/", 405, "GET, POST"},
+		{FunctionTrustMarkTypes, "GET", AdminAuditLogPath, 404, ""},
 		{FunctionTrustMarkTypes, "DELETE", BasePath + "/trustmarktypes/1", 405, "GET, PUT"},
 		{FunctionTrustMarkTypes, "GET", BasePath + "/trustmarktypes/1/", 404, ""},
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/inmor/inmor-serverless/shared/adminui"
 	"github.com/inmor/inmor-serverless/shared/api"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
@@ -126,13 +127,22 @@ func Subordinates(client *dynamodb.Client, c Config, signer signing.Signer) http
 	return api.NewSubordinatesHandler(svc, c.authenticator(client), store)
 }
 
-// AuditQuery is the auditquery function's HTTP handler.
+// AuditQuery is the auditquery function's HTTP handler: the audit log API
+// and the admin view, whose login opens the same sessions as the API's.
 func AuditQuery(client *dynamodb.Client, c Config) (http.Handler, error) {
 	cursors, err := audit.NewCursorCodec(c.CursorKey)
 	if err != nil {
 		return nil, err
 	}
-	return api.NewAuditQueryHandler(&dynamo.AuditLog{Client: client, Table: c.AuditTable}, c.authenticator(client), cursors), nil
+	log := &dynamo.AuditLog{Client: client, Table: c.AuditTable}
+	authn := c.authenticator(client)
+	store := c.authStore(client)
+	pages := adminui.New(adminui.Config{
+		Reader: log, Cursors: cursors, Sessions: authn,
+		Logins:         auth.Logins{Users: store, Sessions: store, Throttle: store},
+		AllowedOrigins: c.AllowedOrigins, SecureCookies: c.SessionCookieSecure,
+	})
+	return api.NewAuditQueryHandler(log, authn, cursors, pages), nil
 }
 
 // Audit is the audit function's stream handler.

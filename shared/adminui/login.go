@@ -1,0 +1,197 @@
+package adminui
+
+import (
+	"errors"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/auth"
+)
+
+// Bounds of the login form, as the API's login.
+const (
+	maxFormBytes      = 16 << 10
+	maxUsernameLength = 150
+	maxPasswordLength = 1024
+)
+
+// Messages of the login form (Django's).
+const (
+	msgInvalidLogin = "Please enter the correct username and password for a staff account. Note that both fields may be case-sensitive."
+	msgRequired     = "Please enter both a username and a password."
+)
+
+type loginPage struct {
+	layout
+	Username string
+	Next     string
+	Error    string
+	// SignedInAs names the user of a session that may not use the admin
+	// view, who may log in as someone else here.
+	SignedInAs string
+}
+
+// safeNext is where to go after logging in: a page of the admin view on
+// this site, else the audit log.
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if next == "" || err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(next, api.AdminPath+"/") || strings.ContainsAny(next, "\\\r\n\t") ||
+		strings.HasPrefix(u.Path, loginPath) || strings.HasPrefix(u.Path, logoutPath) {
+		return listPath
+	}
+	return next
+}
+
+func (v view) renderLogin(w http.ResponseWriter, r *http.Request, status int, data loginPage) {
+	token, err := v.csrfToken(w, r)
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	data.layout = newLayout("Log in")
+	data.BodyClass, data.CSRFToken = "login", token
+	v.render(w, r, status, "login.html", data)
+}
+
+// loginForm shows the form; a staff session goes straight on.
+func (v view) loginForm(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	data := loginPage{Next: next}
+	p, err := v.Sessions.SessionPrincipal(r)
+	switch {
+	case err == nil && (p.IsStaff || p.IsSuperuser):
+		http.Redirect(w, r, next, http.StatusFound)
+		return
+	case err == nil:
+		data.SignedInAs = p.Username
+	case !errors.Is(err, auth.ErrUnauthenticated):
+		v.fail(w, r, err)
+		return
+	}
+	v.renderLogin(w, r, http.StatusOK, data)
+}
+
+// login checks the form post (CSRF first, then the credentials, throttled
+// per username as the API's login) and opens a session for a staff user.
+func (v view) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		v.errorPage(w, r, http.StatusBadRequest, nil, "Bad request (400)", "The form could not be read.", "", crumb{"Log in", loginPath})
+		return
+	}
+	if err := v.checkCSRF(r); err != nil {
+		v.csrfFailed(w, r, err)
+		return
+	}
+	username, password := r.PostFormValue("username"), r.PostFormValue("password")
+	data := loginPage{Username: username, Next: safeNext(r.PostFormValue("next"))}
+	if username == "" || password == "" {
+		data.Error = msgRequired
+		v.renderLogin(w, r, http.StatusOK, data)
+		return
+	}
+	if utf8.RuneCountInString(username) > maxUsernameLength || utf8.RuneCountInString(password) > maxPasswordLength {
+		data.Error = msgInvalidLogin
+		v.renderLogin(w, r, http.StatusOK, data)
+		return
+	}
+	user, sessionID, err := v.Logins.Login(r.Context(), username, password)
+	var throttled *auth.ThrottledError
+	switch {
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		data.Error = msgInvalidLogin
+		v.renderLogin(w, r, http.StatusOK, data)
+		return
+	case errors.As(err, &throttled):
+		seconds := int(math.Ceil(throttled.RetryAfter.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(seconds))
+		v.errorPage(w, r, http.StatusTooManyRequests, nil, "Too many failed logins (429)",
+			"Too many failed logins for this username.",
+			"Try again in "+minutes(seconds)+".", crumb{"Log in", loginPath})
+		return
+	case err != nil:
+		v.fail(w, r, err)
+		return
+	}
+	if !user.IsStaff && !user.IsSuperuser {
+		// Django's admin refuses such a login with the same message, and
+		// opens no session.
+		if err := v.Logins.Logout(r.Context(), sessionID); err != nil {
+			v.fail(w, r, err)
+			return
+		}
+		data.Error = msgInvalidLogin
+		v.renderLogin(w, r, http.StatusOK, data)
+		return
+	}
+	token, err := auth.NewSecret() // a new CSRF token with every login, as the API's
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, v.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
+	http.SetCookie(w, v.cookie(auth.CSRFCookie, token, auth.CSRFCookieLifetime, false))
+	http.Redirect(w, r, data.Next, http.StatusFound)
+}
+
+func minutes(seconds int) string {
+	m := (seconds + 59) / 60
+	if m <= 1 {
+		return "a minute"
+	}
+	return strconv.Itoa(m) + " minutes"
+}
+
+type logoutPage struct {
+	layout
+}
+
+// logoutForm asks to confirm with a button: logging out changes state, so
+// it takes a form post with the CSRF token.
+func (v view) logoutForm(w http.ResponseWriter, r *http.Request) {
+	p, err := v.Sessions.SessionPrincipal(r)
+	if errors.Is(err, auth.ErrUnauthenticated) {
+		http.Redirect(w, r, loginPath, http.StatusFound)
+		return
+	}
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	l, err := v.withUser(newLayout("Log out"), w, r, p)
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	l.Crumbs = []crumb{{"Home", listPath}, {"Log out", ""}}
+	v.render(w, r, http.StatusOK, "logout.html", logoutPage{layout: l})
+}
+
+// logout ends the session server-side and clears its cookie.
+func (v view) logout(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		v.errorPage(w, r, http.StatusBadRequest, nil, "Bad request (400)", "The form could not be read.", "", crumb{"Log in", loginPath})
+		return
+	}
+	if err := v.checkCSRF(r); err != nil {
+		v.csrfFailed(w, r, err)
+		return
+	}
+	if c, err := r.Cookie(auth.SessionCookie); err == nil {
+		if err := v.Logins.Logout(r.Context(), c.Value); err != nil {
+			v.fail(w, r, err)
+			return
+		}
+	}
+	http.SetCookie(w, v.cookie(auth.SessionCookie, "", -1, true))
+	l := newLayout("Logged out")
+	l.BodyClass = "login"
+	v.render(w, r, http.StatusOK, "logged_out.html", logoutPage{layout: l})
+}
