@@ -13,6 +13,7 @@ export CDK_DISABLE_CLI_TELEMETRY = true
 
 .PHONY: run test check bench build clean deps
 .PHONY: synth deploy destroy diff infra-test deps-infra
+.PHONY: browser-test deps-browser
 
 # The CDK CLI, pinned in package.json; offline: no telemetry, no notices.
 CDK       := npx --no-install cdk
@@ -20,13 +21,22 @@ CDK_FLAGS := --no-notices
 # More CDK options, e.g. CDK_ARGS="-c entityId=https://ta.example.org -c alarmEmail=ops@example.org"
 CDK_ARGS  ?=
 
+# The browser test of the admin view: its own npm packages (playwright-core).
+BROWSER_TEST_DIR := shared/adminui/testdata/browser
+
 ## run: the whole system on 127.0.0.1:$PORT (default 8000), DynamoDB (moto) on $DYNAMODB_PORT (default 8001)
 run: deps
 	$(GO) run ./cmd/localstack
 
-## test: formatting, vet, and every test (unit, integration against moto, cost, pipeline faults, the CDK app)
+## test: formatting, vet, and every test (unit, integration against moto, cost, pipeline faults, the CDK app, the admin view in a browser)
 test: deps deps-infra check
 	$(GO) test -count=1 -race ./...
+	@$(MAKE) --no-print-directory browser-test
+
+## browser-test: the admin view in headless chromium on a local stack; screenshots in build/screenshots/
+browser-test: deps deps-browser
+	$(GO) vet -tags browser ./shared/localstack
+	$(GO) test -count=1 -tags browser -run '^TestAdminUIInBrowser$$' ./shared/localstack
 
 ## check: gofmt and go vet
 check:
@@ -60,6 +70,13 @@ deps-infra:
 ## infra-test: the CDK app's tests only (assertions, cdk-nag, cfn-lint)
 infra-test: deps-infra
 	$(GO) test -count=1 ./infra
+
+## deps-browser: what the browser test needs besides Go: playwright-core (npm ci; it downloads no browser) and Debian's chromium
+deps-browser:
+	@command -v node >/dev/null 2>&1 || { echo "Node 20 or newer is required for the browser test"; exit 1; }
+	@[ -f $(BROWSER_TEST_DIR)/node_modules/playwright-core/package.json ] || \
+		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix $(BROWSER_TEST_DIR) --no-audit --no-fund --loglevel=error
+	@[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || echo "chromium is missing (apt-get install -y chromium; .ci/run installs it): the browser test will fail"
 
 ## synth: the Lambda artifacts, then the CloudFormation template in cdk.out/ (offline, no AWS account), linted
 synth: build deps-infra
