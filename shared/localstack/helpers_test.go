@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
 	"github.com/inmor/inmor-serverless/shared/localstack"
+	"github.com/inmor/inmor-serverless/shared/reconcile"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
@@ -21,6 +24,10 @@ func TestMain(m *testing.M) { dynamotest.Main(m) }
 const testKey = "test-key-0123456789abcdefghijklmnopqrstuvwxyz"
 
 // startStack runs a local stack on the test endpoint with tables of its own.
+// When the test ends (and has not failed), the stream is drained and the
+// audit log verified as `inmorctl audit verify` does; every problem fails the
+// test, so every integration test proves a clean log. A test that makes the
+// log inconsistent on purpose opts out with allowInconsistentLog.
 func startStack(t *testing.T, configure ...func(*localstack.Options)) *localstack.Stack {
 	t.Helper()
 	o := localstack.Options{
@@ -40,7 +47,84 @@ func startStack(t *testing.T, configure ...func(*localstack.Options)) *localstac
 		t.Fatalf("start stack: %v", err)
 	}
 	t.Cleanup(s.Stop)
+	t.Cleanup(func() { // runs before Stop
+		if t.Failed() {
+			return
+		}
+		if why := inconsistentLogAllowed(t); why != "" {
+			t.Logf("audit log not verified: %s", why)
+			return
+		}
+		drain(t, s)
+		verifyLog(t, s)
+	})
 	return s
+}
+
+// inconsistentLogs holds the tests whose logs are not verified (test name:
+// why), set by allowInconsistentLog.
+var inconsistentLogs = sync.Map{}
+
+// allowInconsistentLog exempts the stacks of this test (and its subtests)
+// from the verification at their end; say why. Out-of-band changes are no
+// reason: they verify clean.
+func allowInconsistentLog(t *testing.T, why string) {
+	t.Helper()
+	if why == "" {
+		t.Fatal("allowInconsistentLog needs a reason")
+	}
+	inconsistentLogs.Store(t.Name(), why)
+}
+
+// inconsistentLogAllowed returns why this test, or a test it is part of,
+// may leave an inconsistent log ("" when it may not).
+func inconsistentLogAllowed(t *testing.T) string {
+	for name := t.Name(); name != ""; {
+		if why, ok := inconsistentLogs.Load(name); ok {
+			return why.(string)
+		}
+		i := strings.LastIndex(name, "/")
+		if i < 0 {
+			break
+		}
+		name = name[:i]
+	}
+	return ""
+}
+
+// drain polls until the stream holds nothing more to handle, without the
+// API (a test may have revoked its key).
+func drain(t testing.TB, s *localstack.Stack) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		n, err := s.Poller.PollOnce(context.Background())
+		if err == nil && n == 0 {
+			return
+		}
+	}
+	t.Errorf("the stream did not settle")
+}
+
+// verifyLog verifies the stack's audit log against its resources
+// (`inmorctl audit verify`) and reports each problem as an error of t.
+func verifyLog(t testing.TB, s *localstack.Stack) {
+	t.Helper()
+	v := &reconcile.Verifier{
+		Client:         dynamo.NewClient(dynamo.LocalConfig(s.Endpoint)), // without the test's meters
+		ResourcesTable: s.Config.ResourcesTable,
+		AuditTable:     s.Config.AuditTable,
+	}
+	problems, sum, err := v.Problems(context.Background())
+	if err != nil {
+		t.Errorf("verify the audit log: %v", err)
+		return
+	}
+	for _, p := range problems {
+		t.Errorf("audit log: %s", p)
+	}
+	if len(problems) > 0 {
+		t.Errorf("audit log: %s", sum)
+	}
 }
 
 type response struct {

@@ -1,0 +1,185 @@
+package operator_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/dynamotest"
+	"github.com/inmor/inmor-serverless/shared/localstack"
+	"github.com/inmor/inmor-serverless/shared/operator"
+)
+
+const verifyTestKey = "test-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+// verifyStack is a local stack with a TrustMarkType at version 2 (entries
+// 1 and 2), its stream drained.
+type verifyStack struct {
+	t      *testing.T
+	s      *localstack.Stack
+	client *dynamodb.Client
+}
+
+func newVerifyStack(t *testing.T) *verifyStack {
+	t.Helper()
+	t.Parallel()
+	s, err := localstack.Start(context.Background(), localstack.Options{
+		Endpoint: dynamotest.Endpoint(),
+		Getenv: dynamotest.Getenv(t, map[string]string{
+			"INMOR_DEV_API_KEY": verifyTestKey, "INMOR_DEV_ADMIN_PASSWORD": "test-password",
+			"SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "signing-key.json"),
+		}),
+		Out:          io.Discard,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		PollInterval: time.Hour,
+	})
+	if err != nil {
+		t.Fatalf("start stack: %v", err)
+	}
+	t.Cleanup(s.Stop)
+	v := &verifyStack{t: t, s: s, client: dynamo.NewClient(dynamo.LocalConfig(s.Endpoint))}
+	v.send(http.MethodPost, "/api/v1/trustmarktypes", `{"tmtype":"https://example.org/tm"}`, http.StatusCreated)
+	v.send(http.MethodPut, "/api/v1/trustmarktypes/1", `{"active":false}`, http.StatusOK)
+	for range 100 {
+		if n, err := s.Poller.PollOnce(context.Background()); err == nil && n == 0 {
+			return v
+		}
+	}
+	t.Fatal("the stream did not settle")
+	return nil
+}
+
+func (v *verifyStack) send(method, path, body string, want int) {
+	v.t.Helper()
+	req, _ := http.NewRequest(method, v.s.URL+path, strings.NewReader(body))
+	req.Header.Set("X-API-Key", verifyTestKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		v.t.Fatalf("%s %s: %d, want %d", method, path, resp.StatusCode, want)
+	}
+}
+
+// run runs inmorctl with the stack's table names (unless vars says otherwise).
+func (v *verifyStack) run(vars map[string]string, args ...string) result {
+	v.t.Helper()
+	env := map[string]string{"RESOURCES_TABLE": v.s.Config.ResourcesTable, "AUDIT_TABLE": v.s.Config.AuditTable}
+	for k, val := range vars {
+		env[k] = val
+	}
+	return runVerify(v.t, env, func(context.Context) (*dynamodb.Client, error) { return v.client, nil }, args...)
+}
+
+func runVerify(t *testing.T, env map[string]string, open func(context.Context) (*dynamodb.Client, error), args ...string) result {
+	t.Helper()
+	var stdout, stderr strings.Builder
+	code := operator.Run(context.Background(), args, operator.Env{
+		Getenv:   func(name string) string { return env[name] },
+		Stdout:   &stdout,
+		Stderr:   &stderr,
+		DynamoDB: open,
+		Store: func(context.Context) (operator.Store, error) {
+			t.Error("audit verify opened the auth table")
+			return nil, fmt.Errorf("no auth table")
+		},
+	})
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+func TestAuditVerifyCleanLog(t *testing.T) {
+	v := newVerifyStack(t)
+	r := v.run(nil, "audit", "verify")
+	if r.code != operator.ExitOK || r.stdout != "Verified 1 resources and 2 entries: 0 problem(s).\n" || r.stderr != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 0 and the summary alone", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestAuditVerifyReportsEachProblemAndExits1(t *testing.T) {
+	v := newVerifyStack(t)
+	ctx := context.Background()
+	// A console edit the stream has not carried yet, and a removed entry.
+	_, err := v.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(v.s.Config.ResourcesTable),
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "TrustMarkType"}, "sk": &types.AttributeValueMemberS{Value: fmt.Sprintf("%020d", 1)},
+		},
+		UpdateExpression:          aws.String("SET valid_for = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: "1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(v.s.Config.AuditTable),
+		Key:       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("entry#%020d", 1)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := v.run(nil, "audit", "verify")
+	want := "TrustMarkType#1 version 1: missing: no successful API entry: the next one, entry 2, records version 2\n" +
+		"TrustMarkType#1 item: stale: differs from the snapshot_after of its last entry, 2 (fields: valid_for)\n" +
+		"Verified 1 resources and 1 entries: 2 problem(s).\n"
+	if r.code != operator.ExitFailure || r.stdout != want || r.stderr != "inmorctl: The audit log is inconsistent: 2 problem(s)\n" {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr: %q\nwant exit 1 and stdout:\n%s", r.code, r.stdout, r.stderr, want)
+	}
+}
+
+func TestAuditVerifyUsage(t *testing.T) {
+	t.Parallel()
+	noDynamoDB := func(context.Context) (*dynamodb.Client, error) {
+		t.Error("a usage error opened DynamoDB")
+		return nil, fmt.Errorf("no DynamoDB")
+	}
+	for _, c := range []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"audit", "verify", "extra"}, operator.ExitUsage, "inmorctl audit verify: unexpected argument \"extra\"\nusage: inmorctl audit verify\n"},
+		{[]string{"audit", "verify", "--type", "TrustMark"}, operator.ExitUsage, "flag provided but not defined: -type\nusage: inmorctl audit verify\n"},
+		{[]string{"audit", "verfy"}, operator.ExitUsage, "inmorctl: unknown command \"audit verfy\"; run 'inmorctl help'\n"},
+		{[]string{"audit", "verify", "-h"}, operator.ExitOK, "usage: inmorctl audit verify\n"},
+	} {
+		r := runVerify(t, nil, noDynamoDB, c.args...)
+		if r.code != c.code || r.stderr != c.stderr || r.stdout != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d, stderr %q", c.args, r.code, r.stdout, r.stderr, c.code, c.stderr)
+		}
+	}
+	r := runVerify(t, nil, noDynamoDB, "help")
+	if r.code != operator.ExitOK || !strings.Contains(r.stderr, "  audit verify\n") || !strings.Contains(r.stderr, "quiet log") {
+		t.Errorf("help: exit %d, no audit verify in\n%s", r.code, r.stderr)
+	}
+}
+
+func TestAuditVerifyFailsWhenItCannotRead(t *testing.T) {
+	t.Parallel()
+	client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()))
+	open := func(context.Context) (*dynamodb.Client, error) { return client, nil }
+	// No variables: the default table names, which this test never created.
+	r := runVerify(t, nil, open, "audit", "verify")
+	if r.code != operator.ExitFailure || r.stdout != "" ||
+		!strings.HasPrefix(r.stderr, "inmorctl: audit verify: read the TrustMarkType items of inmor-resources: ") {
+		t.Errorf("missing tables: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	failing := func(context.Context) (*dynamodb.Client, error) { return nil, fmt.Errorf("no credentials") }
+	r = runVerify(t, nil, failing, "audit", "verify")
+	if r.code != operator.ExitFailure || r.stderr != "inmorctl: no credentials\n" {
+		t.Errorf("no client: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
