@@ -1,0 +1,115 @@
+package events_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+
+	"github.com/inmor/inmor-serverless/events"
+	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/dynamotest"
+	"github.com/inmor/inmor-serverless/shared/lambdas"
+	"github.com/inmor/inmor-serverless/shared/localstack"
+)
+
+// TestAdminPageSamples runs the admin view's sample events, as a browser
+// sends them through API Gateway, through the audit query function: the
+// login form, the form post (its own Origin, the CSRF token in the form),
+// the list, an entry, the stylesheet and the logout.
+func TestAdminPageSamples(t *testing.T) {
+	ctx := context.Background()
+	getenv := dynamotest.Getenv(t, map[string]string{"INMOR_DEV_API_KEY": sampleKey, "INMOR_DEV_ADMIN_PASSWORD": "sample"})
+	client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()))
+	if err := dynamo.CreateTables(ctx, client, getenv); err != nil {
+		t.Fatal(err)
+	}
+	cfg := lambdas.ConfigFromEnv(getenv)
+	if _, err := localstack.Bootstrap(ctx, &dynamo.Auth{Client: client, Table: cfg.AuthTable}, getenv, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := events.Samples.ReadFile("stream/trustmarktype-insert.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := lambdas.Audit(client, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))).Process(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+	handler, err := lambdas.AuditQuery(client, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn := apigw.Handler(handler)
+
+	// placeholders replaces SESSION and CSRF in the samples' cookies and bodies.
+	placeholders := strings.NewReplacer()
+	invoke := func(name string, wantStatus int) lambdaevents.APIGatewayV2HTTPResponse {
+		t.Helper()
+		ev := load[lambdaevents.APIGatewayV2HTTPRequest](t, "apigw/"+name+".json")
+		for i, c := range ev.Cookies {
+			ev.Cookies[i] = placeholders.Replace(c)
+		}
+		ev.Body = placeholders.Replace(ev.Body)
+		resp, err := fn(ctx, ev)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if resp.StatusCode != wantStatus {
+			t.Fatalf("%s: status %d, want %d: %s", name, resp.StatusCode, wantStatus, resp.Body)
+		}
+		if !strings.Contains(resp.Headers["Content-Security-Policy"], "default-src 'none'") {
+			t.Errorf("%s: no Content-Security-Policy: %v", name, resp.Headers)
+		}
+		return resp
+	}
+	cookie := func(resp lambdaevents.APIGatewayV2HTTPResponse, name string) string {
+		for _, c := range resp.Cookies {
+			if value, ok := strings.CutPrefix(c, name+"="); ok {
+				value, _, _ = strings.Cut(value, ";")
+				return value
+			}
+		}
+		return ""
+	}
+	const list = "/admin/auditlog/auditlogentry/"
+
+	for _, name := range []string{"admin-root", "admin-index"} {
+		if resp := invoke(name, 302); resp.Headers["Location"] != list {
+			t.Errorf("%s: to %q, want the list", name, resp.Headers["Location"])
+		}
+	}
+	form := invoke("admin-login-form", 200)
+	csrf := cookie(form, "csrftoken")
+	if csrf == "" || !strings.Contains(form.Body, `name="csrfmiddlewaretoken" value="`+csrf+`"`) {
+		t.Fatalf("login form: cookies %v", form.Cookies)
+	}
+	placeholders = strings.NewReplacer("CSRF", csrf)
+	login := invoke("admin-login", 302)
+	session := cookie(login, "sessionid")
+	if login.Headers["Location"] != list || session == "" || cookie(login, "csrftoken") == "" {
+		t.Fatalf("login: to %q, cookies %v", login.Headers["Location"], login.Cookies)
+	}
+	placeholders = strings.NewReplacer("SESSION", session, "CSRF", cookie(login, "csrftoken"))
+
+	if resp := invoke("admin-auditlog-list", 200); !strings.Contains(resp.Body, "1 entry, showing 1") || !strings.Contains(resp.Body, "trustmarktype_created") {
+		t.Errorf("list: %s", resp.Body)
+	}
+	if resp := invoke("admin-auditlog-entry", 200); !strings.Contains(resp.Body, "View audit log entry") ||
+		!strings.Contains(resp.Body, `href="/admin/auditlog/auditlogentry/?event_type=trustmarktype_created" class="button">← Back to the list</a>`) {
+		t.Errorf("entry: %s", resp.Body)
+	}
+	if resp := invoke("admin-static", 200); resp.Headers["Content-Type"] != "text/css; charset=utf-8" {
+		t.Errorf("stylesheet: %v", resp.Headers)
+	}
+	invoke("admin-logout-form", 200)
+	if resp := invoke("admin-logout", 200); !strings.Contains(resp.Body, "Logged out") {
+		t.Errorf("logout: %s", resp.Body)
+	}
+	if resp := invoke("admin-auditlog-list", 302); !strings.HasPrefix(resp.Headers["Location"], "/admin/login/?next=") {
+		t.Errorf("list after logout: to %q, want the login form", resp.Headers["Location"])
+	}
+}
