@@ -279,7 +279,7 @@ func (v view) list(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 				v.fail(w, r, fmt.Errorf("audit entry: %w", err))
 				return
 			}
-			data.Rows = append(data.Rows, v.row(e, state))
+			data.Rows = append(data.Rows, newRow(e, state))
 		}
 		data.Count = countText(page.Count, page.CountExact)
 		if page.Next != nil {
@@ -370,7 +370,8 @@ func entryURL(id int64, state listState) string {
 	return u
 }
 
-func (v view) row(e entry, state listState) row {
+// newRow is an entry as a row of the list.
+func newRow(e entry, state listState) row {
 	r := row{
 		ID: e.ID, URL: entryURL(e.ID, state), Time: showTime(e.Timestamp),
 		User: deref(e.Username), APIKeyName: deref(e.APIKeyName), AuthMethod: e.AuthMethod, Tenant: deref(e.Tenant),
