@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -25,11 +27,19 @@ func LoadConfig(ctx context.Context) (aws.Config, error) {
 
 // LocalConfig is the configuration for a local DynamoDB endpoint: static
 // dummy credentials (requests must still be signed) and a fixed region.
+//
+// Connections are not kept alive: the local server (moto, single-threaded,
+// HTTP/1.0) closes each one, and a pooled connection it has closed makes the
+// SDK retry a request that may have been applied, which would count an
+// atomic ADD twice or fail a conditional put that had succeeded.
 func LocalConfig(endpoint string) aws.Config {
 	return aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 		BaseEndpoint: aws.String(endpoint),
+		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.DisableKeepAlives = true
+		}),
 	}
 }
 
