@@ -110,6 +110,14 @@ var apiKeyAccess = []Access{
 	{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{authKeyPrefix + "*"}},
 }
 
+// sessionAccess is what logging in and out needs besides authenticating:
+// sessions and failed-login counts.
+var sessionAccess = []Access{
+	{Table: tables.Auth.ID, Actions: []string{getItem}},
+	{Table: tables.Auth.ID, Actions: []string{putItem, deleteItem}, LeadingKeys: []string{authSessionPrefix + "*", authLoginFailPrefix + "*"}},
+	{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{authLoginFailPrefix + "*", authKeyPrefix + "*"}},
+}
+
 // resourceFunction is a function that serves one resource type: it reads
 // the resources table (its type, and the types it refers to), and writes
 // only items of its own type, the id counters, its type's uniqueness
@@ -150,21 +158,20 @@ func Functions() []Function {
 			Name: api.FunctionAuth, Description: "Inmor admin API: login, logout, me, csrf",
 			MemoryMB: 512, TimeoutSeconds: 10,
 			Tables: []string{tables.Auth.ID},
-			Access: []Access{
-				{Table: tables.Auth.ID, Actions: []string{getItem}},
-				{Table: tables.Auth.ID, Actions: []string{putItem, deleteItem}, LeadingKeys: []string{authSessionPrefix + "*", authLoginFailPrefix + "*"}},
-				{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{authLoginFailPrefix + "*", authKeyPrefix + "*"}},
-			},
+			Access: sessionAccess,
 			Routes: true,
 		},
 		{
-			Name: api.FunctionAuditQuery, Description: "Inmor admin API: the audit log (read-only) and the OpenAPI document",
-			MemoryMB: 256, TimeoutSeconds: 10,
+			// It also serves the admin pages, whose login opens sessions:
+			// the auth function's access to the auth table, and its memory
+			// for argon2id.
+			Name: api.FunctionAuditQuery, Description: "Inmor admin API: the audit log (read-only), the admin pages and the OpenAPI document",
+			MemoryMB: 512, TimeoutSeconds: 10,
 			Tables: []string{tables.Audit.ID, tables.Auth.ID},
 			Access: append([]Access{
 				{Table: tables.Audit.ID, Actions: []string{getItem, batchGetItem}},
 				{Table: tables.Audit.ID, Indexes: true, Actions: []string{query}},
-			}, apiKeyAccess...),
+			}, sessionAccess...),
 			Routes: true,
 		},
 		{
