@@ -1,7 +1,9 @@
 // Package auditstream is the audit function's Lambda handler: it decodes a
 // DynamoDB Streams batch of the resources table, derives one audit entry per
 // resource change and appends it to the journal, reporting partial batch
-// failures so that Lambda retries from the first record that failed.
+// failures so that Lambda retries from the first record that failed. A record
+// that keeps failing is set aside as a dead-letter record after a bounded
+// number of attempts, so it cannot block its shard; Replay handles it again.
 package auditstream
 
 import (
@@ -10,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -21,6 +24,15 @@ import (
 // payload, so records are decoded by the fast streamrecord decoder.
 type Handler struct {
 	Journal audit.Journal
+	// DeadLetters counts the failed attempts of each record and keeps the
+	// records set aside. When nil, a failing record is retried forever.
+	DeadLetters DeadLetters
+	// MaxRecordAttempts is how many times a record may fail before it is set
+	// aside; DefaultMaxRecordAttempts when zero or less.
+	MaxRecordAttempts int
+	// Now returns the current time (when a record is set aside); time.Now
+	// when nil.
+	Now func() time.Time
 	// Logger receives one line per batch and one per failed record.
 	Logger *slog.Logger
 }
@@ -31,7 +43,11 @@ type Stats struct {
 	Appended   int
 	Duplicates int
 	Skipped    int // bookkeeping items, not resources
-	Failed     int
+	// SetAside counts the records that failed for the last allowed time and
+	// were stored as dead-letter records (the batch went on after them).
+	SetAside int
+	// Failed counts the records reported in batchItemFailures (0 or 1).
+	Failed int
 }
 
 // Invoke implements lambda.Handler.
@@ -46,6 +62,10 @@ func (h Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // Process handles one batch. Records are handled in order; at the first one
 // that fails, processing stops and that record is reported, so Lambda (or the
 // local poller) retries from it and the entries keep the stream's order.
+// Each failure is counted (see DeadLetters); a record that has failed
+// MaxRecordAttempts times is set aside instead, and the records after it are
+// handled in the same invocation. A failure that cannot be counted, or a
+// record that cannot be set aside, is reported, never dropped.
 // An error is returned only when the payload is not a stream event at all.
 func (h Handler) Process(ctx context.Context, payload []byte) (events.DynamoDBEventResponse, Stats, error) {
 	resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
@@ -54,12 +74,14 @@ func (h Handler) Process(ctx context.Context, payload []byte) (events.DynamoDBEv
 		return resp, Stats{}, fmt.Errorf("decode stream event: %w", err)
 	}
 	stats := Stats{Records: len(records)}
-	for _, rec := range records {
+	for i, rec := range records {
 		appended, skipped, err := h.handle(ctx, rec)
 		if err != nil {
+			if h.failed(ctx, payload, i, rec, err) {
+				stats.SetAside++
+				continue
+			}
 			stats.Failed++
-			h.logger().ErrorContext(ctx, "audit record failed", "event_id", rec.EventID,
-				"sequence_number", rec.SequenceNumber, "error", err.Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.SequenceNumber})
 			break
 		}
@@ -73,7 +95,7 @@ func (h Handler) Process(ctx context.Context, payload []byte) (events.DynamoDBEv
 		}
 	}
 	h.logger().InfoContext(ctx, "audit batch", "records", stats.Records, "appended", stats.Appended,
-		"duplicates", stats.Duplicates, "skipped", stats.Skipped, "failed", stats.Failed)
+		"duplicates", stats.Duplicates, "skipped", stats.Skipped, "set_aside", stats.SetAside, "failed", stats.Failed)
 	return resp, stats, nil
 }
 

@@ -145,7 +145,13 @@ func AuditQuery(client *dynamodb.Client, c Config) (http.Handler, error) {
 	return api.NewAuditQueryHandler(log, authn, cursors, pages), nil
 }
 
-// Audit is the audit function's stream handler.
+// Audit is the audit function's stream handler. It counts failed attempts
+// and keeps dead-letter records in the audit table, as it keeps the log;
+// `inmorctl audit dlq replay` replays them with this same handler.
 func Audit(client *dynamodb.Client, c Config, logger *slog.Logger) auditstream.Handler {
-	return auditstream.Handler{Journal: &dynamo.Journal{Client: client, Table: c.AuditTable}, Logger: logger}
+	return auditstream.Handler{
+		Journal:     &dynamo.Journal{Client: client, Table: c.AuditTable},
+		DeadLetters: &dynamo.DeadLetters{Client: client, Table: c.AuditTable},
+		Logger:      logger,
+	}
 }
