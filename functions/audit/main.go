@@ -22,5 +22,7 @@ func main() {
 		slog.Error("load AWS configuration", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(lambdas.Audit(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv), logger))
+	h := lambdas.Audit(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv), logger)
+	h.Metrics = os.Stdout // Embedded Metric Format lines become CloudWatch metrics
+	lambda.Start(h)
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -35,6 +36,9 @@ type Handler struct {
 	Now func() time.Time
 	// Logger receives one line per batch and one per failed record.
 	Logger *slog.Logger
+	// Metrics, when set, receives one CloudWatch Embedded Metric Format
+	// line per batch (in Lambda: standard output).
+	Metrics io.Writer
 }
 
 // Stats describes what one batch did.
@@ -48,6 +52,9 @@ type Stats struct {
 	SetAside int
 	// Failed counts the records reported in batchItemFailures (0 or 1).
 	Failed int
+	// MaxLag is the longest time from a change (the stream's approximate
+	// creation time) to its entry, over the entries appended.
+	MaxLag time.Duration
 }
 
 // Invoke implements lambda.Handler.
@@ -90,12 +97,21 @@ func (h Handler) Process(ctx context.Context, payload []byte) (events.DynamoDBEv
 			stats.Skipped++
 		case appended:
 			stats.Appended++
+			if !rec.ApproximateCreationTime.IsZero() {
+				stats.MaxLag = max(stats.MaxLag, h.now().Sub(rec.ApproximateCreationTime))
+			}
 		default:
 			stats.Duplicates++
 		}
 	}
 	h.logger().InfoContext(ctx, "audit batch", "records", stats.Records, "appended", stats.Appended,
-		"duplicates", stats.Duplicates, "skipped", stats.Skipped, "set_aside", stats.SetAside, "failed", stats.Failed)
+		"duplicates", stats.Duplicates, "skipped", stats.Skipped, "set_aside", stats.SetAside, "failed", stats.Failed,
+		"max_lag_ms", stats.MaxLag.Milliseconds())
+	if h.Metrics != nil {
+		if err := writeMetrics(h.Metrics, stats, h.now()); err != nil {
+			h.logger().ErrorContext(ctx, "write metrics", "error", err.Error())
+		}
+	}
 	return resp, stats, nil
 }
 

@@ -160,7 +160,7 @@ func TestPoisonRecordIsRetriedThenSetAsideAndTheRestGoOn(t *testing.T) {
 			t.Errorf("delivery %d: %+v, want the poison record reported", i+1, s)
 		}
 	}
-	if last := runs[len(runs)-1]; last != (Stats{Records: 3, Appended: 2, SetAside: 1}) {
+	if last := runs[len(runs)-1]; withoutLag(last) != (Stats{Records: 3, Appended: 2, SetAside: 1}) {
 		t.Errorf("last delivery %+v: the records after the poison one must be handled in it", last)
 	}
 	if got := eventIDs(j); !slices.Equal(got, []string{"ev-31", "ev-33", "ev-34"}) {
@@ -214,7 +214,7 @@ func TestMaxRecordAttemptsIsConfigurable(t *testing.T) {
 	h := newHandler(j, dl)
 	h.MaxRecordAttempts = 1
 	runs := deliver(t, h, raw, 10)
-	if len(runs) != 1 || runs[0] != (Stats{Records: 2, Appended: 1, SetAside: 1}) || len(dl.letters) != 1 {
+	if len(runs) != 1 || withoutLag(runs[0]) != (Stats{Records: 2, Appended: 1, SetAside: 1}) || len(dl.letters) != 1 {
 		t.Errorf("runs %+v, dead letters %d", runs, len(dl.letters))
 	}
 }
