@@ -27,6 +27,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/lambdas"
 	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/signing"
@@ -618,6 +619,12 @@ func (s *InmorStack) addAlarms(specs []Function) {
 	s.alarm("AuditFailuresAlarm", "Stream records the audit function gave up on: replay them from the stream (24 h) or record them by hand; see README.",
 		s.AuditFailures.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}), 1,
 		awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+	// The audit function's own metrics (Embedded Metric Format lines).
+	s.alarm("AuditDeadLettersAlarm", "The audit function set stream records aside as dead letters: list and replay them with inmorctl audit dlq.",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(auditstream.MetricsNamespace), MetricName: jsii.String("SetAside"),
+			DimensionsMap: &map[string]*string{"Function": jsii.String("audit")}, Period: five, Statistic: jsii.String("Sum"),
+		}), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
 	s.alarm("Api5xxAlarm", "Over 5% of the API's requests in 5 minutes answered 5xx.",
 		s.API.MetricServerError(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Average")}),
 		api5xxAlarmRate, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)

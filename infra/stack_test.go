@@ -886,8 +886,9 @@ func TestSigningKey(t *testing.T) {
 	}
 }
 
-// Alarms: stream iterator age, the failure queue, each function's errors
-// and throttles, the API's 5xx rate; all to the encrypted, SSL-only topic.
+// Alarms: stream iterator age, the failure queue, the audit function's dead
+// letters, each function's errors and throttles, the API's 5xx rate; all to
+// the encrypted, SSL-only topic.
 func TestAlarms(t *testing.T) {
 	s := synth(t)
 	topic := s.logicalID(s.stack.AlarmTopic)
@@ -922,6 +923,12 @@ func TestAlarms(t *testing.T) {
 			t.Errorf("no alarm on %s of %s (alarms: %v)", w.metric, w.dimension, alarms)
 		}
 	}
+	check(t, "alarm on the audit function's dead letters (its EMF metric)", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), assertions.Match_ObjectLike(&map[string]any{
+			"Namespace": "Inmor/Audit", "MetricName": "SetAside", "Threshold": 1,
+			"Dimensions": []any{map[string]any{"Name": "Function", "Value": "audit"}},
+		}))
+	})
 	tp := s.resources[topic].Properties
 	if tp["KmsMasterKeyId"] == nil {
 		t.Error("the alarm topic is not encrypted")
