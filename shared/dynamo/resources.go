@@ -93,6 +93,11 @@ func (s *Resources) createUnique(ctx context.Context, t resource.Type, field, va
 		if err := attributevalue.UnmarshalMap(reasons[0].Item, &holder); err != nil || holder.ID == 0 {
 			return 0, fmt.Errorf("read uniqueness guard of %s %q: %v", t, value, err)
 		}
+		if holder.ID == id {
+			// The guard holds our own id: the SDK retried a transaction that
+			// had been applied but whose answer was lost.
+			return id, nil
+		}
 		return holder.ID, resource.ErrExists
 	}
 	if err != nil {
@@ -137,9 +142,38 @@ func (s *Resources) replaceItem(ctx context.Context, item map[string]types.Attri
 		if failed.Item == nil {
 			return resource.ErrNotFound
 		}
+		if sameWrite(failed.Item, item) {
+			return nil // a retried put whose first attempt was applied
+		}
 		return resource.ErrStale
 	}
 	return err
+}
+
+// sameWrite reports whether the stored item is the very write of item: the
+// same version made by the same request (the SDK retried a put that had
+// been applied, and its answer was lost).
+func sameWrite(stored, item map[string]types.AttributeValue) bool {
+	requestID := func(it map[string]types.AttributeValue) string {
+		m, _ := it[resource.AttrAttribution].(*types.AttributeValueMemberM)
+		if m == nil {
+			return ""
+		}
+		s, _ := m.Value["request_id"].(*types.AttributeValueMemberS)
+		if s == nil {
+			return ""
+		}
+		return s.Value
+	}
+	version := func(it map[string]types.AttributeValue) string {
+		n, _ := it[resource.AttrVersion].(*types.AttributeValueMemberN)
+		if n == nil {
+			return ""
+		}
+		return n.Value
+	}
+	id := requestID(item)
+	return id != "" && id == requestID(stored) && version(item) == version(stored)
 }
 
 // equalsFilter keeps the items whose attribute equals a string value.

@@ -1,0 +1,47 @@
+package dynamo_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/dynamotest"
+	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/tables"
+)
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
+// TestARetriedPutIsNotALostRace: when the SDK retries a conditional put
+// whose first attempt was applied (its answer lost), the retry finds its own
+// write and succeeds; another request's write is a lost race (ErrStale).
+func TestARetriedPutIsNotALostRace(t *testing.T) {
+	ctx := context.Background()
+	getenv := dynamotest.Getenv(t, nil)
+	client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()))
+	if err := dynamo.CreateTables(ctx, client, getenv); err != nil {
+		t.Fatal(err)
+	}
+	store := &dynamo.Resources{Client: client, Table: tables.Resources.Name(getenv)}
+	now := time.Now().UTC()
+	created, err := store.CreateTrustMarkType(ctx, resource.TrustMarkType{TMType: "https://tm", ValidFor: 1, Active: true, Added: now},
+		resource.Attribution{RequestID: "req-create", Operation: resource.OpCreate, ResponseCode: 201, CommittedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := created
+	update.Active = false
+	a := resource.Attribution{RequestID: "req-update", Operation: resource.OpUpdate, ResponseCode: 200, CommittedAt: now}
+	first, err := store.ReplaceTrustMarkType(ctx, update, a)
+	if err != nil || first.Version != 2 {
+		t.Fatalf("first attempt: %+v %v", first, err)
+	}
+	if retried, err := store.ReplaceTrustMarkType(ctx, update, a); err != nil || retried.Version != 2 {
+		t.Errorf("the retried put of the same request: %+v %v, want success", retried, err)
+	}
+	a.RequestID = "req-other"
+	if _, err := store.ReplaceTrustMarkType(ctx, update, a); err != resource.ErrStale {
+		t.Errorf("another request's put on the old version: %v, want ErrStale", err)
+	}
+}
