@@ -10,18 +10,31 @@ import (
 
 // NewSubordinatesHandler returns the handler of the subordinates function.
 func NewSubordinatesHandler(svc resource.Subordinates, authn httpapi.Authenticator, attempts resource.AttemptRecorder) http.Handler {
-	h := subordinateHandlers{svc: svc}
 	return newFunctionHandler(FunctionSubordinates, authn, attempts, map[string]http.HandlerFunc{
-		"createSubordinate": h.create,
-		"listSubordinates":  h.list,
-		"getSubordinate":    h.get,
-		"updateSubordinate": h.update,
-		"renewSubordinate":  h.renew,
+		"createSubordinate": withBody(http.StatusCreated, func(r *http.Request) (resource.Subordinate, error) {
+			in, err := readSubordinate(r, true)
+			if err != nil {
+				return resource.Subordinate{}, err
+			}
+			return svc.Create(r.Context(), in, attribution(r))
+		}),
+		"listSubordinates": listPage(func(r *http.Request, p resource.Page) ([]resource.Subordinate, int, error) {
+			return svc.List(r.Context(), p)
+		}),
+		"getSubordinate": byID(func(r *http.Request, id int64) (resource.Subordinate, error) {
+			return svc.Get(r.Context(), id)
+		}),
+		"updateSubordinate": byID(func(r *http.Request, id int64) (resource.Subordinate, error) {
+			in, err := readSubordinate(r, false)
+			if err != nil {
+				return resource.Subordinate{}, err
+			}
+			return svc.Update(r.Context(), id, in, attribution(r))
+		}),
+		"renewSubordinate": byID(func(r *http.Request, id int64) (resource.Subordinate, error) {
+			return svc.Renew(r.Context(), id, attribution(r))
+		}),
 	})
-}
-
-type subordinateHandlers struct {
-	svc resource.Subordinates
 }
 
 // readSubordinate reads a create (withEntityID) or update body.
@@ -44,80 +57,4 @@ func readSubordinate(r *http.Request, withEntityID bool) (resource.SubordinateIn
 	in.Active = f.Bool("active")
 	in.AdditionalClaims, in.SetAdditionalClaims = f.Object("additional_claims", false)
 	return in, f.Err()
-}
-
-func (h subordinateHandlers) create(w http.ResponseWriter, r *http.Request) {
-	in, err := readSubordinate(r, true)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	created, err := h.svc.Create(r.Context(), in, attribution(r))
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusCreated, created)
-}
-
-func (h subordinateHandlers) list(w http.ResponseWriter, r *http.Request) {
-	q := httpapi.NewQuery(r)
-	limit, offset := q.Page()
-	if err := q.Err(); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	items, count, err := h.svc.List(r.Context(), resource.Page{Limit: limit, Offset: offset})
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, httpapi.PageBody[resource.Subordinate]{Items: items, Count: count})
-}
-
-func (h subordinateHandlers) get(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	sub, err := h.svc.Get(r.Context(), id)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, sub)
-}
-
-func (h subordinateHandlers) update(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	in, err := readSubordinate(r, false)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	sub, err := h.svc.Update(r.Context(), id, in, attribution(r))
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, sub)
-}
-
-func (h subordinateHandlers) renew(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	sub, err := h.svc.Renew(r.Context(), id, attribution(r))
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, sub)
 }

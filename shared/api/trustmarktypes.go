@@ -9,18 +9,52 @@ import (
 
 // NewTrustMarkTypesHandler returns the handler of the trustmarktypes function.
 func NewTrustMarkTypesHandler(svc resource.TrustMarkTypes, authn httpapi.Authenticator, attempts resource.AttemptRecorder) http.Handler {
-	h := trustMarkTypeHandlers{svc: svc}
 	return newFunctionHandler(FunctionTrustMarkTypes, authn, attempts, map[string]http.HandlerFunc{
-		"createTrustMarkType":      h.create,
-		"listTrustMarkTypes":       h.list,
-		"getTrustMarkTypeByTMType": h.getByTMType,
-		"getTrustMarkType":         h.get,
-		"updateTrustMarkType":      h.update,
+		"createTrustMarkType": withBody(http.StatusCreated, func(r *http.Request) (resource.TrustMarkType, error) {
+			t, err := readNewTrustMarkType(r)
+			if err != nil {
+				return t, err
+			}
+			return svc.Create(r.Context(), t, attribution(r))
+		}),
+		"listTrustMarkTypes": listPage(func(r *http.Request, p resource.Page) ([]resource.TrustMarkType, int, error) {
+			return svc.List(r.Context(), p)
+		}),
+		// tmtype comes from the query, or from a JSON body as Inmor's clients send it on this GET.
+		"getTrustMarkTypeByTMType": withBody(http.StatusOK, func(r *http.Request) (resource.TrustMarkType, error) {
+			tmtype := r.URL.Query().Get("tmtype")
+			if tmtype == "" {
+				f, err := httpapi.ReadFields(r)
+				if err != nil {
+					return resource.TrustMarkType{}, err
+				}
+				tmtype, _ = f.String("tmtype", true, resource.MaxURLLength)
+				if err := f.Err(); err != nil {
+					return resource.TrustMarkType{}, err
+				}
+			}
+			return svc.GetByTMType(r.Context(), tmtype)
+		}),
+		"getTrustMarkType": byID(func(r *http.Request, id int64) (resource.TrustMarkType, error) {
+			return svc.Get(r.Context(), id)
+		}),
+		"updateTrustMarkType": byID(func(r *http.Request, id int64) (resource.TrustMarkType, error) {
+			f, err := httpapi.ReadFields(r)
+			if err != nil {
+				return resource.TrustMarkType{}, err
+			}
+			changes := resource.TrustMarkTypeChanges{
+				Autorenew:   f.Bool("autorenew"),
+				ValidFor:    f.Int("valid_for", 1, resource.MaxHours),
+				RenewalTime: f.Int("renewal_time", 0, resource.MaxHours),
+				Active:      f.Bool("active"),
+			}
+			if err := f.Err(); err != nil {
+				return resource.TrustMarkType{}, err
+			}
+			return svc.Update(r.Context(), id, changes, attribution(r))
+		}),
 	})
-}
-
-type trustMarkTypeHandlers struct {
-	svc resource.TrustMarkTypes
 }
 
 func orDefault[T any](p *T, def T) T {
@@ -30,11 +64,10 @@ func orDefault[T any](p *T, def T) T {
 	return *p
 }
 
-func (h trustMarkTypeHandlers) create(w http.ResponseWriter, r *http.Request) {
+func readNewTrustMarkType(r *http.Request) (resource.TrustMarkType, error) {
 	f, err := httpapi.ReadFields(r)
 	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+		return resource.TrustMarkType{}, err
 	}
 	tmtype, _ := f.String("tmtype", true, resource.MaxURLLength)
 	t := resource.TrustMarkType{
@@ -44,96 +77,5 @@ func (h trustMarkTypeHandlers) create(w http.ResponseWriter, r *http.Request) {
 		RenewalTime: orDefault(f.Int("renewal_time", 0, resource.MaxHours), resource.DefaultRenewalTime),
 		Active:      orDefault(f.Bool("active"), true),
 	}
-	if err := f.Err(); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	created, err := h.svc.Create(r.Context(), t, attribution(r))
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusCreated, created)
-}
-
-func (h trustMarkTypeHandlers) list(w http.ResponseWriter, r *http.Request) {
-	q := httpapi.NewQuery(r)
-	limit, offset := q.Page()
-	if err := q.Err(); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	items, count, err := h.svc.List(r.Context(), resource.Page{Limit: limit, Offset: offset})
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, httpapi.PageBody[resource.TrustMarkType]{Items: items, Count: count})
-}
-
-func (h trustMarkTypeHandlers) get(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	t, err := h.svc.Get(r.Context(), id)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, t)
-}
-
-// getByTMType takes tmtype from the query, or from a JSON body as Inmor's
-// clients send it on this GET.
-func (h trustMarkTypeHandlers) getByTMType(w http.ResponseWriter, r *http.Request) {
-	tmtype := r.URL.Query().Get("tmtype")
-	if tmtype == "" {
-		f, err := httpapi.ReadFields(r)
-		if err != nil {
-			httpapi.WriteError(w, r, err)
-			return
-		}
-		tmtype, _ = f.String("tmtype", true, resource.MaxURLLength)
-		if err := f.Err(); err != nil {
-			httpapi.WriteError(w, r, err)
-			return
-		}
-	}
-	t, err := h.svc.GetByTMType(r.Context(), tmtype)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, t)
-}
-
-func (h trustMarkTypeHandlers) update(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	f, err := httpapi.ReadFields(r)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	changes := resource.TrustMarkTypeChanges{
-		Autorenew:   f.Bool("autorenew"),
-		ValidFor:    f.Int("valid_for", 1, resource.MaxHours),
-		RenewalTime: f.Int("renewal_time", 0, resource.MaxHours),
-		Active:      f.Bool("active"),
-	}
-	if err := f.Err(); err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	t, err := h.svc.Update(r.Context(), id, changes, attribution(r))
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
-	httpapi.WriteJSON(w, http.StatusOK, t)
+	return t, f.Err()
 }
