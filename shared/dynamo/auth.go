@@ -296,11 +296,18 @@ type sessionRecord struct {
 }
 
 // CreateSession implements auth.SessionStore.
+//
+// Session ids are 256-bit random, so an existing item with the same hash can
+// only be this very session: the SDK retried a put whose answer was lost.
 func (a *Auth) CreateSession(ctx context.Context, s auth.Session) error {
-	return a.putNew(ctx, sessionRecord{
+	err := a.putNew(ctx, sessionRecord{
 		PK: sessionPrefix + s.Hash, Username: s.Username, UserID: s.UserID,
 		CreatedAt: s.CreatedAt.UTC().Format(timeFormatRFC3339), ExpiresAt: s.ExpiresAt.Unix(),
 	})
+	if errors.Is(err, ErrExists) {
+		return nil
+	}
+	return err
 }
 
 // SessionByHash implements auth.SessionStore.
@@ -339,24 +346,36 @@ func (a *Auth) LoginFailures(ctx context.Context, username string) (int, time.Ti
 }
 
 // RecordLoginFailure implements auth.LoginThrottle: it counts within the
-// open window, or opens a new one when the last has ended.
+// open window, or opens a new one when the last has ended. Each call carries
+// a random token kept on the item, so an SDK retry of an applied update
+// (its answer lost) does not count the failure twice.
 func (a *Auth) RecordLoginFailure(ctx context.Context, username string, now time.Time, window time.Duration) error {
+	token, err := auth.NewSecret()
+	if err != nil {
+		return err
+	}
 	key := map[string]types.AttributeValue{"pk": str(loginFailPrefix + username)}
-	_, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(a.Table),
-		Key:                       key,
-		UpdateExpression:          aws.String("ADD #c :one"),
-		ConditionExpression:       aws.String("expires_at > :now"),
-		ExpressionAttributeNames:  map[string]string{"#c": "count"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":now": num(now.Unix())},
+	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(a.Table),
+		Key:                                 key,
+		UpdateExpression:                    aws.String("ADD #c :one SET last_token = :token"),
+		ConditionExpression:                 aws.String("expires_at > :now AND (attribute_not_exists(last_token) OR last_token <> :token)"),
+		ExpressionAttributeNames:            map[string]string{"#c": "count"},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":one": num(1), ":now": num(now.Unix()), ":token": str(token)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if !errors.As(err, &failed) {
 		return err
 	}
+	if t, ok := failed.Item["last_token"].(*types.AttributeValueMemberS); ok && t.Value == token {
+		return nil // counted by the first attempt
+	}
 	_, err = a.Client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(a.Table),
-		Item:      map[string]types.AttributeValue{"pk": key["pk"], "count": num(1), "expires_at": num(now.Add(window).Unix())},
+		Item: map[string]types.AttributeValue{
+			"pk": key["pk"], "count": num(1), "expires_at": num(now.Add(window).Unix()), "last_token": str(token),
+		},
 	})
 	return err
 }
