@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
@@ -17,11 +16,7 @@ import (
 func main() {
 	logger := logging.New(os.Stdout, "audit")
 	slog.SetDefault(logger)
-	cfg, err := dynamo.LoadConfig(context.Background())
-	if err != nil {
-		slog.Error("load AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
+	cfg := dynamo.LambdaConfig(os.Getenv)
 	h := lambdas.Audit(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv), logger)
 	h.Metrics = os.Stdout // Embedded Metric Format lines become CloudWatch metrics
 	lambda.Start(h)

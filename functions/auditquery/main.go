@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
@@ -17,11 +16,7 @@ import (
 
 func main() {
 	slog.SetDefault(logging.New(os.Stdout, "auditquery"))
-	cfg, err := dynamo.LoadConfig(context.Background())
-	if err != nil {
-		slog.Error("load AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
+	cfg := dynamo.LambdaConfig(os.Getenv)
 	h, err := lambdas.AuditQuery(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv))
 	if err != nil {
 		slog.Error("build the handler", "error", err.Error())

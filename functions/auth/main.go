@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
@@ -17,11 +16,7 @@ import (
 
 func main() {
 	slog.SetDefault(logging.New(os.Stdout, "auth"))
-	cfg, err := dynamo.LoadConfig(context.Background())
-	if err != nil {
-		slog.Error("load AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
+	cfg := dynamo.LambdaConfig(os.Getenv)
 	h := lambdas.Auth(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv))
 	lambda.Start(apigw.Handler(h))
 }

@@ -8,22 +8,21 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/lambdas"
 	"github.com/inmor/inmor-serverless/shared/logging"
+	"github.com/inmor/inmor-serverless/shared/signing"
 )
 
 func main() {
 	slog.SetDefault(logging.New(os.Stdout, "subordinates"))
 	ctx := context.Background()
-	cfg, err := dynamo.LoadConfig(ctx)
-	if err != nil {
-		slog.Error("load AWS configuration", "error", err.Error())
-		os.Exit(1)
-	}
-	signer, err := lambdas.Signer(ctx, os.Getenv, cfg)
+	cfg := dynamo.LambdaConfig(os.Getenv)
+	// AWS KMS when SIGNING_KMS_KEY_ID is set, else the private JWK in SIGNING_KEY_FILE.
+	signer, err := signing.NewFromEnv(ctx, os.Getenv, func() (signing.KMSAPI, error) { return kms.NewFromConfig(cfg), nil })
 	if err != nil {
 		slog.Error("configure signing", "error", err.Error())
 		os.Exit(1)

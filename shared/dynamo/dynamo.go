@@ -4,26 +4,17 @@
 package dynamo
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 )
-
-// LoadConfig loads the standard AWS SDK configuration (environment, shared
-// files, the Lambda role). AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB
-// point it at a local endpoint.
-func LoadConfig(ctx context.Context) (aws.Config, error) {
-	return config.LoadDefaultConfig(ctx)
-}
 
 // LocalConfig is the configuration for a local DynamoDB endpoint: static
 // dummy credentials (requests must still be signed) and a fixed region.
@@ -73,4 +64,21 @@ func reasonCode(reasons []types.CancellationReason, i int) string {
 		return aws.ToString(reasons[i].Code)
 	}
 	return ""
+}
+
+// LambdaConfig is the configuration inside AWS Lambda, read from the
+// environment Lambda sets: the region and the function role's credentials
+// (AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN),
+// and AWS_ENDPOINT_URL when set. It leaves out the SDK's shared-config
+// loader (profiles, SSO, STS, IMDS), which a function never uses, and so
+// keeps the function binaries small.
+func LambdaConfig(getenv func(string) string) aws.Config {
+	cfg := aws.Config{
+		Region:      getenv("AWS_REGION"),
+		Credentials: credentials.NewStaticCredentialsProvider(getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN")),
+	}
+	if endpoint := getenv("AWS_ENDPOINT_URL"); endpoint != "" {
+		cfg.BaseEndpoint = aws.String(endpoint)
+	}
+	return cfg
 }

@@ -4,15 +4,12 @@
 package lambdas
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/inmor/inmor-serverless/shared/adminui"
 	"github.com/inmor/inmor-serverless/shared/api"
@@ -21,7 +18,6 @@ import (
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/resource"
-	"github.com/inmor/inmor-serverless/shared/signing"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -77,12 +73,6 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	return c
 }
 
-// Signer is the signer the environment configures: AWS KMS when
-// SIGNING_KMS_KEY_ID is set, else the private JWK in SIGNING_KEY_FILE.
-func Signer(ctx context.Context, getenv func(string) string, cfg aws.Config) (signing.Signer, error) {
-	return signing.NewFromEnv(ctx, getenv, func() (signing.KMSAPI, error) { return kms.NewFromConfig(cfg), nil })
-}
-
 func (c Config) authStore(client *dynamodb.Client) *dynamo.Auth {
 	return &dynamo.Auth{Client: client, Table: c.AuthTable}
 }
@@ -114,14 +104,14 @@ func TrustMarkTypes(client *dynamodb.Client, c Config) http.Handler {
 }
 
 // TrustMarks is the trustmarks function's HTTP handler.
-func TrustMarks(client *dynamodb.Client, c Config, signer signing.Signer) http.Handler {
+func TrustMarks(client *dynamodb.Client, c Config, signer resource.Signer) http.Handler {
 	store := c.resources(client)
 	svc := resource.TrustMarks{Store: store, Types: store, Signer: signer, Issuer: c.TrustMarkIssuer}
 	return api.NewTrustMarksHandler(svc, c.authenticator(client), store)
 }
 
 // Subordinates is the subordinates function's HTTP handler.
-func Subordinates(client *dynamodb.Client, c Config, signer signing.Signer) http.Handler {
+func Subordinates(client *dynamodb.Client, c Config, signer resource.Signer) http.Handler {
 	store := c.resources(client)
 	svc := resource.Subordinates{Store: store, Signer: signer, EntityID: c.EntityID}
 	return api.NewSubordinatesHandler(svc, c.authenticator(client), store)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"io"
 	"os"
@@ -86,7 +87,7 @@ func newCLI(env Env) *cli {
 	}
 	if c.openDynamoDB == nil {
 		c.openDynamoDB = func(ctx context.Context) (*dynamodb.Client, error) {
-			cfg, err := dynamo.LoadConfig(ctx)
+			cfg, err := config.LoadDefaultConfig(ctx)
 			if err != nil {
 				return nil, fmt.Errorf("load AWS configuration: %w", err)
 			}
@@ -99,7 +100,7 @@ func newCLI(env Env) *cli {
 // dynamoStore opens the auth table the way the functions do.
 func dynamoStore(getenv func(string) string) func(ctx context.Context) (Store, error) {
 	return func(ctx context.Context) (Store, error) {
-		cfg, err := dynamo.LoadConfig(ctx)
+		cfg, err := config.LoadDefaultConfig(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("load AWS configuration: %w", err)
 		}
