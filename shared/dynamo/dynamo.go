@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 )
 
 // LocalConfig is the configuration for a local DynamoDB endpoint: static
@@ -37,11 +36,6 @@ func LocalConfig(endpoint string) aws.Config {
 // NewClient returns a DynamoDB client for cfg.
 func NewClient(cfg aws.Config, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
 	return dynamodb.NewFromConfig(cfg, optFns...)
-}
-
-// NewStreamsClient returns a DynamoDB Streams client for cfg.
-func NewStreamsClient(cfg aws.Config, optFns ...func(*dynamodbstreams.Options)) *dynamodbstreams.Client {
-	return dynamodbstreams.NewFromConfig(cfg, optFns...)
 }
 
 // Helpers to build attribute values.

@@ -46,8 +46,9 @@ func toAttributeValue(v any) (types.AttributeValue, error) {
 	return nil, fmt.Errorf("cannot store %T", v)
 }
 
-// fromAttributeValue converts a DynamoDB value back to a JSON value, numbers
-// as json.Number (sets become lists).
+// fromAttributeValue converts a DynamoDB value back to a plain value, as the
+// stream decoder does: numbers as json.Number, binaries as []byte, sets as
+// lists.
 func fromAttributeValue(av types.AttributeValue) any {
 	switch x := av.(type) {
 	case *types.AttributeValueMemberNULL:
@@ -80,8 +81,20 @@ func fromAttributeValue(av types.AttributeValue) any {
 			list[i] = json.Number(s)
 		}
 		return list
+	case *types.AttributeValueMemberBS:
+		list := make([]any, len(x.Value))
+		for i, b := range x.Value {
+			list[i] = b
+		}
+		return list
 	}
 	return nil
+}
+
+// FromAttributeMap converts an item to plain values, as the stream decoder
+// gives them to the audit function.
+func FromAttributeMap(m map[string]types.AttributeValue) map[string]any {
+	return fromAttributeMap(m)
 }
 
 func fromAttributeMap(m map[string]types.AttributeValue) map[string]any {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/inmor/inmor-serverless/shared/api"
 	"github.com/inmor/inmor-serverless/shared/apigw"
@@ -111,7 +112,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		audit = o.Audit(audit)
 	}
 	s.Poller = &Poller{
-		Streams:   dynamo.NewStreamsClient(cfg),
+		Streams:   dynamodbstreams.NewFromConfig(cfg),
 		StreamARN: aws.ToString(table.Table.LatestStreamArn),
 		Handler:   audit,
 		Gate:      gate,

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
@@ -233,7 +234,7 @@ type state struct {
 // current reads a resource item: its key in the audit log, its version and
 // its snapshot as the audit function would record it.
 func current(t resource.Type, item map[string]types.AttributeValue) (state, string, error) {
-	plain := fromAttributeMap(item)
+	plain := dynamo.FromAttributeMap(item)
 	key := string(t) + "#?"
 	if sk, ok := plain[resource.AttrSK].(string); ok {
 		if id, err := strconv.ParseInt(sk, 10, 64); err == nil {
@@ -678,55 +679,4 @@ func compareKeys(a, b string) int {
 	ai, an, ak := split(a)
 	bi, bn, bk := split(b)
 	return cmp.Or(cmp.Compare(ai, bi), cmp.Compare(an, bn), strings.Compare(ak, bk))
-}
-
-// fromAttributeMap converts an item to plain values, as the stream decoder
-// gives them to the audit function: numbers as json.Number, binary as
-// []byte, sets as lists.
-func fromAttributeMap(m map[string]types.AttributeValue) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = fromAttributeValue(v)
-	}
-	return out
-}
-
-func fromAttributeValue(av types.AttributeValue) any {
-	switch x := av.(type) {
-	case *types.AttributeValueMemberS:
-		return x.Value
-	case *types.AttributeValueMemberN:
-		return json.Number(x.Value)
-	case *types.AttributeValueMemberBOOL:
-		return x.Value
-	case *types.AttributeValueMemberB:
-		return x.Value
-	case *types.AttributeValueMemberM:
-		return fromAttributeMap(x.Value)
-	case *types.AttributeValueMemberL:
-		list := make([]any, len(x.Value))
-		for i, item := range x.Value {
-			list[i] = fromAttributeValue(item)
-		}
-		return list
-	case *types.AttributeValueMemberSS:
-		list := make([]any, len(x.Value))
-		for i, s := range x.Value {
-			list[i] = s
-		}
-		return list
-	case *types.AttributeValueMemberNS:
-		list := make([]any, len(x.Value))
-		for i, s := range x.Value {
-			list[i] = json.Number(s)
-		}
-		return list
-	case *types.AttributeValueMemberBS:
-		list := make([]any, len(x.Value))
-		for i, b := range x.Value {
-			list[i] = b
-		}
-		return list
-	}
-	return nil // NULL
 }
