@@ -11,9 +11,9 @@ MAX_BINARY_BYTES := 12582912
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 export CDK_DISABLE_CLI_TELEMETRY = true
 
-.PHONY: run test check bench build clean deps
+.PHONY: run test check bench soak build clean deps
 .PHONY: synth deploy destroy diff infra-test deps-infra
-.PHONY: browser-test deps-browser
+.PHONY: browser-test deps-browser deps-node
 
 # The CDK CLI, pinned in package.json; offline: no telemetry, no notices.
 CDK       := npx --no-install cdk
@@ -29,7 +29,7 @@ run: deps
 	$(GO) run ./cmd/localstack
 
 ## test: formatting, vet, and every test (unit, integration against moto, cost, pipeline faults, the CDK app, the admin view in a browser)
-test: deps deps-infra check
+test: deps deps-infra deps-browser check
 	$(GO) test -count=1 -race ./...
 	@$(MAKE) --no-print-directory browser-test
 
@@ -48,6 +48,10 @@ check:
 bench:
 	$(GO) test -run=NONE -bench=. -benchmem -count=3 ./shared/auditstream ./shared/streamrecord ./shared/signing ./shared/api
 
+## soak: a benchmark of the local stack over a day's work: 5,000 audited writes through the gateway; prints moto's memory, write latency, change→entry lag and the total time (SOAK_ARGS="-writes 1000" for a shorter run)
+soak: deps
+	$(GO) run ./cmd/soak $(SOAK_ARGS)
+
 ## build: the Lambda artifacts under build/<function>/bootstrap, each at most 12 MB
 build:
 	@for fn in $(FUNCTIONS); do \
@@ -57,26 +61,49 @@ build:
 		if [ $$size -gt $(MAX_BINARY_BYTES) ]; then echo "$$fn exceeds 12 MB"; exit 1; fi; \
 	done
 
-## deps: what the local stack and the tests need besides Go (moto, from PyPI)
+# MOTO_VERSION is the moto release shared/localstack/moto_server.py patches
+# (shared/localstack/moto.go names the same; a test checks they agree).
+MOTO_VERSION := 5.2.1
+
+# apt_install,PACKAGES,WHAT installs Debian packages when make runs as root
+# on a machine with apt-get; otherwise it says what to run, and fails.
+define apt_install
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing $(1) for $(2) (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+	else \
+		echo "$(2): $(1) missing; run  sudo apt-get update && sudo apt-get install -y $(1)  (or install it another way), then try again"; \
+		exit 1; \
+	fi
+endef
+
+## deps: what the local stack and the tests need besides Go: Python 3 with pip, and moto from PyPI
 deps:
-	@python3 -c 'import moto.server, werkzeug' 2>/dev/null || python3 -m pip install --quiet 'moto[server]>=5.1,<6'
+	@command -v python3 >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1 || { $(call apt_install,python3 python3-pip,the local DynamoDB (moto)); }
+	@python3 -c 'import sys, moto.server, werkzeug; sys.exit(moto.__version__ != "$(MOTO_VERSION)")' 2>/dev/null || \
+		python3 -m pip install --quiet 'moto[server]==$(MOTO_VERSION)' || \
+		python3 -m pip install --quiet --break-system-packages 'moto[server]==$(MOTO_VERSION)'
 
 ## deps-infra: what the CDK app needs besides Go: Node, the pinned CDK CLI (npm ci) and cfn-lint (PyPI)
-deps-infra:
-	@command -v node >/dev/null 2>&1 || { echo "Node 20 or newer is required for the CDK app"; exit 1; }
+deps-infra: deps deps-node
 	@[ -x node_modules/.bin/cdk ] && [ -f node_modules/go.mod ] || npm ci --no-audit --no-fund --loglevel=error
-	@command -v cfn-lint >/dev/null 2>&1 || python3 -m pip install --quiet 'cfn-lint>=1,<2'
+	@command -v cfn-lint >/dev/null 2>&1 || python3 -m pip install --quiet 'cfn-lint>=1,<2' || \
+		python3 -m pip install --quiet --break-system-packages 'cfn-lint>=1,<2'
 
 ## infra-test: the CDK app's tests only (assertions, cdk-nag, cfn-lint)
 infra-test: deps-infra
 	$(GO) test -count=1 ./infra
 
 ## deps-browser: what the browser test needs besides Go: playwright-core (npm ci; it downloads no browser) and Debian's chromium
-deps-browser:
-	@command -v node >/dev/null 2>&1 || { echo "Node 20 or newer is required for the browser test"; exit 1; }
+deps-browser: deps-node
 	@[ -f $(BROWSER_TEST_DIR)/node_modules/playwright-core/package.json ] || \
 		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix $(BROWSER_TEST_DIR) --no-audit --no-fund --loglevel=error
-	@[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || echo "chromium is missing (apt-get install -y chromium; .ci/run installs it): the browser test will fail"
+	@[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || { $(call apt_install,chromium,the browser test of the admin view); }
+
+## deps-node: Node 20 or newer with npm (the CDK app and the browser test)
+deps-node:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { $(call apt_install,nodejs npm,the CDK app and the browser test); }
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || { echo "Node 20 or newer is required, found $$(node --version)"; exit 1; }
 
 ## synth: the Lambda artifacts, then the CloudFormation template in cdk.out/ (offline, no AWS account), linted
 synth: build deps-infra

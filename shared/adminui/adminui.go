@@ -23,6 +23,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/httpapi"
 )
 
 // Sessions finds the user of a request's session cookie
@@ -230,8 +231,13 @@ func (v view) errorPage(w http.ResponseWriter, r *http.Request, status int, p *a
 	writeHTML(w, status, buf.Bytes())
 }
 
-// fail answers 500 and logs the cause with the request id, never showing it.
+// fail answers 500 and logs the cause with the request id, never showing
+// it; a client that hung up gets httpapi.WriteClientGone.
 func (v view) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if httpapi.ClientGone(r) {
+		httpapi.WriteClientGone(w, r)
+		return
+	}
 	slog.ErrorContext(r.Context(), "admin page failed", "error", err.Error(),
 		"request_id", apigw.FromContext(r.Context()).RequestID, "method", r.Method, "path", r.URL.Path)
 	v.errorPage(w, r, http.StatusInternalServerError, nil, "Server error (500)",

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -73,8 +74,28 @@ func StatusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// StatusClientClosedRequest is the status of a request whose client hung
+// up before the answer (nginx's 499): what the access log records, since
+// nobody reads the answer.
+const StatusClientClosedRequest = 499
+
+// ClientGone reports whether r's client hung up: its context was cancelled
+// (in Lambda the context ends only at the deadline, never cancelled).
+func ClientGone(r *http.Request) bool {
+	return errors.Is(r.Context().Err(), context.Canceled)
+}
+
+// WriteClientGone answers a request whose client hung up: 499, logged as
+// information, not as an error of ours.
+func WriteClientGone(w http.ResponseWriter, r *http.Request) {
+	slog.InfoContext(r.Context(), "client disconnected", "request_id", apigw.FromContext(r.Context()).RequestID,
+		"method", r.Method, "path", r.URL.Path)
+	w.WriteHeader(StatusClientClosedRequest)
+}
+
 // WriteError writes err with its status and Inmor's body shape. Unexpected
-// errors are logged with the request id and answered with a generic 500.
+// errors are logged with the request id and answered with a generic 500,
+// unless the client hung up (WriteClientGone).
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	status := StatusOf(err)
 	var ae *apperr.Error
@@ -94,6 +115,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		WriteJSON(w, status, ae.Existing)
 	case errors.As(err, &ae) && status != http.StatusInternalServerError:
 		WriteJSON(w, status, messageBody{Message: ae.Message, ID: ae.ID})
+	case ClientGone(r):
+		WriteClientGone(w, r)
 	default:
 		slog.ErrorContext(r.Context(), "request failed", "error", err.Error(),
 			"request_id", apigw.FromContext(r.Context()).RequestID, "method", r.Method, "path", r.URL.Path)

@@ -1,8 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -91,5 +94,35 @@ func TestWriteJSON(t *testing.T) {
 	WriteJSON(rec, 200, map[string]any{"ch": make(chan int)})
 	if rec.Code != 500 || !reflect.DeepEqual(decodeJSON(t, rec), map[string]any{"detail": "Internal server error"}) {
 		t.Errorf("WriteJSON(unencodable) = %d %s; want 500 Internal server error", rec.Code, rec.Body)
+	}
+}
+
+// TestWriteErrorClientGone: a failure because the client hung up (its
+// request context cancelled) is 499 in the logs, as information, not a 500
+// logged as our error; a failure of a request still waiting stays a 500.
+func TestWriteErrorClientGone(t *testing.T) {
+	var logs bytes.Buffer
+	previous := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(previous) })
+
+	ctx, hangUp := context.WithCancel(context.Background())
+	hangUp()
+	gone := httptest.NewRequest("GET", "/api/v1/trustmarktypes/1", nil).WithContext(ctx)
+	rec := httptest.NewRecorder()
+	WriteError(rec, gone, fmt.Errorf("get item: operation error DynamoDB: GetItem: %w", context.Canceled))
+	if rec.Code != StatusClientClosedRequest || rec.Body.Len() != 0 {
+		t.Errorf("client gone: %d %q, want 499 without a body", rec.Code, rec.Body)
+	}
+	if line := logs.String(); !strings.Contains(line, `"level":"INFO"`) || !strings.Contains(line, `"msg":"client disconnected"`) {
+		t.Errorf("client gone logged as %s, want one INFO line", line)
+	}
+
+	logs.Reset()
+	waiting := httptest.NewRequest("GET", "/api/v1/trustmarktypes/1", nil)
+	rec = httptest.NewRecorder()
+	WriteError(rec, waiting, fmt.Errorf("get item: %w", context.Canceled)) // cancelled by us, not the client
+	if rec.Code != 500 || !strings.Contains(logs.String(), `"level":"ERROR"`) {
+		t.Errorf("client waiting: %d, logs %s; want a 500 logged as an error", rec.Code, logs.String())
 	}
 }

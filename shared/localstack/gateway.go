@@ -79,6 +79,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := newRequestID()
 	ev := apigw.NewEvent(r, body, apigw.EventOptions{RouteKey: matched.Key(), PathParameters: params, RequestID: requestID, Now: start})
 	resp, err := fn(r.Context(), ev)
+	if err != nil && httpapi.ClientGone(r) {
+		g.logger().Info("request", "method", r.Method, "path", r.URL.Path, "status", httpapi.StatusClientClosedRequest,
+			"function", matched.Function, "request_id", requestID, "ms", time.Since(start).Milliseconds())
+		return
+	}
 	if err != nil {
 		g.logger().Error("function failed", "function", matched.Function, "request_id", requestID, "error", err.Error())
 		httpapi.WriteJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal Server Error"})

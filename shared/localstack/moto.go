@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -19,8 +20,13 @@ import (
 //go:embed moto_server.py
 var motoServerScript []byte
 
-// MotoRequirement is the pip requirement installed when moto is missing.
-const MotoRequirement = "moto[server]>=5.1,<6"
+// MotoVersion is the moto release whose behaviour moto_server.py patches;
+// the launcher refuses to serve with any other.
+const MotoVersion = "5.2.1"
+
+// MotoRequirement is the pip requirement installed when moto is missing or
+// another version; the Makefile's deps target installs the same.
+const MotoRequirement = "moto[server]==" + MotoVersion
 
 // Moto is a running moto server.
 type Moto struct {
@@ -31,18 +37,24 @@ type Moto struct {
 	dir      string
 }
 
-// EnsureMoto installs moto with pip when python3 cannot import it.
+// EnsureMoto installs moto with pip when python3 cannot import MotoVersion.
 func EnsureMoto(ctx context.Context, log io.Writer) error {
-	if exec.CommandContext(ctx, "python3", "-c", "import moto.server, werkzeug").Run() == nil {
+	check := fmt.Sprintf("import sys, moto.server, werkzeug; sys.exit(moto.__version__ != %q)", MotoVersion)
+	if exec.CommandContext(ctx, "python3", "-c", check).Run() == nil {
 		return nil
 	}
 	fmt.Fprintf(log, "installing %s with pip\n", MotoRequirement)
-	install := exec.CommandContext(ctx, "python3", "-m", "pip", "install", "--quiet", MotoRequirement)
-	install.Stdout, install.Stderr = log, log
-	if err := install.Run(); err != nil {
-		return fmt.Errorf("pip install %s: %w", MotoRequirement, err)
+	var err error
+	// A Debian python3 refuses packages outside a virtualenv (PEP 668)
+	// unless told that is wanted.
+	for _, extra := range [][]string{nil, {"--break-system-packages"}} {
+		install := exec.CommandContext(ctx, "python3", append([]string{"-m", "pip", "install", "--quiet", MotoRequirement}, extra...)...)
+		install.Stdout, install.Stderr = log, log
+		if err = install.Run(); err == nil {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("pip install %s: %w", MotoRequirement, err)
 }
 
 // StartMoto starts a single-threaded moto server on host:port (port 0 picks
@@ -118,4 +130,23 @@ func (m *Moto) Stop() {
 		<-m.done
 	}
 	os.RemoveAll(m.dir)
+}
+
+// RSS returns the server's resident set size in bytes, as Linux reports it
+// in /proc (`make soak` watches it).
+func (m *Moto) RSS() (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("VmRSS %q: %w", rest, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
 }

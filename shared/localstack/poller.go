@@ -33,8 +33,6 @@ type Poller struct {
 	Streams   *dynamodbstreams.Client
 	StreamARN string
 	Handler   StreamHandler
-	// Gate, when set, is held while the stream is read (see TransactionGate).
-	Gate      *TransactionGate
 	BatchSize int
 	Interval  time.Duration
 	Logger    *slog.Logger
@@ -45,15 +43,17 @@ type Poller struct {
 	positions map[string]string
 }
 
-// Run polls until ctx is done.
+// Run polls until ctx is done. After a poll that handled records it polls
+// again at once, as Lambda does while a shard has records; it pauses for
+// Interval when the stream is idle or the handler made no progress.
 func (p *Poller) Run(ctx context.Context) error {
 	for {
-		n, err := p.PollOnce(ctx)
+		_, handled, err := p.poll(ctx)
 		if err != nil && ctx.Err() == nil {
 			p.logger().Error("stream poll failed", "error", err.Error())
 		}
-		if n >= p.batchSize() {
-			continue // more may be waiting
+		if err == nil && handled > 0 {
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -67,6 +67,13 @@ func (p *Poller) Run(ctx context.Context) error {
 // It returns the number of records read.
 // It is safe to call while Run runs: polls are serialised.
 func (p *Poller) PollOnce(ctx context.Context) (int, error) {
+	read, _, err := p.poll(ctx)
+	return read, err
+}
+
+// poll is PollOnce that also counts the records handled (not reported as
+// failed).
+func (p *Poller) poll(ctx context.Context) (read, handled int, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.positions == nil {
@@ -74,38 +81,37 @@ func (p *Poller) PollOnce(ctx context.Context) (int, error) {
 	}
 	desc, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(p.StreamARN)})
 	if err != nil {
-		return 0, fmt.Errorf("describe stream: %w", err)
+		return 0, 0, fmt.Errorf("describe stream: %w", err)
 	}
-	total := 0
 	for _, shard := range desc.StreamDescription.Shards {
-		n, err := p.pollShard(ctx, aws.ToString(shard.ShardId))
-		total += n
+		r, h, err := p.pollShard(ctx, aws.ToString(shard.ShardId))
+		read, handled = read+r, handled+h
 		if err != nil {
-			return total, err
+			return read, handled, err
 		}
 	}
-	return total, nil
+	return read, handled, nil
 }
 
-func (p *Poller) pollShard(ctx context.Context, shardID string) (int, error) {
+func (p *Poller) pollShard(ctx context.Context, shardID string) (read, handled int, err error) {
 	records, err := p.read(ctx, shardID)
 	if err != nil || len(records) == 0 {
-		return 0, err
+		return 0, 0, err
 	}
 	payload, err := json.Marshal(events.DynamoDBEvent{Records: toEventRecords(records, p.StreamARN)})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	out, err := p.Handler.Invoke(ctx, payload)
 	if err != nil {
 		// The whole batch failed: it is delivered again at the next poll.
-		return len(records), fmt.Errorf("stream handler: %w", err)
+		return len(records), 0, fmt.Errorf("stream handler: %w", err)
 	}
 	var resp events.DynamoDBEventResponse
 	if err := json.Unmarshal(out, &resp); err != nil {
-		return len(records), fmt.Errorf("stream handler response: %w", err)
+		return len(records), 0, fmt.Errorf("stream handler response: %w", err)
 	}
-	handled := len(records)
+	handled = len(records)
 	for _, failure := range resp.BatchItemFailures {
 		for i, r := range records {
 			if aws.ToString(r.Dynamodb.SequenceNumber) == failure.ItemIdentifier && i < handled {
@@ -116,14 +122,11 @@ func (p *Poller) pollShard(ctx context.Context, shardID string) (int, error) {
 	if handled > 0 {
 		p.positions[shardID] = aws.ToString(records[handled-1].Dynamodb.SequenceNumber)
 	}
-	return len(records), nil
+	return len(records), handled, nil
 }
 
 // read takes a fresh iterator after the last handled record and reads one batch.
 func (p *Poller) read(ctx context.Context, shardID string) ([]streamtypes.Record, error) {
-	if p.Gate != nil {
-		defer p.Gate.lockStream()()
-	}
 	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(p.StreamARN), ShardId: aws.String(shardID), ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
 	if seq := p.positions[shardID]; seq != "" {
 		in.ShardIteratorType = streamtypes.ShardIteratorTypeAfterSequenceNumber

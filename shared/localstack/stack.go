@@ -93,10 +93,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 	s.Endpoint = endpoint
 	cfg := dynamo.LocalConfig(endpoint)
-	gate := &TransactionGate{}
 	s.Config = lambdas.ConfigFromEnv(o.Getenv)
 	s.Config.SessionCookieSecure = false // the local stack serves plain HTTP
-	s.Client = dynamo.NewClient(cfg, append([]func(*dynamodb.Options){gate.Option()}, o.DynamoDBOptions...)...)
+	s.Client = dynamo.NewClient(cfg, o.DynamoDBOptions...)
 	if err = dynamo.CreateTables(ctx, dynamo.NewClient(cfg), o.Getenv); err != nil {
 		return nil, err
 	}
@@ -107,7 +106,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: %w", s.Config.ResourcesTable, err)
 	}
-	var audit StreamHandler = lambdas.Audit(dynamo.NewClient(cfg, gate.Option()), s.Config, o.Logger)
+	var audit StreamHandler = lambdas.Audit(dynamo.NewClient(cfg), s.Config, o.Logger)
 	if o.Audit != nil {
 		audit = o.Audit(audit)
 	}
@@ -115,7 +114,6 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		Streams:   dynamodbstreams.NewFromConfig(cfg),
 		StreamARN: aws.ToString(table.Table.LatestStreamArn),
 		Handler:   audit,
-		Gate:      gate,
 		Interval:  o.PollInterval,
 		Logger:    o.Logger,
 	}
@@ -180,6 +178,10 @@ func localSigner(getenv func(string) string, out io.Writer) (*signing.Local, err
 	}
 	return signer, nil
 }
+
+// Moto is the moto server the stack started, nil when it was given an
+// endpoint.
+func (s *Stack) Moto() *Moto { return s.moto }
 
 // Stop stops the server, the poller and moto (if it started it).
 func (s *Stack) Stop() {
