@@ -27,8 +27,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
+	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/localstack"
 )
 
@@ -144,7 +144,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // soakClient sends the writes, each with a User-Agent naming its index, so
-// the audit clock can tell which write a stream record comes from.
+// the audit clock can tell which write an entry records.
 type soakClient struct {
 	base, key string
 	http      *http.Client
@@ -177,8 +177,8 @@ func (c *soakClient) do(ctx context.Context, method, path string, body any, inde
 
 func userAgent(index int) string { return fmt.Sprintf("soak/%d", index) }
 
-// auditClock records when the audit handler finished each write's record:
-// the moment its entry exists.
+// auditClock records when each write's audit entry was appended: the
+// moment the audit function's append transaction returned.
 type auditClock struct {
 	mu      sync.Mutex
 	at      map[int]time.Time
@@ -189,59 +189,45 @@ func newAuditClock() *auditClock {
 	return &auditClock{at: map[int]time.Time{}, changed: make(chan struct{}, 1)}
 }
 
-// wrap is localstack.Options.Audit: it times the records the handler did
-// not report as failed.
+// wrap is localstack.Options.Audit: the same audit handler, with its
+// journal timed.
 func (a *auditClock) wrap(next localstack.StreamHandler) localstack.StreamHandler {
-	return handlerFunc(func(ctx context.Context, payload []byte) ([]byte, error) {
-		out, err := next.Invoke(ctx, payload)
-		if err != nil {
-			return out, err
-		}
-		now := time.Now()
-		var batch events.DynamoDBEvent
-		var answer events.DynamoDBEventResponse
-		if json.Unmarshal(payload, &batch) != nil || json.Unmarshal(out, &answer) != nil {
-			return out, err
-		}
-		failed := map[string]bool{}
-		for _, f := range answer.BatchItemFailures {
-			failed[f.ItemIdentifier] = true
-		}
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		for _, record := range batch.Records {
-			if failed[record.Change.SequenceNumber] {
-				break // this one and those after it come again
-			}
-			if index, ok := writeIndex(record.Change.NewImage); ok {
-				if _, seen := a.at[index]; !seen {
-					a.at[index] = now
-				}
-			}
-		}
-		select {
-		case a.changed <- struct{}{}:
-		default:
-		}
-		return out, err
-	})
+	h, ok := next.(auditstream.Handler)
+	if !ok {
+		panic(fmt.Sprintf("soak: the local stack's audit handler is a %T, not an auditstream.Handler", next))
+	}
+	h.Journal = timedJournal{Journal: h.Journal, clock: a}
+	return h
 }
 
-// writeIndex reads the soak client's User-Agent from an image's attribution.
-func writeIndex(image map[string]events.DynamoDBAttributeValue) (int, bool) {
-	attribution, ok := image["attribution"]
-	if !ok || attribution.DataType() != events.DataTypeMap {
-		return 0, false
-	}
-	agent, ok := attribution.Map()["user_agent"]
-	if !ok || agent.DataType() != events.DataTypeString {
-		return 0, false
+// timedJournal records the time of each appended entry of a soak write.
+type timedJournal struct {
+	audit.Journal
+	clock *auditClock
+}
+
+func (j timedJournal) Append(ctx context.Context, e *audit.Entry) (bool, error) {
+	appended, err := j.Journal.Append(ctx, e)
+	if err != nil || !appended || e.UserAgent == nil {
+		return appended, err
 	}
 	var index int
-	if _, err := fmt.Sscanf(agent.String(), "soak/%d", &index); err != nil {
-		return 0, false
+	if _, scanErr := fmt.Sscanf(*e.UserAgent, "soak/%d", &index); scanErr == nil {
+		j.clock.record(index, time.Now())
 	}
-	return index, true
+	return appended, err
+}
+
+func (a *auditClock) record(index int, at time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, seen := a.at[index]; !seen {
+		a.at[index] = at
+	}
+	select {
+	case a.changed <- struct{}{}:
+	default:
+	}
 }
 
 // wait waits until n writes have entries, at most timeout; it returns how
