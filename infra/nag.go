@@ -20,7 +20,7 @@ var StackSuppressions = []Suppression{
 	{
 		ID: "AwsSolutions-APIG4",
 		Reason: "Authentication and authorization run inside each function (API keys, sessions with CSRF, scopes): " +
-			"an API Gateway authorizer cannot answer the contract's error bodies, and public routes (login, OpenAPI) need none. " +
+			"an API Gateway authorizer cannot answer Inmor's error bodies, and public routes (login, OpenAPI) need none. " +
 			"See docs/architecture.md, 'Where authentication runs'.",
 	},
 }

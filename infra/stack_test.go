@@ -341,7 +341,7 @@ func integrationTargets(t *testing.T, s *synthesis) map[string]string {
 	return out
 }
 
-// One route per route of the contract, to the function that owns it; the
+// One route per route of the route table, to the function that owns it; the
 // write methods of the audit paths go to the audit query function (405);
 // nothing else, and no authorizer.
 func TestRoutes(t *testing.T) {

@@ -1,5 +1,5 @@
-// Package adminui is the read-only admin view of the audit log (contract
-// 6.5): server-rendered pages at the Django admin's addresses, for staff
+// Package adminui is the read-only admin view of the audit log:
+// server-rendered pages at the Django admin's addresses, for staff
 // sessions, over the same audit.Reader and filters as the API. It offers no
 // way to add, change or delete anything.
 package adminui

@@ -156,7 +156,7 @@ func changelist(r *http.Request) url.Values {
 	return q
 }
 
-// fields lists every field of the entry (contract 6.1), in its order.
+// fields lists every field of the entry, in its order.
 func fields(e entry) []detailField {
 	str := func(name string, s *string, mono bool) detailField {
 		if s == nil {
@@ -237,7 +237,7 @@ func prettyRaw(raw json.RawMessage) (string, error) {
 	return pretty(v)
 }
 
-// diffRows lays a diff (contract 6.2) out as rows: a field's
+// diffRows lays a diff (audit.Diff) out as rows: a field's
 // {"old", "new"}, or for an object field one row per added, removed and
 // changed key.
 func diffRows(raw json.RawMessage) ([]diffRow, error) {
@@ -283,7 +283,7 @@ func diffRows(raw json.RawMessage) ([]diffRow, error) {
 					rows = append(rows, row)
 				}
 			}
-		default: // not a shape of contract 6.2: shown whole
+		default: // not a shape audit.Diff makes: shown whole
 			value, err := pretty(diff[name])
 			if err != nil {
 				return nil, err

@@ -19,7 +19,7 @@ import (
 )
 
 // filterParams are the list's filters and search, as the API names them
-// (contract 6.4), in the order the page shows them.
+// (the API's list filters), in the order the page shows them.
 var filterParams = []string{"action", "resource_type", "auth_method", "tenant", "success", "event_type", "username", "resource_id", "since", "until", "q"}
 
 // filterLabels name the filters on the page.
@@ -33,7 +33,7 @@ var filterLabels = map[string]string{
 // Django's admin.
 const changelistFilters = "_changelist_filters"
 
-// entry is an audit entry as the reader returns it (contract 6.1).
+// entry is an audit entry as the reader returns it.
 type entry struct {
 	ID             int64           `json:"id"`
 	Timestamp      time.Time       `json:"timestamp"`

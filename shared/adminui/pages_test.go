@@ -102,7 +102,7 @@ func TestListAppliesFilters(t *testing.T) {
 	})
 }
 
-// TestListRendersEntries: the contract's columns, newest first as the
+// TestListRendersEntries: the Django admin's columns, newest first as the
 // reader returns them, times in UTC, nulls as dashes, cursor paging with the
 // total.
 func TestListRendersEntries(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 
 // NewAuditQueryHandler returns the handler of the auditquery function: the
 // read-only audit log, the OpenAPI document and the admin view's pages
-// (contract 6.5), which pages serves by operation id. Write methods on its
+// (the read-only admin view), which pages serves by operation id. Write methods on its
 // read-only paths answer 405. Cursors are signed by cursors.
 func NewAuditQueryHandler(reader audit.Reader, authn httpapi.Authenticator, cursors *audit.CursorCodec, pages Pages) http.Handler {
 	h := auditHandlers{reader: reader, cursors: cursors}
@@ -55,7 +55,7 @@ var AuthMethods = []string{auth.MethodSession, auth.MethodAPIKey, audit.AuthOutO
 
 // VisibleTenant is the tenant of the audit log a principal may see: ""
 // (every tenant) for superusers, else the tenant they authenticated with,
-// never "" (contract 6.4).
+// never "" (superusers see every tenant, others their own).
 func VisibleTenant(p auth.Principal) string {
 	switch {
 	case p.IsSuperuser:
@@ -94,7 +94,7 @@ type auditListBody struct {
 }
 
 // ReadAuditQuery reads and validates the audit log's filter and paging
-// parameters (contract 6.4) from r's query, for a caller who may see the
+// parameters from r's query, for a caller who may see the
 // tenant visible (VisibleTenant); cursors are checked with cursors. It
 // reports nothingVisible when the filter asks for a tenant the caller may
 // not see: the answer is then empty. The API and the admin view share it,

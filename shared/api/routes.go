@@ -16,7 +16,7 @@ import (
 // BasePath prefixes every API path.
 const BasePath = "/api/v1"
 
-// AdminPath prefixes the pages of the admin view (contract 6.5), at the
+// AdminPath prefixes the pages of the read-only admin view, at the
 // Django admin's addresses so that bookmarks keep working.
 const AdminPath = "/admin"
 
@@ -292,7 +292,7 @@ var Routes = []Route{
 		OperationID: "openapi", Summary: "This OpenAPI document.", Public: true,
 		Responses: map[int]string{200: ""},
 	},
-	// The admin view (contract 6.5): read-only HTML pages for staff sessions.
+	// The admin view: read-only HTML pages for staff sessions.
 	// Write methods on the list and the entry answer 405.
 	{
 		Method: http.MethodGet, Path: AdminPath, Function: FunctionAuditQuery, Page: true,

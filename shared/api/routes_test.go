@@ -452,7 +452,7 @@ func TestOpenAPIRoute(t *testing.T) {
 
 // TestFunctionsServeOnlyTheirRoutes: a function answers 404 for the routes of
 // another, and 405 for write methods on its read-only paths (the audit log is
-// read-only, contract 6.4).
+// read-only).
 func TestFunctionsServeOnlyTheirRoutes(t *testing.T) {
 	hs, _, _ := handlers(nobody)
 	cases := []struct {
@@ -488,7 +488,7 @@ func TestFunctionsServeOnlyTheirRoutes(t *testing.T) {
 }
 
 // TestTrustMarkTypeRoutes exercises the TrustMarkType handlers end to end on
-// an in-memory store (contract section 3).
+// an in-memory store.
 func TestTrustMarkTypeRoutes(t *testing.T) {
 	admin := authn{p: auth.Principal{UserID: 1, Username: "alice", AuthMethod: auth.MethodAPIKey, APIKeyName: "ci", Tenant: "acme", Scope: auth.ScopeAdmin}}
 	hs, store, _ := handlers(admin)
@@ -547,8 +547,8 @@ func TestTrustMarkTypeRoutes(t *testing.T) {
 	}
 }
 
-// TestKeyScope: an audit:read key may only read the audit log (contract
-// section 2); anything else is 403 {"detail": "Forbidden"}.
+// TestKeyScope: an audit:read key may only read the audit log (and use
+// /auth/*); anything else is 403 {"detail": "Forbidden"}.
 func TestKeyScope(t *testing.T) {
 	reader := authn{p: auth.Principal{UserID: 1, Username: "auditor", AuthMethod: auth.MethodAPIKey, Tenant: "acme", Scope: auth.ScopeAuditRead}}
 	cases := []struct {
@@ -573,7 +573,7 @@ func TestKeyScope(t *testing.T) {
 }
 
 // TestAuditLogVisibility: a superuser sees every tenant; anyone else only
-// their own (contract 6.4).
+// their own.
 func TestAuditLogVisibility(t *testing.T) {
 	entry := func(tenant string) json.RawMessage {
 		if tenant == "" {

@@ -356,7 +356,7 @@ func attemptItem(requestID string, t resource.Type, resourceID int64, a *resourc
 }
 
 // TestDeriveFailedAttempts: the INSERT of an attempt item becomes a failed
-// entry (contract 6.1): who, the answer, the resource named, and no
+// entry: who, the answer, the resource named, and no
 // snapshots, diff or event type. Its expiry (REMOVE) records nothing.
 func TestDeriveFailedAttempts(t *testing.T) {
 	cases := []struct {

@@ -6,7 +6,7 @@ import (
 	"math/big"
 )
 
-// Diff computes the field-level diff of two snapshots (contract 6.2): a
+// Diff computes the field-level diff of two snapshots: a
 // field equal on both sides is left out; two objects get a nested diff with
 // "added", "removed" and "changed" (each only when non-empty); any other
 // change is {"old": ..., "new": ...}, a missing field counting as null. Types

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// TestDiff specifies the field-level diff of contract 6.2.
+// TestDiff specifies the field-level diff of audit entries.
 func TestDiff(t *testing.T) {
 	cases := []struct {
 		name          string
@@ -70,7 +70,7 @@ func TestDiff(t *testing.T) {
 			want:   obj{"metadata": obj{"changed": obj{"k1": obj{"old": "v1", "new": "v9"}}}},
 		},
 		{
-			name:   "nested: added, removed and changed together (contract example plus a change)",
+			name:   "nested: added, removed and changed together (the documented example plus a change)",
 			before: obj{"active": true, "metadata": obj{"k1": "v1", "k2": "v2", "k4": num("1")}},
 			after:  obj{"active": false, "metadata": obj{"k1": "v1", "k3": "v3", "k4": num("2")}},
 			want: obj{
@@ -254,7 +254,7 @@ func TestDiffLeavesInputsAlone(t *testing.T) {
 }
 
 // TestDiffJSONHasSortedKeys: the JSON of a diff has its keys sorted at every
-// level (contract 6.2 "keys sorted"), so equal diffs always read the same.
+// level (keys sorted), so equal diffs always read the same.
 func TestDiffJSONHasSortedKeys(t *testing.T) {
 	before := obj{"z_last": "a", "active": true, "metadata": obj{"k2": "v2", "k1": "v1", "k5": num("1")}}
 	after := obj{"z_last": "b", "active": false, "metadata": obj{"k1": "v1", "k3": "v3", "k5": num("2")}}

@@ -121,7 +121,7 @@ func TestEncodeJSONErrors(t *testing.T) {
 	}
 }
 
-// listFields are the fields of an entry in lists (contract 6.1, without the
+// listFields are the fields of an entry in lists (every entry field, without the
 // snapshots, which only the detail endpoint shows).
 var listFields = []string{
 	"id", "timestamp", "user_id", "username", "auth_method", "api_key_name", "tenant", "ip_address",
@@ -169,7 +169,7 @@ func apiEntry() Entry {
 	}
 }
 
-// TestSummaryJSON: the list form has every contract 6.1 field but the
+// TestSummaryJSON: the list form has every entry field but the
 // snapshots, nulls for what is unknown, and times in UTC with a Z.
 func TestSummaryJSON(t *testing.T) {
 	t.Run("entry of an API write", func(t *testing.T) {

@@ -14,7 +14,7 @@ const AuthOutOfBand = "out_of_band"
 // TimeFormat is how entry times are written: ISO 8601 in UTC with a Z.
 const TimeFormat = "2006-01-02T15:04:05.000000Z"
 
-// Entry is one audit log entry (contract 6.1). Pointer fields are null in
+// Entry is one audit log entry. Pointer fields are null in
 // JSON when nil.
 type Entry struct {
 	ID           int64
@@ -51,7 +51,7 @@ type Entry struct {
 }
 
 // SummaryJSON returns the entry as the list endpoint shows it (no
-// snapshots), fields in the contract's order. It is written by hand because
+// snapshots), fields in the documented order. It is written by hand because
 // it runs once per stream record.
 func (e *Entry) SummaryJSON() ([]byte, error) {
 	b := make([]byte, 0, 640)

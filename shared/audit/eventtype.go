@@ -9,7 +9,7 @@ const (
 	ActionDelete = "DELETE"
 )
 
-// Event types (contract 6.3).
+// Event types of audit entries, per resource type.
 const (
 	EventTrustMarkTypeCreated     = "trustmarktype_created"
 	EventTrustMarkTypeDeactivated = "trustmarktype_deactivated"
@@ -42,7 +42,7 @@ var subordinateUpdateEvents = []struct{ event, field string }{
 	{EventJWKSUpdate, "jwks"},
 }
 
-// EventType derives the event type of a change (contract 6.3), or "" when
+// EventType derives the event type of a change, or "" when
 // none applies. op is the API operation that made an update ("" when unknown).
 func EventType(t resource.Type, action string, op resource.Operation, before, after, diff map[string]any) string {
 	deactivated := before["active"] != false && after["active"] == false

@@ -37,7 +37,7 @@ var (
 	}
 )
 
-// TestEventType specifies contract 6.3, one rule (or precedence) per case.
+// TestEventType specifies the event types, one rule (or precedence) per case.
 func TestEventType(t *testing.T) {
 	newMetadata := obj{"openid_provider": obj{"issuer": "https://op.example", "extra": "x"}}
 	newForced := obj{"openid_provider": obj{"contacts": list{"ops@example"}}}

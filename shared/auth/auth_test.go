@@ -122,7 +122,7 @@ func (s *fakeKeyStore) UserByUsername(_ context.Context, username string) (User,
 	return u, nil
 }
 
-// TestAuthenticate specifies API key authentication (contract section 2).
+// TestAuthenticate specifies API key authentication (X-API-Key first, no fallback to the session).
 func TestAuthenticate(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	later, earlier := now.Add(time.Hour), now.Add(-time.Hour)

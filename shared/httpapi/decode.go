@@ -319,7 +319,7 @@ func (q *Query) Err() error {
 	return &ValidationError{Details: q.errs}
 }
 
-// Pagination limits (contract section 1).
+// Pagination limits: Inmor's defaults, with a maximum (Lambda answers are capped at 6 MB).
 const (
 	DefaultLimit = 100
 	MaxLimit     = 1000

@@ -15,7 +15,7 @@ import (
 )
 
 // TestWriteError specifies the one mapping of errors to statuses and
-// Inmor's body shapes (contract section 1).
+// Inmor's body shapes.
 func TestWriteError(t *testing.T) {
 	existing := map[string]any{"id": 3, "tmtype": "https://tm.example/a", "active": true}
 	validation := &ValidationError{Details: []FieldError{

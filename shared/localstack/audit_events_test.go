@@ -440,7 +440,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 	}
 }
 
-// TestDiffComparesNumbersByValue: contract 6.2 leaves out a field whose value
+// TestDiffComparesNumbersByValue: the diff leaves out a field whose value
 // is the same on both sides; 1.50 and 1.5 (or 100E-2 and 1) are one JSON
 // number, so rewriting them is no change.
 func TestDiffComparesNumbersByValue(t *testing.T) {
@@ -467,7 +467,7 @@ func TestDiffComparesNumbersByValue(t *testing.T) {
 }
 
 // TestOutOfBandInsertsAreNotAttributedToTheAPI: an item put into the table
-// directly is out-of-band (contract 6.1), even when it is a copy of an item
+// directly is out-of-band, even when it is a copy of an item
 // the API wrote, attribution included: a console "duplicate item", or a
 // deleted item restored from a backup.
 func TestOutOfBandInsertsAreNotAttributedToTheAPI(t *testing.T) {

@@ -451,7 +451,7 @@ func TestADeactivatedTypeIssuesNoNewMarks(t *testing.T) {
 }
 
 // TestSubordinateValidForErrorNamesTheSubordinate: the 400 of an update
-// carries the id asked for (contract section 1).
+// carries the id asked for, as Inmor's do.
 func TestSubordinateValidForErrorNamesTheSubordinate(t *testing.T) {
 	s := startStack(t)
 	created(t, s, "/api/v1/subordinates", mustJSON(t, subordinateBody(t, nil)))

@@ -133,7 +133,7 @@ func TestDuplicateCreateAnswersTheExistingType(t *testing.T) {
 	assertFailedEntry(t, p.Items[0], "TrustMarkType", "CREATE", "POST", "/api/v1/trustmarktypes", 403, nil)
 }
 
-// assertFailedEntry checks the entry of a failed request (contract 6.1).
+// assertFailedEntry checks the entry of a failed request: success false, its code, no snapshots, diff or event type.
 func assertFailedEntry(t *testing.T, e map[string]any, resourceType, action, method, endpoint string, code int, resourceID any) {
 	t.Helper()
 	for field, want := range map[string]any{
