@@ -1,20 +1,20 @@
-// Package apigw converts between API Gateway HTTP API (payload format 2.0)
-// events and net/http, in both directions: Lambda functions serve events with
-// an http.Handler, and the local gateway turns real HTTP requests into the
-// same events.
+// Package apigw adapts API Gateway HTTP API (payload format 2.0) events to
+// net/http, in both directions: Lambda functions serve events with an
+// http.Handler through aws-lambda-go-api-proxy's httpadapter, and the local
+// gateway turns real HTTP requests into the same events and plays their
+// responses back.
 package apigw
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 )
 
 // RequestContext is what API Gateway knows about a request that the caller
@@ -26,104 +26,65 @@ type RequestContext struct {
 	RouteKey  string
 }
 
-type contextKey struct{}
-
-// FromContext returns the RequestContext of a request made by Handler.
+// FromContext returns the RequestContext of a request served by Handler
+// (the zero value for any other context).
 func FromContext(ctx context.Context) RequestContext {
-	rc, _ := ctx.Value(contextKey{}).(RequestContext)
-	return rc
+	rc, ok := core.GetAPIGatewayV2ContextFromContext(ctx)
+	if !ok {
+		return RequestContext{}
+	}
+	return RequestContext{RequestID: rc.RequestID, SourceIP: rc.HTTP.SourceIP, UserAgent: rc.HTTP.UserAgent, RouteKey: rc.RouteKey}
 }
 
-// WithRequestContext returns ctx carrying rc.
-func WithRequestContext(ctx context.Context, rc RequestContext) context.Context {
-	return context.WithValue(ctx, contextKey{}, rc)
+// malformed answers an event API Gateway would never send.
+var malformed = events.APIGatewayV2HTTPResponse{
+	StatusCode: http.StatusBadRequest,
+	Headers:    map[string]string{"Content-Type": "application/json"},
+	Body:       `{"detail": "Malformed request"}`,
 }
 
-// NewRequest converts an event into an *http.Request whose context carries
-// the event's RequestContext.
-func NewRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Request, error) {
-	body := []byte(ev.Body)
-	if ev.IsBase64Encoded {
-		decoded, err := base64.StdEncoding.DecodeString(ev.Body)
-		if err != nil {
-			return nil, err
-		}
-		body = decoded
-	}
-	target := ev.RawPath
-	if ev.RawQueryString != "" {
-		target += "?" + ev.RawQueryString
-	}
-	u, err := url.ParseRequestURI(target)
-	if err != nil {
-		return nil, err
-	}
-	ctx = WithRequestContext(ctx, RequestContext{
-		RequestID: ev.RequestContext.RequestID,
-		SourceIP:  ev.RequestContext.HTTP.SourceIP,
-		UserAgent: ev.RequestContext.HTTP.UserAgent,
-		RouteKey:  ev.RouteKey,
-	})
-	r, err := http.NewRequestWithContext(ctx, ev.RequestContext.HTTP.Method, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	for name, value := range ev.Headers {
-		// API Gateway joins repeated headers with commas.
-		r.Header.Set(name, value)
-	}
-	if len(ev.Cookies) > 0 {
-		r.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))
-	}
-	// The host the client asked for: the CSRF check compares a request's
-	// Origin with it.
-	r.Host = ev.Headers["host"]
-	if r.Host == "" {
-		r.Host = ev.RequestContext.DomainName
-	}
-	r.Header.Del("Host")
-	r.RemoteAddr = ev.RequestContext.HTTP.SourceIP
-	r.RequestURI = target
-	for name, value := range ev.PathParameters {
-		r.SetPathValue(name, value)
-	}
-	return r, nil
-}
-
-// Handler adapts an http.Handler into a Lambda handler of HTTP API events.
+// Handler adapts an http.Handler into a Lambda handler of HTTP API events,
+// with httpadapter.NewV2. An event that does not make a request is a JSON
+// 400, never an invocation error.
 func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	adapter := httpadapter.NewV2(asAPIGatewaySent(h))
 	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		r, err := NewRequest(ctx, ev)
-		if err != nil {
-			return events.APIGatewayV2HTTPResponse{
-				StatusCode: http.StatusBadRequest,
-				Headers:    map[string]string{"Content-Type": "application/json"},
-				Body:       `{"detail": "Malformed request"}`,
-			}, nil
+		if ev.RawPath == "" && ev.RequestContext.HTTP.Path == "" {
+			return malformed, nil
 		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, r)
-		return toResponse(rec), nil
+		resp, err := adapter.ProxyWithContext(ctx, ev)
+		if err != nil {
+			slog.WarnContext(ctx, "malformed API Gateway event", "error", err.Error())
+			return malformed, nil
+		}
+		return resp, nil
 	}
 }
 
-func toResponse(rec *httptest.ResponseRecorder) events.APIGatewayV2HTTPResponse {
-	resp := events.APIGatewayV2HTTPResponse{StatusCode: rec.Code, Headers: map[string]string{}}
-	for name, values := range rec.Header() {
-		if name == "Set-Cookie" {
-			resp.Cookies = append(resp.Cookies, values...)
-			continue
+// asAPIGatewaySent puts back what httpadapter changes in a request: the
+// Host the client asked for (the CSRF check compares a request's Origin with
+// it; httpadapter uses the API's domain name), and each header as the one
+// value API Gateway sent, cookies as one Cookie header (httpadapter splits
+// values at commas, so a User-Agent, or a forged X-API-Key "good,junk",
+// would otherwise read as its first part).
+func asAPIGatewaySent(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if host := r.Header.Get("Host"); host != "" {
+			r.Host = host
 		}
-		resp.Headers[name] = strings.Join(values, ", ")
-	}
-	body := rec.Body.Bytes()
-	if utf8.Valid(body) {
-		resp.Body = string(body)
-	} else {
-		resp.Body = base64.StdEncoding.EncodeToString(body)
-		resp.IsBase64Encoded = true
-	}
-	return resp
+		r.Header.Del("Host")
+		for name, values := range r.Header {
+			if len(values) < 2 {
+				continue
+			}
+			separator := ","
+			if name == "Cookie" {
+				separator = "; "
+			}
+			r.Header[name] = []string{strings.Join(values, separator)}
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // WriteResponse writes an event response to w.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/inmor/inmor-serverless/shared/apigw"
@@ -14,7 +16,16 @@ import (
 func TestEveryLineCarriesTheRequestID(t *testing.T) {
 	var buf bytes.Buffer
 	log := New(&buf, "trustmarks")
-	httpCtx := apigw.WithRequestContext(context.Background(), apigw.RequestContext{RequestID: "api-req-1"})
+	var httpCtx context.Context // the context of a request served through API Gateway
+	_, err := apigw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpCtx = r.Context()
+		w.WriteHeader(http.StatusOK)
+	}))(context.Background(), events.APIGatewayV2HTTPRequest{RawPath: "/", RequestContext: events.APIGatewayV2HTTPRequestContext{
+		RequestID: "api-req-1", HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET"},
+	}})
+	if err != nil || httpCtx == nil {
+		t.Fatalf("serve a request: %v", err)
+	}
 	lambdaCtx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "lambda-req-2"})
 	log.InfoContext(httpCtx, "request", "status", 200)
 	log.With("k", "v").ErrorContext(lambdaCtx, "batch failed")
