@@ -61,8 +61,8 @@ build:
 		if [ $$size -gt $(MAX_BINARY_BYTES) ]; then echo "$$fn exceeds 12 MB"; exit 1; fi; \
 	done
 
-# MOTO_VERSION is the moto release shared/localstack/moto_server.py patches
-# (shared/localstack/moto.go names the same; a test checks they agree).
+# MOTO_VERSION is the moto release shared/motoserver/moto_server.py patches
+# (shared/motoserver/motoserver.go names the same; a test checks they agree).
 MOTO_VERSION := 5.2.1
 
 # apt_install,PACKAGES,WHAT installs Debian packages when make runs as root

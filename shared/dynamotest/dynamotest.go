@@ -10,7 +10,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/inmor/inmor-serverless/shared/localstack"
+	"github.com/inmor/inmor-serverless/shared/motoserver"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -19,10 +19,10 @@ var endpoint string
 // Main runs a package's tests with a DynamoDB endpoint; call it from TestMain.
 func Main(m *testing.M) {
 	endpoint = os.Getenv("DYNAMODB_ENDPOINT")
-	var moto *localstack.Moto
+	var moto *motoserver.Server
 	if endpoint == "" {
 		var err error
-		moto, err = localstack.StartMoto(context.Background(), "127.0.0.1", 0, os.Stderr)
+		moto, err = motoserver.Start(context.Background(), "127.0.0.1", 0, os.Stderr)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "dynamotest: start moto:", err)
 			os.Exit(1)

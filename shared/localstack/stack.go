@@ -20,6 +20,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/lambdas"
+	"github.com/inmor/inmor-serverless/shared/motoserver"
 	"github.com/inmor/inmor-serverless/shared/signing"
 )
 
@@ -63,7 +64,7 @@ type Stack struct {
 	// Signer signs trust marks and subordinate statements.
 	Signer *signing.Local
 
-	moto   *Moto
+	moto   *motoserver.Server
 	server *http.Server
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -86,7 +87,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}()
 	endpoint := o.Endpoint
 	if endpoint == "" {
-		if s.moto, err = StartMoto(ctx, o.Host, o.DynamoDBPort, o.Out); err != nil {
+		if s.moto, err = motoserver.Start(ctx, o.Host, o.DynamoDBPort, o.Out); err != nil {
 			return nil, err
 		}
 		endpoint = s.moto.Endpoint
@@ -181,7 +182,7 @@ func localSigner(getenv func(string) string, out io.Writer) (*signing.Local, err
 
 // Moto is the moto server the stack started, nil when it was given an
 // endpoint.
-func (s *Stack) Moto() *Moto { return s.moto }
+func (s *Stack) Moto() *motoserver.Server { return s.moto }
 
 // Stop stops the server, the poller and moto (if it started it).
 func (s *Stack) Stop() {

@@ -1,4 +1,4 @@
-package localstack_test
+package motoserver_test
 
 import (
 	"bytes"
@@ -23,8 +23,10 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
-	"github.com/inmor/inmor-serverless/shared/localstack"
+	"github.com/inmor/inmor-serverless/shared/motoserver"
 )
+
+func TestMain(m *testing.M) { dynamotest.Main(m) }
 
 // streamTable is a table with a stream of both images, on a moto endpoint.
 type streamTable struct {
@@ -238,7 +240,7 @@ func TestMotoStreamRecordValues(t *testing.T) {
 func TestMotoStreamRetentionAndIteratorExpiry(t *testing.T) {
 	t.Setenv("MOTO_STREAM_RETENTION_SECONDS", "1")
 	t.Setenv("MOTO_SHARD_ITERATOR_LIFETIME_SECONDS", "1")
-	moto, err := localstack.StartMoto(context.Background(), "127.0.0.1", 0, io.Discard)
+	moto, err := motoserver.Start(context.Background(), "127.0.0.1", 0, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +345,7 @@ func TestMotoVersionPinnedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "MOTO_VERSION := " + localstack.MotoVersion + "\n"
+	want := "MOTO_VERSION := " + motoserver.Version + "\n"
 	if !strings.Contains(string(makefile), want) {
 		t.Errorf("the Makefile does not pin %q", strings.TrimSpace(want))
 	}
@@ -351,7 +353,7 @@ func TestMotoVersionPinnedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(script), `MOTO_VERSION = "`+localstack.MotoVersion+`"`) {
-		t.Errorf("moto_server.py does not patch moto %s", localstack.MotoVersion)
+	if !strings.Contains(string(script), `MOTO_VERSION = "`+motoserver.Version+`"`) {
+		t.Errorf("moto_server.py does not patch moto %s", motoserver.Version)
 	}
 }

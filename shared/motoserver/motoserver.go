@@ -1,4 +1,7 @@
-package localstack
+// Package motoserver runs moto, the local DynamoDB and DynamoDB Streams of
+// the local stack and the tests: a pinned moto, patched by the launcher
+// script moto_server.py so it holds a day of work, served single-threaded.
+package motoserver
 
 import (
 	"bufio"
@@ -20,16 +23,16 @@ import (
 //go:embed moto_server.py
 var motoServerScript []byte
 
-// MotoVersion is the moto release whose behaviour moto_server.py patches;
+// Version is the moto release whose behaviour moto_server.py patches;
 // the launcher refuses to serve with any other.
-const MotoVersion = "5.2.1"
+const Version = "5.2.1"
 
-// MotoRequirement is the pip requirement installed when moto is missing or
+// Requirement is the pip requirement installed when moto is missing or
 // another version; the Makefile's deps target installs the same.
-const MotoRequirement = "moto[server]==" + MotoVersion
+const Requirement = "moto[server]==" + Version
 
-// Moto is a running moto server.
-type Moto struct {
+// Server is a running moto server.
+type Server struct {
 	// Endpoint is the server's URL.
 	Endpoint string
 	cmd      *exec.Cmd
@@ -37,30 +40,30 @@ type Moto struct {
 	dir      string
 }
 
-// EnsureMoto installs moto with pip when python3 cannot import MotoVersion.
-func EnsureMoto(ctx context.Context, log io.Writer) error {
-	check := fmt.Sprintf("import sys, moto.server, werkzeug; sys.exit(moto.__version__ != %q)", MotoVersion)
+// Ensure installs moto with pip when python3 cannot import Version.
+func Ensure(ctx context.Context, log io.Writer) error {
+	check := fmt.Sprintf("import sys, moto.server, werkzeug; sys.exit(moto.__version__ != %q)", Version)
 	if exec.CommandContext(ctx, "python3", "-c", check).Run() == nil {
 		return nil
 	}
-	fmt.Fprintf(log, "installing %s with pip\n", MotoRequirement)
+	fmt.Fprintf(log, "installing %s with pip\n", Requirement)
 	var err error
 	// A Debian python3 refuses packages outside a virtualenv (PEP 668)
 	// unless told that is wanted.
 	for _, extra := range [][]string{nil, {"--break-system-packages"}} {
-		install := exec.CommandContext(ctx, "python3", append([]string{"-m", "pip", "install", "--quiet", MotoRequirement}, extra...)...)
+		install := exec.CommandContext(ctx, "python3", append([]string{"-m", "pip", "install", "--quiet", Requirement}, extra...)...)
 		install.Stdout, install.Stderr = log, log
 		if err = install.Run(); err == nil {
 			return nil
 		}
 	}
-	return fmt.Errorf("pip install %s: %w", MotoRequirement, err)
+	return fmt.Errorf("pip install %s: %w", Requirement, err)
 }
 
-// StartMoto starts a single-threaded moto server on host:port (port 0 picks
+// Start starts a single-threaded moto server on host:port (port 0 picks
 // a free port) and waits until it listens.
-func StartMoto(ctx context.Context, host string, port int, log io.Writer) (*Moto, error) {
-	if err := EnsureMoto(ctx, log); err != nil {
+func Start(ctx context.Context, host string, port int, log io.Writer) (*Server, error) {
+	if err := Ensure(ctx, log); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "moto-")
@@ -86,7 +89,7 @@ func StartMoto(ctx context.Context, host string, port int, log io.Writer) (*Moto
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start moto: %w", err)
 	}
-	m := &Moto{cmd: cmd, done: make(chan error, 1), dir: dir}
+	m := &Server{cmd: cmd, done: make(chan error, 1), dir: dir}
 	listening := make(chan int, 1)
 	go func() {
 		// The first line names the port; the rest is moto's own output.
@@ -118,7 +121,7 @@ func StartMoto(ctx context.Context, host string, port int, log io.Writer) (*Moto
 }
 
 // Stop terminates the server and waits for it.
-func (m *Moto) Stop() {
+func (m *Server) Stop() {
 	if m == nil || m.cmd.Process == nil {
 		return
 	}
@@ -134,7 +137,7 @@ func (m *Moto) Stop() {
 
 // RSS returns the server's resident set size in bytes, as Linux reports it
 // in /proc (`make soak` watches it).
-func (m *Moto) RSS() (int64, error) {
+func (m *Server) RSS() (int64, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
