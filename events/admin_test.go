@@ -11,9 +11,11 @@ import (
 
 	"github.com/inmor/inmor-serverless/events"
 	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/app"
+	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
+	"github.com/inmor/inmor-serverless/shared/app/auditquery"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
-	"github.com/inmor/inmor-serverless/shared/lambdas"
 	"github.com/inmor/inmor-serverless/shared/localstack"
 )
 
@@ -28,7 +30,7 @@ func TestAdminPageSamples(t *testing.T) {
 	if err := dynamo.CreateTables(ctx, client, getenv); err != nil {
 		t.Fatal(err)
 	}
-	cfg := lambdas.ConfigFromEnv(getenv)
+	cfg := app.ConfigFromEnv(getenv)
 	if _, err := localstack.Bootstrap(ctx, &dynamo.Auth{Client: client, Table: cfg.AuthTable}, getenv, io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -36,10 +38,10 @@ func TestAdminPageSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := lambdas.Audit(client, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))).Process(ctx, raw); err != nil {
+	if _, _, err := appaudit.New(app.Deps{Client: client, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).Process(ctx, raw); err != nil {
 		t.Fatal(err)
 	}
-	handler, err := lambdas.AuditQuery(client, cfg)
+	handler, err := auditquery.New(app.Deps{Client: client, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

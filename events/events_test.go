@@ -14,9 +14,11 @@ import (
 	"github.com/inmor/inmor-serverless/events"
 	"github.com/inmor/inmor-serverless/shared/api"
 	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/app"
+	_ "github.com/inmor/inmor-serverless/shared/app/all"
+	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
-	"github.com/inmor/inmor-serverless/shared/lambdas"
 	"github.com/inmor/inmor-serverless/shared/localstack"
 	"github.com/inmor/inmor-serverless/shared/signing"
 )
@@ -48,7 +50,7 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 	if err := dynamo.CreateTables(ctx, client, getenv); err != nil {
 		t.Fatal(err)
 	}
-	cfg := lambdas.ConfigFromEnv(getenv)
+	cfg := app.ConfigFromEnv(getenv)
 	if _, err := localstack.Bootstrap(ctx, &dynamo.Auth{Client: client, Table: cfg.AuthTable}, getenv, io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -56,16 +58,17 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auditQuery, err := lambdas.AuditQuery(client, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	functions := map[string]func(context.Context, lambdaevents.APIGatewayV2HTTPRequest) (lambdaevents.APIGatewayV2HTTPResponse, error){
-		api.FunctionTrustMarkTypes: apigw.Handler(lambdas.TrustMarkTypes(client, cfg)),
-		api.FunctionTrustMarks:     apigw.Handler(lambdas.TrustMarks(client, cfg, signer)),
-		api.FunctionSubordinates:   apigw.Handler(lambdas.Subordinates(client, cfg, signer)),
-		api.FunctionAuditQuery:     apigw.Handler(auditQuery),
-		api.FunctionAuth:           apigw.Handler(lambdas.Auth(client, cfg)),
+	// Every HTTP function of the registry, as Lambda builds it.
+	functions := map[string]func(context.Context, lambdaevents.APIGatewayV2HTTPRequest) (lambdaevents.APIGatewayV2HTTPResponse, error){}
+	for _, spec := range app.Specs() {
+		if spec.Kind != app.HTTP {
+			continue
+		}
+		h, err := app.Build(spec.Name, app.Deps{Client: client, Config: cfg, Signer: signer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		functions[spec.Name] = apigw.Handler(h.HTTP)
 	}
 	owner := map[string]string{}
 	for _, r := range api.Routes {
@@ -141,7 +144,7 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		t.Errorf("update: %v", got)
 	}
 
-	audit := lambdas.Audit(client, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	audit := appaudit.New(app.Deps{Client: client, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for _, c := range []struct {
 		file                          string
 		appended, duplicates, skipped int

@@ -1,15 +1,17 @@
 package main
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
 // AuditFunction is the function that consumes the resources table's stream.
-const AuditFunction = "audit"
+const AuditFunction = app.Audit
 
 // Partition keys of the items each function writes, as IAM
 // dynamodb:LeadingKeys patterns. They mirror the key layouts of
@@ -79,10 +81,11 @@ type Function struct {
 	Tables []string
 	// Access is every DynamoDB permission it has.
 	Access []Access
-	// Signs: the function signs with the trust anchor's KMS key
+	// Signs (from the registry): the function signs with the trust anchor's KMS key
 	// (kms:Sign, kms:GetPublicKey) and gets SIGNING_KMS_KEY_ID.
 	Signs bool
-	// Routes: it serves routes of the HTTP API (API Gateway may invoke it).
+	// Routes (from the registry: an HTTP function): it serves routes of
+	// the HTTP API (API Gateway may invoke it).
 	Routes bool
 }
 
@@ -122,7 +125,7 @@ var sessionAccess = []Access{
 // the resources table (its type, and the types it refers to), and writes
 // only items of its own type, the id counters, its type's uniqueness
 // guards and failed attempts.
-func resourceFunction(name, description string, signs bool) Function {
+func resourceFunction(name, description string) Function {
 	writable := []string{resourceCounterPK, resource.AttemptPK}
 	for _, t := range ownedTypes(name) {
 		writable = append(writable, t, resourceGuardPrefix+t+".*")
@@ -134,7 +137,6 @@ func resourceFunction(name, description string, signs bool) Function {
 			{Table: tables.Resources.ID, Actions: []string{getItem, query}},
 			{Table: tables.Resources.ID, Actions: []string{putItem, updateItem}, LeadingKeys: writable},
 		}, apiKeyAccess...),
-		Signs: signs, Routes: true,
 	}
 }
 
@@ -149,17 +151,38 @@ func resourceFunction(name, description string, signs bool) Function {
 //   - audit: 512 MB and 60 s for a batch of up to 100 stream records, one
 //     DynamoDB transaction each (plus retries when another shard takes the
 //     next id).
+//
+// The functions are the registry's (app.Specs), in its order; whether one
+// signs or serves routes comes from there. A function of the registry
+// without a deployment here panics: a programming error the tests catch.
 func Functions() []Function {
+	deployments := map[string]Function{}
+	for _, f := range deploymentsByName() {
+		deployments[f.Name] = f
+	}
+	var out []Function
+	for _, spec := range app.Specs() {
+		f, ok := deployments[spec.Name]
+		if !ok {
+			panic(fmt.Sprintf("infra: function %s of the registry has no deployment in infra/access.go", spec.Name))
+		}
+		f.Signs, f.Routes = spec.Signs, spec.Kind == app.HTTP
+		out = append(out, f)
+	}
+	return out
+}
+
+// deploymentsByName are the sizing and permissions of each function.
+func deploymentsByName() []Function {
 	return []Function{
-		resourceFunction(api.FunctionTrustMarkTypes, "Inmor admin API: TrustMarkType routes", false),
-		resourceFunction(api.FunctionTrustMarks, "Inmor admin API: trust mark routes; signs trust marks", true),
-		resourceFunction(api.FunctionSubordinates, "Inmor admin API: subordinate routes; signs subordinate statements", true),
+		resourceFunction(api.FunctionTrustMarkTypes, "Inmor admin API: TrustMarkType routes"),
+		resourceFunction(api.FunctionTrustMarks, "Inmor admin API: trust mark routes; signs trust marks"),
+		resourceFunction(api.FunctionSubordinates, "Inmor admin API: subordinate routes; signs subordinate statements"),
 		{
 			Name: api.FunctionAuth, Description: "Inmor admin API: login, logout, me, csrf",
 			MemoryMB: 512, TimeoutSeconds: 10,
 			Tables: []string{tables.Auth.ID},
 			Access: sessionAccess,
-			Routes: true,
 		},
 		{
 			// It also serves the admin pages, whose login opens sessions:
@@ -172,7 +195,6 @@ func Functions() []Function {
 				{Table: tables.Audit.ID, Actions: []string{getItem, batchGetItem}},
 				{Table: tables.Audit.ID, Indexes: true, Actions: []string{query}},
 			}, sessionAccess...),
-			Routes: true,
 		},
 		{
 			Name: AuditFunction, Description: "Inmor audit log writer: the resources table's stream to the audit table",

@@ -27,8 +27,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
-	"github.com/inmor/inmor-serverless/shared/lambdas"
 	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/signing"
 	"github.com/inmor/inmor-serverless/shared/tables"
@@ -320,10 +320,10 @@ func (s *InmorStack) environment(f Function) map[string]*string {
 const cursorKeyVariable = "AUDIT_CURSOR_KEY"
 
 // configVariables returns the variables the functions' configuration
-// (lambdas.ConfigFromEnv) reads.
+// (app.ConfigFromEnv) reads.
 func configVariables() map[string]bool {
 	seen := map[string]bool{}
-	lambdas.ConfigFromEnv(func(k string) string { seen[k] = true; return "" })
+	app.ConfigFromEnv(func(k string) string { seen[k] = true; return "" })
 	return seen
 }
 

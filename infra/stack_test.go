@@ -18,8 +18,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
-	"github.com/inmor/inmor-serverless/shared/lambdas"
 	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/signing"
 	"github.com/inmor/inmor-serverless/shared/tables"
@@ -174,10 +174,8 @@ func TestEveryFunctionIsDeployed(t *testing.T) {
 	if !sameStrings(folders, deployed) {
 		t.Errorf("functions/ holds %v, the stack deploys %v", folders, deployed)
 	}
-	for _, fn := range api.Functions {
-		if !contains(deployed, fn) {
-			t.Errorf("api.Functions names %s, which the stack does not deploy", fn)
-		}
+	if len(deploymentsByName()) != len(app.Specs()) {
+		t.Errorf("infra/access.go sizes %d functions, the registry declares %d", len(deploymentsByName()), len(app.Specs()))
 	}
 	s := synth(t)
 	if got := len(s.ofType("AWS::Lambda::Function")); got != len(deployed) {
@@ -280,11 +278,11 @@ var unsetVariables = map[string]string{
 	signing.EnvKeyFile: "the local stack's key file; in AWS the functions sign with KMS",
 }
 
-// The stack sets every variable the functions read (lambdas.ConfigFromEnv
+// The stack sets every variable the functions read (app.ConfigFromEnv
 // and the signer), unless it is deliberately left unset, and no variable
 // that nothing reads.
 func TestEnvironmentIsWhatTheFunctionsRead(t *testing.T) {
-	read := recordEnv(func(getenv func(string) string) { lambdas.ConfigFromEnv(getenv) })
+	read := recordEnv(func(getenv func(string) string) { app.ConfigFromEnv(getenv) })
 	read = append(read, recordEnv(func(getenv func(string) string) {
 		_, _ = signing.NewFromEnv(context.Background(), getenv, nil)
 	})...)

@@ -3,21 +3,8 @@
 package main
 
 import (
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/inmor/inmor-serverless/shared/dynamo"
-	"github.com/inmor/inmor-serverless/shared/lambdas"
-	"github.com/inmor/inmor-serverless/shared/logging"
+	"github.com/inmor/inmor-serverless/shared/app"
+	_ "github.com/inmor/inmor-serverless/shared/app/audit" // registers its builder
 )
 
-func main() {
-	logger := logging.New(os.Stdout, "audit")
-	slog.SetDefault(logger)
-	cfg := dynamo.LambdaConfig(os.Getenv)
-	h := lambdas.Audit(dynamo.NewClient(cfg), lambdas.ConfigFromEnv(os.Getenv), logger)
-	h.Metrics = os.Stdout // Embedded Metric Format lines become CloudWatch metrics
-	lambda.Start(h)
-}
+func main() { app.Main("audit") }

@@ -38,7 +38,7 @@ const (
 // at AdminAuditLogPath + "{id}/change/".
 const AdminAuditLogPath = AdminPath + "/auditlog/auditlogentry/"
 
-// Functions that serve routes.
+// Functions that serve routes (the registry, shared/app, declares them).
 const (
 	FunctionTrustMarkTypes = "trustmarktypes"
 	FunctionTrustMarks     = "trustmarks"
@@ -46,9 +46,6 @@ const (
 	FunctionAuditQuery     = "auditquery"
 	FunctionAuth           = "auth"
 )
-
-// Functions lists every function that serves routes.
-var Functions = []string{FunctionTrustMarkTypes, FunctionTrustMarks, FunctionSubordinates, FunctionAuditQuery, FunctionAuth}
 
 // Param is a path or query parameter.
 type Param struct {

@@ -13,12 +13,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/inmor/inmor-serverless/shared/app"
+	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
-	"github.com/inmor/inmor-serverless/shared/lambdas"
 	"github.com/inmor/inmor-serverless/shared/localstack"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
@@ -29,7 +30,7 @@ func meteredStack(t *testing.T, configure ...func(*localstack.Options)) (*locals
 	t.Helper()
 	var meter *dynamo.Meter
 	s := startStack(t, append([]func(*localstack.Options){func(o *localstack.Options) {
-		meter = dynamo.NewMeter(lambdas.ConfigFromEnv(o.Getenv).AuthTable)
+		meter = dynamo.NewMeter(app.ConfigFromEnv(o.Getenv).AuthTable)
 		o.DynamoDBOptions = []func(*dynamodb.Options){meter.Option()}
 	}}, configure...)...)
 	return s, meter
@@ -57,10 +58,10 @@ func TestCostOfAuditPerRecord(t *testing.T) {
 	var stats []int
 	s := startStack(t, func(o *localstack.Options) {
 		o.PollInterval = time.Hour
-		cfg := lambdas.ConfigFromEnv(o.Getenv)
+		cfg := app.ConfigFromEnv(o.Getenv)
 		client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()), meter.Option())
 		o.Audit = func(localstack.StreamHandler) localstack.StreamHandler {
-			return countingAudit{lambdas.Audit(client, cfg, slog.New(slog.NewTextHandler(io.Discard, nil))), &stats}
+			return countingAudit{appaudit.New(app.Deps{Client: client, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), &stats}
 		}
 	})
 	// Ten changes of every kind: types, marks (issue, revoke) and

@@ -20,10 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/inmor/inmor-serverless/shared/app"
+	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
-	"github.com/inmor/inmor-serverless/shared/lambdas"
 	"github.com/inmor/inmor-serverless/shared/localstack"
 	"github.com/inmor/inmor-serverless/shared/operator"
 	"github.com/inmor/inmor-serverless/shared/tables"
@@ -316,7 +317,7 @@ func (w *writeFaults) wrap(t *testing.T, getenv *func(string) string) func(local
 			t.Fatalf("the audit journal is a %T", handler.Journal)
 		}
 		client := dynamodb.New(journal.Client.Options(), w.option)
-		return lambdas.Audit(client, lambdas.ConfigFromEnv(*getenv), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		return appaudit.New(app.Deps{Client: client, Config: app.ConfigFromEnv(*getenv), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}
 }
 

@@ -18,8 +18,9 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/api"
 	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/app"
+	_ "github.com/inmor/inmor-serverless/shared/app/all" // every function's builder
 	"github.com/inmor/inmor-serverless/shared/dynamo"
-	"github.com/inmor/inmor-serverless/shared/lambdas"
 	"github.com/inmor/inmor-serverless/shared/motoserver"
 	"github.com/inmor/inmor-serverless/shared/signing"
 )
@@ -58,7 +59,7 @@ type Stack struct {
 	APIKey string
 	// Client is the API functions' DynamoDB client; Config their configuration.
 	Client *dynamodb.Client
-	Config lambdas.Config
+	Config app.Config
 	// Poller feeds the audit handler.
 	Poller *Poller
 	// Signer signs trust marks and subordinate statements.
@@ -94,7 +95,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 	s.Endpoint = endpoint
 	cfg := dynamo.LocalConfig(endpoint)
-	s.Config = lambdas.ConfigFromEnv(o.Getenv)
+	s.Config = app.ConfigFromEnv(o.Getenv)
 	s.Config.SessionCookieSecure = false // the local stack serves plain HTTP
 	s.Client = dynamo.NewClient(cfg, o.DynamoDBOptions...)
 	if err = dynamo.CreateTables(ctx, dynamo.NewClient(cfg), o.Getenv); err != nil {
@@ -107,7 +108,34 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: %w", s.Config.ResourcesTable, err)
 	}
-	var audit StreamHandler = lambdas.Audit(dynamo.NewClient(cfg), s.Config, o.Logger)
+	signer, err := localSigner(o.Getenv, o.Out)
+	if err != nil {
+		return nil, err
+	}
+	s.Signer = signer
+	// Every function of the registry, built as Lambda builds it: the API
+	// functions share one client (tests add their options to it); the
+	// stream function has a client of its own.
+	gateway := &Gateway{Routes: api.Routes, Functions: map[string]HTTPFunction{}, Logger: o.Logger}
+	var audit StreamHandler
+	for _, spec := range app.Specs() {
+		d := app.Deps{Client: s.Client, Config: s.Config, Logger: o.Logger}
+		if spec.Signs {
+			d.Signer = signer
+		}
+		if spec.Kind == app.Stream {
+			d.Client = dynamo.NewClient(cfg)
+		}
+		h, err := app.Build(spec.Name, d)
+		if err != nil {
+			return nil, err
+		}
+		if spec.Kind == app.HTTP {
+			gateway.Functions[spec.Name] = apigw.Handler(h.HTTP)
+		} else {
+			audit = h.Stream
+		}
+	}
 	if o.Audit != nil {
 		audit = o.Audit(audit)
 	}
@@ -117,26 +145,6 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		Handler:   audit,
 		Interval:  o.PollInterval,
 		Logger:    o.Logger,
-	}
-	signer, err := localSigner(o.Getenv, o.Out)
-	if err != nil {
-		return nil, err
-	}
-	s.Signer = signer
-	auditQuery, err := lambdas.AuditQuery(s.Client, s.Config)
-	if err != nil {
-		return nil, err
-	}
-	gateway := &Gateway{
-		Routes: api.Routes,
-		Functions: map[string]HTTPFunction{
-			api.FunctionTrustMarkTypes: apigw.Handler(lambdas.TrustMarkTypes(s.Client, s.Config)),
-			api.FunctionTrustMarks:     apigw.Handler(lambdas.TrustMarks(s.Client, s.Config, signer)),
-			api.FunctionSubordinates:   apigw.Handler(lambdas.Subordinates(s.Client, s.Config, signer)),
-			api.FunctionAuditQuery:     apigw.Handler(auditQuery),
-			api.FunctionAuth:           apigw.Handler(lambdas.Auth(s.Client, s.Config)),
-		},
-		Logger: o.Logger,
 	}
 	listener, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(o.Port)))
 	if err != nil {

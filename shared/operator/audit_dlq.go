@@ -12,9 +12,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/app"
+	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
-	"github.com/inmor/inmor-serverless/shared/lambdas"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -75,8 +76,8 @@ func (c *cli) deadLetters(ctx context.Context) (*dynamo.DeadLetters, auditstream
 	if err != nil {
 		return nil, auditstream.Handler{}, fmt.Errorf("open DynamoDB: %w", err)
 	}
-	config := lambdas.ConfigFromEnv(c.getenv)
-	handler := lambdas.Audit(client, config, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	config := app.ConfigFromEnv(c.getenv)
+	handler := appaudit.New(app.Deps{Client: client, Config: config, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	return &dynamo.DeadLetters{Client: client, Table: config.AuditTable}, handler, nil
 }
 

@@ -1,0 +1,107 @@
+package app_test
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/app"
+	_ "github.com/inmor/inmor-serverless/shared/app/all"
+)
+
+// TestRegistryAndRouteTable: the route table's functions are the
+// registry's HTTP functions; each serves routes; every route has one.
+func TestRegistryAndRouteTable(t *testing.T) {
+	routed := 0
+	for _, spec := range app.Specs() {
+		n := len(api.RoutesOf(spec.Name))
+		routed += n
+		if (spec.Kind == app.HTTP) != (n > 0) {
+			t.Errorf("%s: kind %v with %d routes; HTTP functions, and only they, serve routes", spec.Name, spec.Kind, n)
+		}
+	}
+	if routed != len(api.Routes) {
+		t.Errorf("the registry's functions serve %d routes of %d", routed, len(api.Routes))
+	}
+	for _, r := range api.Routes {
+		if _, ok := app.SpecOf(r.Function); !ok {
+			t.Errorf("route %s is served by %q, which the registry does not declare", r.Key(), r.Function)
+		}
+	}
+}
+
+// TestEveryFunctionIsBuiltAndHasABinary: shared/app/all registers a builder
+// for every function of the registry, each builds its kind of handler, and
+// each has its binary under functions/ that runs app.Main with its name and
+// imports only its own builder.
+func TestEveryFunctionIsBuiltAndHasABinary(t *testing.T) {
+	for _, spec := range app.Specs() {
+		h, err := app.Build(spec.Name, app.Deps{Config: app.ConfigFromEnv(func(string) string { return "" })})
+		if err != nil {
+			t.Errorf("%s: %v", spec.Name, err)
+			continue
+		}
+		if (h.HTTP != nil) != (spec.Kind == app.HTTP) || (h.Stream != nil) != (spec.Kind == app.Stream) {
+			t.Errorf("%s: built %+v for kind %v", spec.Name, h, spec.Kind)
+		}
+		main, err := os.ReadFile("../../functions/" + spec.Name + "/main.go")
+		if err != nil {
+			t.Errorf("%s has no binary: %v", spec.Name, err)
+			continue
+		}
+		if !strings.Contains(string(main), `app.Main("`+spec.Name+`")`) ||
+			strings.Count(string(main), `"github.com/inmor/inmor-serverless/shared/`) != 2 ||
+			!strings.Contains(string(main), `"github.com/inmor/inmor-serverless/shared/app/`+spec.Name+`"`) {
+			t.Errorf("functions/%s/main.go is not app.Main(%q) with its builder only:\n%s", spec.Name, spec.Name, main)
+		}
+	}
+	if _, err := app.Build("nonexistent", app.Deps{}); err == nil {
+		t.Error("building an unknown function gave no error")
+	}
+}
+
+// TestRegisterRefusesMistakes: an undeclared name, a second registration
+// and a signing function without a signer factory are programming errors.
+func TestRegisterRefusesMistakes(t *testing.T) {
+	build := func(app.Deps) (app.Handler, error) { return app.Handler{}, nil }
+	for _, c := range []struct {
+		name, want string
+		register   func()
+	}{
+		{"undeclared", "not a declared function", func() { app.Register("nonexistent", build, nil) }},
+		{"twice", "registered twice", func() { app.Register(api.FunctionAuth, build, nil) }},
+		{"signs, no signer", "signer factory", func() { app.Register(api.FunctionTrustMarks, build, nil) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				if got := fmt.Sprint(recover()); !strings.Contains(got, c.want) {
+					t.Errorf("panic %q, want one saying %q", got, c.want)
+				}
+			}()
+			c.register()
+		})
+	}
+}
+
+// TestFunctionsLinkWhatTheyServe: only the auditquery function links the
+// admin pages (their templates cost the others cold-start time), and only
+// the signing functions link the KMS client.
+func TestFunctionsLinkWhatTheyServe(t *testing.T) {
+	for _, spec := range app.Specs() {
+		out, err := exec.Command("go", "list", "-deps", "../../functions/"+spec.Name).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", spec.Name, err)
+		}
+		deps := strings.Fields(string(out))
+		if got, want := slices.Contains(deps, "github.com/inmor/inmor-serverless/shared/adminui"), spec.Name == api.FunctionAuditQuery; got != want {
+			t.Errorf("%s links the admin pages: %v, want %v", spec.Name, got, want)
+		}
+		if got := slices.Contains(deps, "github.com/aws/aws-sdk-go-v2/service/kms"); got != spec.Signs {
+			t.Errorf("%s links the KMS client: %v, want %v", spec.Name, got, spec.Signs)
+		}
+	}
+}

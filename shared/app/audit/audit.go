@@ -1,0 +1,25 @@
+// Package audit builds the audit function (the resources table's stream to
+// the audit log) and registers it with app.
+package audit
+
+import (
+	"github.com/inmor/inmor-serverless/shared/app"
+	"github.com/inmor/inmor-serverless/shared/auditstream"
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+)
+
+func init() {
+	app.Register(app.Audit, func(d app.Deps) (app.Handler, error) { return app.Handler{Stream: New(d)}, nil }, nil)
+}
+
+// New is the function's stream handler. It counts failed attempts and
+// keeps dead-letter records in the audit table, as it keeps the log;
+// `inmorctl audit dlq replay` replays them with this same handler.
+func New(d app.Deps) auditstream.Handler {
+	return auditstream.Handler{
+		Journal:     &dynamo.Journal{Client: d.Client, Table: d.Config.AuditTable},
+		DeadLetters: &dynamo.DeadLetters{Client: d.Client, Table: d.Config.AuditTable},
+		Logger:      d.Logger,
+		Metrics:     d.Metrics,
+	}
+}
