@@ -21,6 +21,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/api"
 	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
@@ -250,7 +251,7 @@ func (v view) staffOnly(h func(http.ResponseWriter, *http.Request, auth.Principa
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := v.Sessions.SessionPrincipal(r)
 		switch {
-		case errors.Is(err, auth.ErrUnauthenticated):
+		case apperr.Is(apperr.Unauthorized, err):
 			http.Redirect(w, r, loginPath+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 			return
 		case err != nil:
@@ -342,9 +343,9 @@ const csrfField = "csrfmiddlewaretoken"
 // csrfFailed is Django's page for a refused form post.
 func (v view) csrfFailed(w http.ResponseWriter, r *http.Request, err error) {
 	reason := err.Error()
-	var ce *auth.CSRFError
-	if errors.As(err, &ce) {
-		reason = ce.Reason
+	var ce *apperr.Error
+	if errors.As(err, &ce) && ce.Kind == apperr.CSRF {
+		reason = ce.Message
 	}
 	v.errorPage(w, r, http.StatusForbidden, nil, "Forbidden (403)", "CSRF verification failed. Request aborted.", reason,
 		crumb{"Log in", loginPath})

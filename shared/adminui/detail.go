@@ -3,7 +3,6 @@ package adminui
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
 )
@@ -78,7 +78,7 @@ func (v view) entry(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		return
 	}
 	raw, err := v.Reader.Get(r.Context(), id)
-	if errors.Is(err, audit.ErrNotFound) {
+	if apperr.Is(apperr.NotFound, err) {
 		notFound()
 		return
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/adminui"
 	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
 )
@@ -43,13 +44,13 @@ func (m *memAuth) UserByUsername(_ context.Context, username string) (auth.User,
 	defer m.mu.Unlock()
 	u, ok := m.users[username]
 	if !ok {
-		return auth.User{}, auth.ErrNotFound
+		return auth.User{}, apperr.E(apperr.NotFound)
 	}
 	return u, nil
 }
 
 func (m *memAuth) APIKeyByHash(context.Context, string) (auth.APIKey, error) {
-	return auth.APIKey{}, auth.ErrNotFound
+	return auth.APIKey{}, apperr.E(apperr.NotFound)
 }
 
 func (m *memAuth) CreateSession(_ context.Context, s auth.Session) error {
@@ -64,7 +65,7 @@ func (m *memAuth) SessionByHash(_ context.Context, hash string) (auth.Session, e
 	defer m.mu.Unlock()
 	s, ok := m.sessions[hash]
 	if !ok {
-		return auth.Session{}, auth.ErrNotFound
+		return auth.Session{}, apperr.E(apperr.NotFound)
 	}
 	return s, nil
 }
@@ -145,7 +146,7 @@ func (r *fakeReader) Get(_ context.Context, id int64) (json.RawMessage, error) {
 			return json.Marshal(e)
 		}
 	}
-	return nil, audit.ErrNotFound
+	return nil, apperr.E(apperr.NotFound)
 }
 
 func (r *fakeReader) lastQuery(t *testing.T) audit.Query {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 )
 
@@ -70,7 +71,7 @@ func (v view) loginForm(w http.ResponseWriter, r *http.Request) {
 		return
 	case err == nil:
 		data.SignedInAs = p.Username
-	case !errors.Is(err, auth.ErrUnauthenticated):
+	case !apperr.Is(apperr.Unauthorized, err):
 		v.fail(w, r, err)
 		return
 	}
@@ -102,13 +103,13 @@ func (v view) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user, sessionID, err := v.Logins.Login(r.Context(), username, password)
-	var throttled *auth.ThrottledError
+	var throttled *apperr.Error
 	switch {
-	case errors.Is(err, auth.ErrInvalidCredentials):
+	case apperr.Is(apperr.Unauthorized, err):
 		data.Error = msgInvalidLogin
 		v.renderLogin(w, r, http.StatusOK, data)
 		return
-	case errors.As(err, &throttled):
+	case errors.As(err, &throttled) && throttled.Kind == apperr.Throttled:
 		seconds := int(math.Ceil(throttled.RetryAfter.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(seconds))
 		v.errorPage(w, r, http.StatusTooManyRequests, nil, "Too many failed logins (429)",
@@ -156,7 +157,7 @@ type logoutPage struct {
 // it takes a form post with the CSRF token.
 func (v view) logoutForm(w http.ResponseWriter, r *http.Request) {
 	p, err := v.Sessions.SessionPrincipal(r)
-	if errors.Is(err, auth.ErrUnauthenticated) {
+	if apperr.Is(apperr.Unauthorized, err) {
 		http.Redirect(w, r, loginPath, http.StatusFound)
 		return
 	}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"math"
 	"net/http"
 
@@ -181,7 +180,7 @@ func (h auditHandlers) get(w http.ResponseWriter, r *http.Request) {
 	}
 	notFound := apperr.New(apperr.NotFound, id, msgAuditEntryNotFound)
 	entry, err := h.reader.Get(r.Context(), id)
-	if errors.Is(err, audit.ErrNotFound) {
+	if apperr.Is(apperr.NotFound, err) {
 		httpapi.WriteError(w, r, notFound)
 		return
 	}

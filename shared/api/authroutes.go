@@ -1,12 +1,10 @@
 package api
 
 import (
-	"errors"
-	"math"
 	"net/http"
-	"strconv"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
 )
@@ -73,17 +71,10 @@ func (h authHandlers) login(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
+	// Refused (401 "Invalid credentials") and throttled (429 with
+	// Retry-After) logins are errors of their kinds.
 	user, sessionID, err := h.logins.Login(r.Context(), username, password)
-	var throttled *auth.ThrottledError
-	switch {
-	case errors.Is(err, auth.ErrInvalidCredentials):
-		httpapi.WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "Invalid credentials"})
-		return
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(throttled.RetryAfter.Seconds()))))
-		httpapi.WriteJSON(w, http.StatusTooManyRequests, map[string]string{"message": "Too many failed logins; try again later."})
-		return
-	case err != nil:
+	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
@@ -110,8 +101,8 @@ func (h authHandlers) logout(w http.ResponseWriter, r *http.Request) {
 
 func (h authHandlers) me(w http.ResponseWriter, r *http.Request) {
 	p, err := h.authn.SessionPrincipal(r)
-	if errors.Is(err, auth.ErrUnauthenticated) {
-		httpapi.WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "Not authenticated"})
+	if apperr.Is(apperr.Unauthorized, err) {
+		httpapi.WriteError(w, r, apperr.E(apperr.Op("api.me"), apperr.Unauthorized, "Not authenticated"))
 		return
 	}
 	if err != nil {

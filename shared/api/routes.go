@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
@@ -345,7 +346,7 @@ func requireScope(route Route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := auth.PrincipalFrom(r.Context())
 		if p.Scope != auth.ScopeAdmin && !(route.AuditRead && p.Scope == auth.ScopeAuditRead) {
-			httpapi.WriteError(w, r, httpapi.ErrForbidden)
+			httpapi.WriteError(w, r, apperr.E(apperr.Op("api.requireScope"), apperr.Forbidden))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/resource"
@@ -37,7 +38,7 @@ func (s *memStore) RecordAttempt(_ context.Context, a resource.Attempt) error {
 func (s *memStore) CreateTrustMarkType(_ context.Context, t resource.TrustMarkType, a resource.Attribution) (resource.TrustMarkType, error) {
 	for _, x := range s.types {
 		if x.TMType == t.TMType {
-			return x, resource.ErrExists
+			return x, apperr.E(apperr.Exists)
 		}
 	}
 	t.ID, t.Version = int64(len(s.types)+1), 1
@@ -52,7 +53,7 @@ func (s *memStore) TrustMarkType(_ context.Context, id int64) (resource.TrustMar
 			return x, nil
 		}
 	}
-	return resource.TrustMarkType{}, resource.ErrNotFound
+	return resource.TrustMarkType{}, apperr.E(apperr.NotFound)
 }
 
 func (s *memStore) TrustMarkTypeByTMType(_ context.Context, tmtype string) (resource.TrustMarkType, error) {
@@ -61,7 +62,7 @@ func (s *memStore) TrustMarkTypeByTMType(_ context.Context, tmtype string) (reso
 			return x, nil
 		}
 	}
-	return resource.TrustMarkType{}, resource.ErrNotFound
+	return resource.TrustMarkType{}, apperr.E(apperr.NotFound)
 }
 
 func (s *memStore) TrustMarkTypes(_ context.Context, p resource.Page) ([]resource.TrustMarkType, int, error) {
@@ -76,7 +77,7 @@ func (s *memStore) ReplaceTrustMarkType(_ context.Context, t resource.TrustMarkT
 	for i, x := range s.types {
 		if x.ID == t.ID {
 			if x.Version != t.Version {
-				return resource.TrustMarkType{}, resource.ErrStale
+				return resource.TrustMarkType{}, apperr.E(apperr.Stale)
 			}
 			t.Version++
 			s.types[i] = t
@@ -84,7 +85,7 @@ func (s *memStore) ReplaceTrustMarkType(_ context.Context, t resource.TrustMarkT
 			return t, nil
 		}
 	}
-	return resource.TrustMarkType{}, resource.ErrNotFound
+	return resource.TrustMarkType{}, apperr.E(apperr.NotFound)
 }
 
 var testCursors, _ = audit.NewCursorCodec([]byte("test"))
@@ -104,7 +105,7 @@ func (r *fakeReader) Get(_ context.Context, id int64) (json.RawMessage, error) {
 	if e, ok := r.entries[id]; ok {
 		return e, nil
 	}
-	return nil, audit.ErrNotFound
+	return nil, apperr.E(apperr.NotFound)
 }
 
 // authn authenticates every request as p, or fails with err.
@@ -115,7 +116,7 @@ type authn struct {
 
 func (a authn) Authenticate(*http.Request) (auth.Principal, error) { return a.p, a.err }
 
-var nobody = authn{err: auth.ErrUnauthenticated}
+var nobody = authn{err: apperr.E(apperr.Unauthorized)}
 
 // stubPages answers every page of the admin view with a small HTML page
 // naming its operation (package adminui serves the real ones).

@@ -25,9 +25,6 @@ type Journal interface {
 // its entry: the change did not come through the API.
 var ErrReplayedAttribution = errors.New("attribution of an earlier request")
 
-// ErrNotFound means no entry has the requested id.
-var ErrNotFound = errors.New("audit entry not found")
-
 // Filter selects entries; zero fields select everything. Equality filters
 // match exactly; Since is inclusive and Until exclusive on the timestamp; Q
 // is a case-insensitive substring of resource_repr, username or endpoint.
@@ -81,7 +78,7 @@ type Page struct {
 // Reader reads the log.
 type Reader interface {
 	List(ctx context.Context, q Query) (Page, error)
-	// Get returns one entry with its snapshots, or ErrNotFound.
+	// Get returns one entry with its snapshots, or a NotFound error.
 	Get(ctx context.Context, id int64) (json.RawMessage, error)
 }
 

@@ -10,10 +10,11 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
 )
 
 // Authentication methods, as recorded in the audit log.
@@ -40,11 +41,8 @@ const APIKeyHeader = "X-API-Key"
 // so operators can tell keys apart.
 const KeyPrefixLength = 8
 
-// ErrUnauthenticated means the request carries no valid credentials.
-var ErrUnauthenticated = errors.New("unauthenticated")
-
-// ErrNotFound is returned by stores when a user or key does not exist.
-var ErrNotFound = errors.New("not found")
+// unauthenticated is the error of a request without valid credentials.
+func unauthenticated() error { return apperr.E(apperr.Op("auth.Authenticate"), apperr.Unauthorized) }
 
 // Principal is an authenticated caller.
 type Principal struct {
@@ -115,9 +113,9 @@ func HashAPIKey(plaintext string) string {
 
 // KeyStore reads the data that authentication needs.
 type KeyStore interface {
-	// APIKeyByHash returns the key with that hash, or ErrNotFound.
+	// APIKeyByHash returns the key with that hash, or a NotFound error (apperr).
 	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
-	// UserByUsername returns the user, or ErrNotFound.
+	// UserByUsername returns the user, or a NotFound error (apperr).
 	UserByUsername(ctx context.Context, username string) (User, error)
 }
 
@@ -151,14 +149,14 @@ type Authenticator struct {
 // maxKeyLength bounds the header before it is hashed.
 const maxKeyLength = 256
 
-// Authenticate returns the caller of r, ErrUnauthenticated, or a
-// *CSRFError. A request that carries an API key is judged by that key
+// Authenticate returns the caller of r, an Unauthorized error, or a
+// CSRF error. A request that carries an API key is judged by that key
 // alone: an invalid key never falls back to the session.
 func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	if _, sent := r.Header[http.CanonicalHeaderKey(APIKeyHeader)]; sent {
 		plaintext := strings.TrimSpace(r.Header.Get(APIKeyHeader))
 		if plaintext == "" || len(plaintext) > maxKeyLength {
-			return Principal{}, ErrUnauthenticated
+			return Principal{}, unauthenticated()
 		}
 		return a.authenticateKey(r.Context(), plaintext)
 	}
@@ -175,32 +173,32 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 }
 
 // SessionPrincipal returns the caller of r by its session cookie alone, or
-// ErrUnauthenticated. It makes no CSRF check.
+// an Unauthorized error. It makes no CSRF check.
 func (a *Authenticator) SessionPrincipal(r *http.Request) (Principal, error) {
 	cookie, err := r.Cookie(SessionCookie)
 	if a.Sessions == nil || err != nil || cookie.Value == "" || len(cookie.Value) > maxKeyLength {
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, unauthenticated()
 	}
 	ctx := r.Context()
 	session, err := a.Sessions.SessionByHash(ctx, HashSessionID(cookie.Value))
-	if errors.Is(err, ErrNotFound) {
-		return Principal{}, ErrUnauthenticated
+	if apperr.Is(apperr.NotFound, err) {
+		return Principal{}, unauthenticated()
 	}
 	if err != nil {
 		return Principal{}, err
 	}
 	if !a.now().Before(session.ExpiresAt) {
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, unauthenticated()
 	}
 	user, err := a.Store.UserByUsername(ctx, session.Username)
-	if errors.Is(err, ErrNotFound) {
-		return Principal{}, ErrUnauthenticated
+	if apperr.Is(apperr.NotFound, err) {
+		return Principal{}, unauthenticated()
 	}
 	if err != nil {
 		return Principal{}, err
 	}
 	if !user.IsActive || user.ID != session.UserID {
-		return Principal{}, ErrUnauthenticated
+		return Principal{}, unauthenticated()
 	}
 	return Principal{
 		UserID: user.ID, Username: user.Username, IsStaff: user.IsStaff, IsSuperuser: user.IsSuperuser,
@@ -230,8 +228,8 @@ func (a *Authenticator) authenticateKey(ctx context.Context, plaintext string) (
 // lookupKey reads a key and its owner and checks that both may be used.
 func (a *Authenticator) lookupKey(ctx context.Context, hash string, now time.Time) (Principal, APIKey, error) {
 	key, err := a.Store.APIKeyByHash(ctx, hash)
-	if errors.Is(err, ErrNotFound) {
-		return Principal{}, key, ErrUnauthenticated
+	if apperr.Is(apperr.NotFound, err) {
+		return Principal{}, key, unauthenticated()
 	}
 	if err != nil {
 		return Principal{}, key, err
@@ -239,17 +237,17 @@ func (a *Authenticator) lookupKey(ctx context.Context, hash string, now time.Tim
 	// The lookup was by hash; compare again in constant time so that a store
 	// returning a near match can never authenticate.
 	if subtle.ConstantTimeCompare([]byte(key.Hash), []byte(hash)) != 1 || !key.Usable(now) {
-		return Principal{}, key, ErrUnauthenticated
+		return Principal{}, key, unauthenticated()
 	}
 	user, err := a.Store.UserByUsername(ctx, key.Username)
-	if errors.Is(err, ErrNotFound) {
-		return Principal{}, key, ErrUnauthenticated
+	if apperr.Is(apperr.NotFound, err) {
+		return Principal{}, key, unauthenticated()
 	}
 	if err != nil {
 		return Principal{}, key, err
 	}
 	if !user.IsActive || user.ID != key.UserID {
-		return Principal{}, key, ErrUnauthenticated
+		return Principal{}, key, unauthenticated()
 	}
 	scope, tenant := key.Scope, key.Tenant
 	if scope == "" {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
 )
 
 var urlSafeKey = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
@@ -106,7 +108,7 @@ func (s *fakeKeyStore) APIKeyByHash(_ context.Context, hash string) (APIKey, err
 	}
 	k, ok := s.keys[hash]
 	if !ok {
-		return APIKey{}, ErrNotFound
+		return APIKey{}, apperr.E(apperr.NotFound)
 	}
 	return k, nil
 }
@@ -117,7 +119,7 @@ func (s *fakeKeyStore) UserByUsername(_ context.Context, username string) (User,
 	}
 	u, ok := s.users[username]
 	if !ok {
-		return User{}, ErrNotFound
+		return User{}, apperr.E(apperr.NotFound)
 	}
 	return u, nil
 }
@@ -133,13 +135,14 @@ func TestAuthenticate(t *testing.T) {
 	storeErr := errors.New("dynamodb: throttled")
 
 	cases := []struct {
-		name    string
-		header  string // the X-API-Key header; "" for none
-		key     func(k *APIKey)
-		user    func(u *User)
-		store   func(s *fakeKeyStore)
-		want    Principal
-		wantErr error
+		name     string
+		header   string // the X-API-Key header; "" for none
+		key      func(k *APIKey)
+		user     func(u *User)
+		store    func(s *fakeKeyStore)
+		want     Principal
+		wantErr  error
+		wantKind apperr.Kind
 		// noLookup: the store must not even be asked.
 		noLookup bool
 	}{
@@ -155,18 +158,18 @@ func TestAuthenticate(t *testing.T) {
 			want: Principal{UserID: 42, Username: "alice", IsStaff: true, AuthMethod: MethodAPIKey, APIKeyName: "ci-key", Tenant: "acme", Scope: ScopeAuditRead}},
 		{name: "empty tenant means the default tenant", header: plain, key: func(k *APIKey) { k.Tenant = "" },
 			want: Principal{UserID: 42, Username: "alice", IsStaff: true, AuthMethod: MethodAPIKey, APIKeyName: "ci-key", Tenant: DefaultTenant, Scope: ScopeAuditRead}},
-		{name: "missing header", header: "", wantErr: ErrUnauthenticated, noLookup: true},
-		{name: "blank header", header: "   ", wantErr: ErrUnauthenticated, noLookup: true},
-		{name: "over-long header", header: strings.Repeat("a", 257), wantErr: ErrUnauthenticated, noLookup: true},
-		{name: "unknown key", header: "not-a-key", wantErr: ErrUnauthenticated},
+		{name: "missing header", header: "", wantKind: apperr.Unauthorized, noLookup: true},
+		{name: "blank header", header: "   ", wantKind: apperr.Unauthorized, noLookup: true},
+		{name: "over-long header", header: strings.Repeat("a", 257), wantKind: apperr.Unauthorized, noLookup: true},
+		{name: "unknown key", header: "not-a-key", wantKind: apperr.Unauthorized},
 		{name: "a store returning a key whose hash differs (near match)", header: "other-key",
-			store: func(s *fakeKeyStore) { s.nearMatch = true }, wantErr: ErrUnauthenticated},
-		{name: "inactive key", header: plain, key: func(k *APIKey) { k.IsActive = false }, wantErr: ErrUnauthenticated},
-		{name: "expired key", header: plain, key: func(k *APIKey) { k.ExpiresAt = &earlier }, wantErr: ErrUnauthenticated},
-		{name: "key expiring right now", header: plain, key: func(k *APIKey) { k.ExpiresAt = &now }, wantErr: ErrUnauthenticated},
-		{name: "inactive owner", header: plain, user: func(u *User) { u.IsActive = false }, wantErr: ErrUnauthenticated},
-		{name: "owner id mismatch (user re-created under the same name)", header: plain, user: func(u *User) { u.ID = 43 }, wantErr: ErrUnauthenticated},
-		{name: "owner gone", header: plain, store: func(s *fakeKeyStore) { delete(s.users, "alice") }, wantErr: ErrUnauthenticated},
+			store: func(s *fakeKeyStore) { s.nearMatch = true }, wantKind: apperr.Unauthorized},
+		{name: "inactive key", header: plain, key: func(k *APIKey) { k.IsActive = false }, wantKind: apperr.Unauthorized},
+		{name: "expired key", header: plain, key: func(k *APIKey) { k.ExpiresAt = &earlier }, wantKind: apperr.Unauthorized},
+		{name: "key expiring right now", header: plain, key: func(k *APIKey) { k.ExpiresAt = &now }, wantKind: apperr.Unauthorized},
+		{name: "inactive owner", header: plain, user: func(u *User) { u.IsActive = false }, wantKind: apperr.Unauthorized},
+		{name: "owner id mismatch (user re-created under the same name)", header: plain, user: func(u *User) { u.ID = 43 }, wantKind: apperr.Unauthorized},
+		{name: "owner gone", header: plain, store: func(s *fakeKeyStore) { delete(s.users, "alice") }, wantKind: apperr.Unauthorized},
 		{name: "key store error is returned as is", header: plain, store: func(s *fakeKeyStore) { s.keyErr = storeErr }, wantErr: storeErr},
 		{name: "user store error is returned as is", header: plain, store: func(s *fakeKeyStore) { s.userErr = storeErr }, wantErr: storeErr},
 	}
@@ -190,11 +193,11 @@ func TestAuthenticate(t *testing.T) {
 			// A session cookie never rescues an invalid key.
 			r.Header.Set("Cookie", "sessionid=s; csrftoken=t")
 			got, err := (&Authenticator{Store: store, Now: func() time.Time { return now }}).Authenticate(r)
-			if c.wantErr != nil {
-				if !errors.Is(err, c.wantErr) {
-					t.Fatalf("error = %v, want %v", err, c.wantErr)
+			if c.wantKind != "" || c.wantErr != nil {
+				if c.wantKind != "" && !apperr.Is(c.wantKind, err) || c.wantErr != nil && !errors.Is(err, c.wantErr) {
+					t.Fatalf("error = %v, want kind %q / %v", err, c.wantKind, c.wantErr)
 				}
-				if c.wantErr != ErrUnauthenticated && errors.Is(err, ErrUnauthenticated) {
+				if c.wantErr != nil && apperr.Is(apperr.Unauthorized, err) {
 					t.Errorf("a store failure must not look like bad credentials: %v", err)
 				}
 				if got != (Principal{}) {

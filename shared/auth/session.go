@@ -7,13 +7,14 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
 )
 
 // Session cookies and headers, as Django names them.
@@ -39,7 +40,7 @@ type Session struct {
 // SessionStore stores sessions.
 type SessionStore interface {
 	CreateSession(ctx context.Context, s Session) error
-	// SessionByHash returns the session, or ErrNotFound.
+	// SessionByHash returns the session, or a NotFound error (apperr).
 	SessionByHash(ctx context.Context, hash string) (Session, error)
 	DeleteSession(ctx context.Context, hash string) error
 }
@@ -60,12 +61,10 @@ func HashSessionID(id string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// CSRFError is a session request refused by the CSRF check.
-type CSRFError struct {
-	Reason string
+// csrfFailed is a session request refused by the CSRF check, for reason.
+func csrfFailed(reason string) error {
+	return apperr.E(apperr.Op("auth.CheckCSRF"), apperr.CSRF, reason)
 }
-
-func (e *CSRFError) Error() string { return "CSRF check Failed: " + e.Reason }
 
 // unsafeMethod reports whether a method changes state (and so needs CSRF).
 func unsafeMethod(method string) bool {
@@ -81,18 +80,18 @@ func unsafeMethod(method string) bool {
 // always is), and the csrftoken cookie must equal the X-CSRFToken header.
 func CheckCSRF(r *http.Request, allowedOrigins []string) error {
 	if origin := r.Header.Get("Origin"); origin != "" && !originAllowed(origin, r, allowedOrigins) {
-		return &CSRFError{Reason: fmt.Sprintf("Origin checking failed - %s does not match any trusted origins.", origin)}
+		return csrfFailed(fmt.Sprintf("Origin checking failed - %s does not match any trusted origins.", origin))
 	}
 	cookie, err := r.Cookie(CSRFCookie)
 	if err != nil || cookie.Value == "" {
-		return &CSRFError{Reason: "CSRF cookie not set."}
+		return csrfFailed("CSRF cookie not set.")
 	}
 	header := r.Header.Get(CSRFHeader)
 	if header == "" {
-		return &CSRFError{Reason: "CSRF token missing."}
+		return csrfFailed("CSRF token missing.")
 	}
 	if subtle.ConstantTimeCompare([]byte(cookie.Value), []byte(header)) != 1 {
-		return &CSRFError{Reason: "CSRF token incorrect."}
+		return csrfFailed("CSRF token incorrect.")
 	}
 	return nil
 }
@@ -107,20 +106,12 @@ func originAllowed(origin string, r *http.Request, allowed []string) bool {
 	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) && (u.Scheme == "https" || u.Scheme == "http")
 }
 
-// Errors of logins.
-var (
-	// ErrInvalidCredentials: unknown user, wrong password, or inactive user.
-	ErrInvalidCredentials = errors.New("invalid credentials")
-)
+// InvalidCredentials is the message of a refused login (unknown user,
+// wrong password, or inactive user: the caller cannot tell which).
+const InvalidCredentials = "Invalid credentials"
 
-// ThrottledError means too many failed logins for one username.
-type ThrottledError struct {
-	RetryAfter time.Duration
-}
-
-func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed logins; retry after %s", e.RetryAfter)
-}
+// TooManyLogins is the message of a throttled login.
+const TooManyLogins = "Too many failed logins; try again later."
 
 // LoginThrottle counts failed logins per username within a window.
 type LoginThrottle interface {
@@ -172,11 +163,11 @@ func (l Logins) Login(ctx context.Context, username, password string) (User, str
 		return User{}, "", err
 	}
 	if count >= MaxLoginFailures && now.Before(windowEnd) {
-		return User{}, "", &ThrottledError{RetryAfter: windowEnd.Sub(now)}
+		return User{}, "", &apperr.Error{Op: "auth.Logins.Login", Kind: apperr.Throttled, Message: TooManyLogins, RetryAfter: windowEnd.Sub(now)}
 	}
 	user, err := l.Users.UserByUsername(ctx, username)
 	hash := user.PasswordHash
-	if errors.Is(err, ErrNotFound) {
+	if apperr.Is(apperr.NotFound, err) {
 		hash = dummyHash()
 	} else if err != nil {
 		return User{}, "", err
@@ -186,7 +177,7 @@ func (l Logins) Login(ctx context.Context, username, password string) (User, str
 		if err := l.Throttle.RecordLoginFailure(ctx, username, now, LoginWindow); err != nil {
 			return User{}, "", err
 		}
-		return User{}, "", ErrInvalidCredentials
+		return User{}, "", apperr.E(apperr.Op("auth.Logins.Login"), apperr.Unauthorized, InvalidCredentials)
 	}
 	if count > 0 {
 		if err := l.Throttle.ClearLoginFailures(ctx, username); err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
 )
 
 // memSessions is an in-memory SessionStore, LoginThrottle and KeyToucher.
@@ -30,7 +32,7 @@ func (m *memSessions) CreateSession(_ context.Context, s Session) error {
 func (m *memSessions) SessionByHash(_ context.Context, hash string) (Session, error) {
 	s, ok := m.sessions[hash]
 	if !ok {
-		return Session{}, ErrNotFound
+		return Session{}, apperr.E(apperr.NotFound)
 	}
 	return s, nil
 }
@@ -123,14 +125,14 @@ func TestLoginOpensASessionStoredOnlyHashed(t *testing.T) {
 		t.Errorf("session principal %+v, %v", p, err)
 	}
 	c.now = stored.ExpiresAt
-	if _, err := authn.Authenticate(request("GET", map[string]string{SessionCookie: id}, nil)); !errors.Is(err, ErrUnauthenticated) {
+	if _, err := authn.Authenticate(request("GET", map[string]string{SessionCookie: id}, nil)); !apperr.Is(apperr.Unauthorized, err) {
 		t.Errorf("an expired session authenticated: %v", err)
 	}
 	c.now = t0
 	if err := logins.Logout(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := authn.Authenticate(request("GET", map[string]string{SessionCookie: id}, nil)); !errors.Is(err, ErrUnauthenticated) {
+	if _, err := authn.Authenticate(request("GET", map[string]string{SessionCookie: id}, nil)); !apperr.Is(apperr.Unauthorized, err) {
 		t.Errorf("a logged-out session authenticated: %v", err)
 	}
 }
@@ -138,18 +140,19 @@ func TestLoginOpensASessionStoredOnlyHashed(t *testing.T) {
 func TestLoginFailuresAreThrottled(t *testing.T) {
 	_, sessions, c, logins := sessionFixture(t)
 	ctx := context.Background()
-	if _, _, err := logins.Login(ctx, "nobody", "x"); !errors.Is(err, ErrInvalidCredentials) {
+	if _, _, err := logins.Login(ctx, "nobody", "x"); !isInvalidCredentials(err) {
 		t.Errorf("unknown user: %v", err)
 	}
 	for i := 0; i < MaxLoginFailures; i++ {
-		if _, _, err := logins.Login(ctx, "alice", "wrong"); !errors.Is(err, ErrInvalidCredentials) {
+		if _, _, err := logins.Login(ctx, "alice", "wrong"); !isInvalidCredentials(err) {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
 	}
 	c.now = t0.Add(time.Minute)
 	_, _, err := logins.Login(ctx, "alice", "s3cret") // even the right password waits
-	var throttled *ThrottledError
-	if !errors.As(err, &throttled) || throttled.RetryAfter != LoginWindow-time.Minute {
+	var throttled *apperr.Error
+	if !errors.As(err, &throttled) || throttled.Kind != apperr.Throttled || throttled.RetryAfter != LoginWindow-time.Minute ||
+		throttled.Message != TooManyLogins {
 		t.Fatalf("after %d failures: %v, want throttled for the rest of the window", MaxLoginFailures, err)
 	}
 	if len(sessions.sessions) != 0 {
@@ -169,7 +172,7 @@ func TestInactiveUserCannotLogIn(t *testing.T) {
 	u := store.users["alice"]
 	u.IsActive = false
 	store.users["alice"] = u
-	if _, _, err := logins.Login(context.Background(), "alice", "s3cret"); !errors.Is(err, ErrInvalidCredentials) {
+	if _, _, err := logins.Login(context.Background(), "alice", "s3cret"); !isInvalidCredentials(err) {
 		t.Errorf("inactive user logged in: %v", err)
 	}
 }
@@ -202,14 +205,12 @@ func TestSessionUnsafeMethodsNeedCSRF(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := authn.Authenticate(request(c.method, c.cookies, c.headers))
-			var csrf *CSRFError
+			var csrf *apperr.Error
 			switch {
 			case c.reason == "" && err != nil:
 				t.Errorf("refused: %v", err)
-			case c.reason != "" && (!errors.As(err, &csrf) || csrf.Reason != c.reason):
+			case c.reason != "" && (!errors.As(err, &csrf) || csrf.Kind != apperr.CSRF || csrf.Message != c.reason):
 				t.Errorf("got %v, want CSRF failure %q", err, c.reason)
-			case c.reason != "" && csrf.Error() != "CSRF check Failed: "+c.reason:
-				t.Errorf("message %q", csrf.Error())
 			}
 		})
 	}
@@ -222,7 +223,7 @@ func TestAnAPIKeyHeaderNeverFallsBackToTheSession(t *testing.T) {
 	for _, key := range []string{"invalid-key", ""} {
 		r := request("GET", map[string]string{SessionCookie: id}, nil)
 		r.Header.Set(APIKeyHeader, key)
-		if _, err := authn.Authenticate(r); !errors.Is(err, ErrUnauthenticated) {
+		if _, err := authn.Authenticate(r); !apperr.Is(apperr.Unauthorized, err) {
 			t.Errorf("key %q with a valid session: %v, want unauthenticated", key, err)
 		}
 	}
@@ -262,7 +263,7 @@ func TestRevokedKeyStopsWithinTheCacheBound(t *testing.T) {
 		t.Fatalf("within the bound the cached lookup serves (err %v, %d reads)", err, store.keyCalls-calls)
 	}
 	c.now = t0.Add(MaxKeyCacheTTL)
-	if err := auth(); !errors.Is(err, ErrUnauthenticated) {
+	if err := auth(); !apperr.Is(apperr.Unauthorized, err) {
 		t.Fatalf("a revoked key still works %s after revocation: %v", MaxKeyCacheTTL, err)
 	}
 	// Failures are not cached: the key works again as soon as it is restored.
@@ -298,4 +299,11 @@ func TestLastUsedIsWrittenAtMostOnceAMinute(t *testing.T) {
 	if len(touch.touched) != 2 || !touch.touched[0].Equal(t0) || !touch.touched[1].Equal(t0.Add(60*time.Second)) {
 		t.Errorf("touched at %v, want at 0s and 60s only", touch.touched)
 	}
+}
+
+// isInvalidCredentials reports whether err is a refused login: Unauthorized
+// with the message the API answers.
+func isInvalidCredentials(err error) bool {
+	var e *apperr.Error
+	return errors.As(err, &e) && e.Kind == apperr.Unauthorized && e.Message == InvalidCredentials
 }

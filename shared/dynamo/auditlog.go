@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
@@ -347,7 +348,7 @@ func (l *AuditLog) Get(ctx context.Context, id int64) (json.RawMessage, error) {
 		return nil, fmt.Errorf("read audit entry: %w", err)
 	}
 	if out.Item == nil {
-		return nil, audit.ErrNotFound
+		return nil, apperr.E(apperr.Op("dynamo.AuditLog"), apperr.NotFound)
 	}
 	text := func(name string) []byte {
 		s, _ := out.Item[name].(*types.AttributeValueMemberS)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
@@ -26,9 +27,6 @@ const (
 	kindAPIKey        = "apikey"
 	timeFormatRFC3339 = time.RFC3339Nano
 )
-
-// ErrExists is returned when creating a user or key that exists already.
-var ErrExists = errors.New("exists already")
 
 // Auth stores users and API keys in the auth table.
 type Auth struct {
@@ -86,7 +84,7 @@ func (a *Auth) get(ctx context.Context, pk string, into any) error {
 		return err
 	}
 	if out.Item == nil {
-		return auth.ErrNotFound
+		return apperr.E(apperr.Op("dynamo.Auth"), apperr.NotFound)
 	}
 	return attributevalue.UnmarshalMap(out.Item, into)
 }
@@ -101,7 +99,7 @@ func (a *Auth) putNew(ctx context.Context, record any) error {
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
-		return ErrExists
+		return apperr.E(apperr.Op("dynamo.Auth"), apperr.Exists)
 	}
 	return err
 }
@@ -147,7 +145,7 @@ func (a *Auth) UserByUsername(ctx context.Context, username string) (auth.User, 
 	return r.user(), nil
 }
 
-// CreateUser stores a new user with a fresh id; ErrExists when the username
+// CreateUser stores a new user with a fresh id; an Exists error when the username
 // is taken.
 func (a *Auth) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
 	out, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -178,7 +176,7 @@ func (a *Auth) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
 	})
 }
 
-// CreateAPIKey stores a new key; ErrExists when its hash is stored already.
+// CreateAPIKey stores a new key; an Exists error when its hash is stored already.
 func (a *Auth) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
 	r := apiKeyRecord{
 		PK: apiKeyPrefix + k.Hash, Kind: kindAPIKey, Sort: k.Username + "#" + k.CreatedAt.UTC().Format(timeFormatRFC3339), Hash: k.Hash, Prefix: k.Prefix, Name: k.Name, Username: k.Username,
@@ -304,7 +302,7 @@ func (a *Auth) CreateSession(ctx context.Context, s auth.Session) error {
 		PK: sessionPrefix + s.Hash, Username: s.Username, UserID: s.UserID,
 		CreatedAt: s.CreatedAt.UTC().Format(timeFormatRFC3339), ExpiresAt: s.ExpiresAt.Unix(),
 	})
-	if errors.Is(err, ErrExists) {
+	if apperr.Is(apperr.Exists, err) {
 		return nil
 	}
 	return err
@@ -339,7 +337,7 @@ type loginFailRecord struct {
 func (a *Auth) LoginFailures(ctx context.Context, username string) (int, time.Time, error) {
 	var r loginFailRecord
 	err := a.get(ctx, loginFailPrefix+username, &r)
-	if errors.Is(err, auth.ErrNotFound) {
+	if apperr.Is(apperr.NotFound, err) {
 		return 0, time.Time{}, nil
 	}
 	return r.Count, time.Unix(r.ExpiresAt, 0), err

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/tables"
@@ -42,9 +43,6 @@ const (
 	maxStoredError  = 4 << 10
 	maxSummaryError = 1 << 10
 )
-
-// ErrNoDeadLetter is returned for a dead-letter record that does not exist.
-var ErrNoDeadLetter = errors.New("no such dead-letter record")
 
 // DeadLetters keeps, in the audit table, the audit function's count of
 // failed attempts per stream record and the records it set aside
@@ -191,7 +189,7 @@ func (s *DeadLetters) List(ctx context.Context) ([]auditstream.DeadLetter, error
 	}
 }
 
-// Get returns one dead-letter record with its raw record; ErrNoDeadLetter
+// Get returns one dead-letter record with its raw record; a NotFound error
 // when there is none with that id.
 func (s *DeadLetters) Get(ctx context.Context, id string) (auditstream.DeadLetter, error) {
 	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
@@ -201,7 +199,7 @@ func (s *DeadLetters) Get(ctx context.Context, id string) (auditstream.DeadLette
 		return auditstream.DeadLetter{}, fmt.Errorf("read dead-letter record %s: %w", id, err)
 	}
 	if out.Item == nil {
-		return auditstream.DeadLetter{}, ErrNoDeadLetter
+		return auditstream.DeadLetter{}, apperr.E(apperr.Op("dynamo.DeadLetters"), apperr.NotFound)
 	}
 	return deadLetterFromItem(out.Item)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
@@ -69,7 +70,7 @@ func (s *Resources) nextID(ctx context.Context, t resource.Type) (int64, error) 
 
 // createUnique writes a new resource item together with the guard of its
 // unique value, in one transaction. When the value is taken it returns the
-// holder's id and resource.ErrExists.
+// holder's id and an Exists error.
 func (s *Resources) createUnique(ctx context.Context, t resource.Type, field, value string, item map[string]types.AttributeValue, id int64) (int64, error) {
 	guard := guardKey(t, field, value)
 	guard["id"] = num(id)
@@ -98,7 +99,7 @@ func (s *Resources) createUnique(ctx context.Context, t resource.Type, field, va
 			// had been applied but whose answer was lost.
 			return id, nil
 		}
-		return holder.ID, resource.ErrExists
+		return holder.ID, apperr.E(apperr.Op("dynamo.Resources"), apperr.Exists)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("create %s: %w", t, err)
@@ -106,19 +107,19 @@ func (s *Resources) createUnique(ctx context.Context, t resource.Type, field, va
 	return id, nil
 }
 
-// getRawItem reads one resource item, or resource.ErrNotFound.
+// getRawItem reads one resource item, or a NotFound error.
 func (s *Resources) getRawItem(ctx context.Context, t resource.Type, id int64) (map[string]types.AttributeValue, error) {
 	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: resourceKey(t, id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, fmt.Errorf("read %s %d: %w", t, id, err)
 	}
 	if out.Item == nil {
-		return nil, resource.ErrNotFound
+		return nil, apperr.E(apperr.Op("dynamo.Resources"), apperr.NotFound)
 	}
 	return out.Item, nil
 }
 
-// getItem reads one resource item into a record, or resource.ErrNotFound.
+// getItem reads one resource item into a record, or a NotFound error.
 func (s *Resources) getItem(ctx context.Context, t resource.Type, id int64, into any) error {
 	item, err := s.getRawItem(ctx, t, id)
 	if err != nil {
@@ -140,12 +141,12 @@ func (s *Resources) replaceItem(ctx context.Context, item map[string]types.Attri
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
 		if failed.Item == nil {
-			return resource.ErrNotFound
+			return apperr.E(apperr.Op("dynamo.Resources"), apperr.NotFound)
 		}
 		if sameWrite(failed.Item, item) {
 			return nil // a retried put whose first attempt was applied
 		}
-		return resource.ErrStale
+		return apperr.E(apperr.Op("dynamo.Resources"), apperr.Stale)
 	}
 	return err
 }
@@ -310,12 +311,12 @@ func (s *Resources) CreateTrustMarkType(ctx context.Context, t resource.TrustMar
 		return t, err
 	}
 	holder, err := s.createUnique(ctx, resource.TypeTrustMarkType, "tmtype", t.TMType, item, id)
-	if errors.Is(err, resource.ErrExists) {
+	if apperr.Is(apperr.Exists, err) {
 		existing, getErr := s.TrustMarkType(ctx, holder)
 		if getErr != nil {
 			return existing, getErr
 		}
-		return existing, resource.ErrExists
+		return existing, apperr.E(apperr.Op("dynamo.Resources"), apperr.Exists)
 	}
 	return t, err
 }
@@ -340,7 +341,7 @@ func (s *Resources) TrustMarkTypeByTMType(ctx context.Context, tmtype string) (r
 	}
 	idAttr, ok := out.Item["id"].(*types.AttributeValueMemberN)
 	if !ok {
-		return resource.TrustMarkType{}, resource.ErrNotFound
+		return resource.TrustMarkType{}, apperr.E(apperr.Op("dynamo.Resources"), apperr.NotFound)
 	}
 	id, err := strconv.ParseInt(idAttr.Value, 10, 64)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
 	"github.com/inmor/inmor-serverless/shared/resource"
@@ -15,7 +16,7 @@ func TestMain(m *testing.M) { dynamotest.Main(m) }
 
 // TestARetriedPutIsNotALostRace: when the SDK retries a conditional put
 // whose first attempt was applied (its answer lost), the retry finds its own
-// write and succeeds; another request's write is a lost race (ErrStale).
+// write and succeeds; another request's write is a lost race (a Stale error).
 func TestARetriedPutIsNotALostRace(t *testing.T) {
 	ctx := context.Background()
 	getenv := dynamotest.Getenv(t, nil)
@@ -41,7 +42,7 @@ func TestARetriedPutIsNotALostRace(t *testing.T) {
 		t.Errorf("the retried put of the same request: %+v %v, want success", retried, err)
 	}
 	a.RequestID = "req-other"
-	if _, err := store.ReplaceTrustMarkType(ctx, update, a); err != resource.ErrStale {
-		t.Errorf("another request's put on the old version: %v, want ErrStale", err)
+	if _, err := store.ReplaceTrustMarkType(ctx, update, a); !apperr.Is(apperr.Stale, err) {
+		t.Errorf("another request's put on the old version: %v, want a Stale error", err)
 	}
 }

@@ -2,10 +2,10 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
@@ -55,12 +55,12 @@ func (s *Resources) CreateSubordinate(ctx context.Context, sub resource.Subordin
 		return sub, err
 	}
 	holder, err := s.createUnique(ctx, resource.TypeSubordinate, "entityid", sub.EntityID, item, id)
-	if errors.Is(err, resource.ErrExists) {
+	if apperr.Is(apperr.Exists, err) {
 		existing, getErr := s.Subordinate(ctx, holder)
 		if getErr != nil {
 			return existing, getErr
 		}
-		return existing, resource.ErrExists
+		return existing, apperr.E(apperr.Op("dynamo.Resources"), apperr.Exists)
 	}
 	return sub, err
 }

@@ -2,12 +2,12 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
@@ -78,12 +78,12 @@ func (s *Resources) CreateTrustMark(ctx context.Context, t resource.TrustMark, a
 		return t, err
 	}
 	holder, err := s.createUnique(ctx, resource.TypeTrustMark, "tmt_id+domain", trustMarkUnique(t), item, id)
-	if errors.Is(err, resource.ErrExists) {
+	if apperr.Is(apperr.Exists, err) {
 		existing, getErr := s.TrustMark(ctx, holder)
 		if getErr != nil {
 			return existing, getErr
 		}
-		return existing, resource.ErrExists
+		return existing, apperr.E(apperr.Op("dynamo.Resources"), apperr.Exists)
 	}
 	return t, err
 }

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -13,19 +12,11 @@ type Authenticator interface {
 }
 
 // Authenticated runs next with the caller's Principal in the request context,
-// or answers 401 when the request carries no valid credentials.
+// or answers the authenticator's error: 401 when the request carries no
+// valid credentials, 403 when a session request fails the CSRF check.
 func Authenticated(a Authenticator, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.Authenticate(r)
-		var csrf *auth.CSRFError
-		switch {
-		case errors.Is(err, auth.ErrUnauthenticated):
-			WriteError(w, r, ErrUnauthorized)
-			return
-		case errors.As(err, &csrf):
-			WriteJSON(w, http.StatusForbidden, map[string]string{"detail": csrf.Error()})
-			return
-		}
 		if err != nil {
 			WriteError(w, r, err)
 			return

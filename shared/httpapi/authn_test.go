@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 )
 
@@ -28,8 +29,9 @@ func TestAuthenticated(t *testing.T) {
 		body      any
 	}{
 		{"valid credentials reach the handler", alice, nil, 200, map[string]any{"username": "alice", "tenant": "acme"}},
-		{"no valid credentials: 401", auth.Principal{}, auth.ErrUnauthenticated, 401, map[string]any{"detail": "Unauthorized"}},
-		{"wrapped ErrUnauthenticated: 401", auth.Principal{}, fmt.Errorf("key: %w", auth.ErrUnauthenticated), 401, map[string]any{"detail": "Unauthorized"}},
+		{"no valid credentials: 401", auth.Principal{}, apperr.E(apperr.Unauthorized), 401, map[string]any{"detail": "Unauthorized"}},
+		{"wrapped Unauthorized: 401", auth.Principal{}, fmt.Errorf("key: %w", apperr.E(apperr.Op("auth.Authenticate"), apperr.Unauthorized)), 401, map[string]any{"detail": "Unauthorized"}},
+		{"CSRF failure: 403 with Django's reason", auth.Principal{}, apperr.E(apperr.CSRF, "CSRF token missing."), 403, map[string]any{"detail": "CSRF check Failed: CSRF token missing."}},
 		{"a store failure is a 500, not a 401", auth.Principal{}, errors.New("dynamodb unavailable"), 500, map[string]any{"detail": "Internal server error"}},
 	}
 	for _, c := range cases {

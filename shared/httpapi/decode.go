@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
 )
 
 // MaxBodyBytes bounds request bodies (1 MiB).
@@ -39,7 +41,7 @@ func ReadBody(r *http.Request) ([]byte, error) {
 		return nil, err
 	}
 	if len(body) > MaxBodyBytes {
-		return nil, ErrBodyTooLarge
+		return nil, apperr.E(apperr.TooLarge)
 	}
 	return body, nil
 }

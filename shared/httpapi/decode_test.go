@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
 )
 
 // validationDetails returns the details of a ValidationError, failing the
@@ -245,33 +247,33 @@ func TestFieldsCollectsEveryError(t *testing.T) {
 // TestReadBody: bodies are bounded by MaxBodyBytes (1 MiB).
 func TestReadBody(t *testing.T) {
 	for _, c := range []struct {
-		name    string
-		size    int
-		wantErr error
+		name     string
+		size     int
+		tooLarge bool
 	}{
-		{"empty", 0, nil},
-		{"exactly the limit", MaxBodyBytes, nil},
-		{"one byte over the limit", MaxBodyBytes + 1, ErrBodyTooLarge},
-		{"far over the limit", 3 * MaxBodyBytes, ErrBodyTooLarge},
+		{"empty", 0, false},
+		{"exactly the limit", MaxBodyBytes, false},
+		{"one byte over the limit", MaxBodyBytes + 1, true},
+		{"far over the limit", 3 * MaxBodyBytes, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			body := bytes.Repeat([]byte("a"), c.size)
 			got, err := ReadBody(httptest.NewRequest("POST", "/", bytes.NewReader(body)))
-			if !errors.Is(err, c.wantErr) {
-				t.Fatalf("ReadBody(%d bytes) error = %v, want %v", c.size, err, c.wantErr)
+			if (err != nil) != c.tooLarge || c.tooLarge && !apperr.Is(apperr.TooLarge, err) {
+				t.Fatalf("ReadBody(%d bytes) error = %v, want too large: %v", c.size, err, c.tooLarge)
 			}
-			if c.wantErr == nil && len(got) != c.size {
+			if !c.tooLarge && len(got) != c.size {
 				t.Errorf("ReadBody read %d bytes, want %d", len(got), c.size)
 			}
-			if c.wantErr != nil && StatusOf(err) != http.StatusRequestEntityTooLarge {
+			if c.tooLarge && StatusOf(err) != http.StatusRequestEntityTooLarge {
 				t.Errorf("StatusOf = %d, want 413", StatusOf(err))
 			}
 		})
 	}
 	t.Run("ReadFields passes the limit on", func(t *testing.T) {
 		body := `{"a": "` + strings.Repeat("x", MaxBodyBytes) + `"}`
-		if _, err := ReadFields(httptest.NewRequest("POST", "/", strings.NewReader(body))); !errors.Is(err, ErrBodyTooLarge) {
-			t.Errorf("ReadFields error = %v, want ErrBodyTooLarge", err)
+		if _, err := ReadFields(httptest.NewRequest("POST", "/", strings.NewReader(body))); !apperr.Is(apperr.TooLarge, err) {
+			t.Errorf("ReadFields error = %v, want a TooLarge error", err)
 		}
 	})
 	t.Run("ReadFields reads a body", func(t *testing.T) {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -29,49 +31,62 @@ func WriteRawJSON(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body)
 }
 
-// Errors of the HTTP layer.
-var (
-	// ErrUnauthorized: no valid credentials.
-	ErrUnauthorized = errors.New("unauthorized")
-	// ErrForbidden: the credentials do not allow the call.
-	ErrForbidden = errors.New("forbidden")
-	// ErrBodyTooLarge: the body exceeds MaxBodyBytes.
-	ErrBodyTooLarge = errors.New("request body too large")
-)
-
 type messageBody struct {
 	Message string `json:"message"`
 	ID      int64  `json:"id"`
 }
 
+// statusOfKind is the HTTP status of each kind of application error.
+var statusOfKind = map[apperr.Kind]int{
+	apperr.NotFound:      http.StatusNotFound,
+	apperr.Invalid:       http.StatusBadRequest,
+	apperr.Exists:        http.StatusForbidden, // Inmor answers 403 with the existing resource
+	apperr.Stale:         http.StatusConflict,
+	apperr.Busy:          http.StatusConflict,
+	apperr.Unprocessable: http.StatusUnprocessableEntity,
+	apperr.Unauthorized:  http.StatusUnauthorized,
+	apperr.Forbidden:     http.StatusForbidden,
+	apperr.CSRF:          http.StatusForbidden,
+	apperr.TooLarge:      http.StatusRequestEntityTooLarge,
+	apperr.Throttled:     http.StatusTooManyRequests,
+}
+
 // StatusOf maps an error to its HTTP status: the one place that does.
 func StatusOf(err error) int {
-	var ae *apperr.Error
 	var ve *ValidationError
-	switch {
-	case errors.As(err, &ve):
+	if errors.As(err, &ve) {
 		return http.StatusUnprocessableEntity
-	case errors.Is(err, ErrUnauthorized):
-		return http.StatusUnauthorized
-	case errors.Is(err, ErrForbidden):
-		return http.StatusForbidden
-	case errors.Is(err, ErrBodyTooLarge):
-		return http.StatusRequestEntityTooLarge
-	case errors.As(err, &ae):
-		switch ae.Kind {
-		case apperr.NotFound:
-			return http.StatusNotFound
-		case apperr.Invalid:
-			return http.StatusBadRequest
-		case apperr.Conflict:
-			return http.StatusForbidden // Inmor answers 403 with the existing resource
-		case apperr.Busy:
-			return http.StatusConflict
-		case apperr.Unprocessable:
-			return http.StatusUnprocessableEntity
-		}
+	}
+	if status, ok := statusOfKind[apperr.KindOf(err)]; ok {
+		return status
 	}
 	return http.StatusInternalServerError
+}
+
+// details gathers what the *apperr.Errors of err's chain tell the caller:
+// the first message (with its id), existing value, field and retry time.
+func details(err error) apperr.Error {
+	var d apperr.Error
+	for err != nil {
+		var e *apperr.Error
+		if !errors.As(err, &e) {
+			break
+		}
+		if d.Message == "" && e.Message != "" {
+			d.Message, d.ID = e.Message, e.ID
+		}
+		if d.Existing == nil {
+			d.Existing = e.Existing
+		}
+		if d.Field == "" {
+			d.Field = e.Field
+		}
+		if d.RetryAfter == 0 {
+			d.RetryAfter = e.RetryAfter
+		}
+		err = e.Err
+	}
+	return d
 }
 
 // StatusClientClosedRequest is the status of a request whose client hung
@@ -98,23 +113,33 @@ func WriteClientGone(w http.ResponseWriter, r *http.Request) {
 // unless the client hung up (WriteClientGone).
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	status := StatusOf(err)
-	var ae *apperr.Error
+	ae := details(err)
 	var ve *ValidationError
+	kind := apperr.KindOf(err)
 	switch {
 	case errors.As(err, &ve):
 		WriteJSON(w, status, map[string]any{"detail": ve.Details})
-	case errors.Is(err, ErrUnauthorized):
+	case kind == apperr.Unauthorized && ae.Message != "":
+		WriteJSON(w, status, map[string]string{"message": ae.Message})
+	case kind == apperr.Unauthorized:
 		WriteJSON(w, status, map[string]string{"detail": "Unauthorized"})
-	case errors.Is(err, ErrForbidden):
+	case kind == apperr.Forbidden:
 		WriteJSON(w, status, map[string]string{"detail": "Forbidden"})
-	case errors.Is(err, ErrBodyTooLarge):
+	case kind == apperr.CSRF:
+		WriteJSON(w, status, map[string]string{"detail": "CSRF check Failed: " + ae.Message})
+	case kind == apperr.TooLarge:
 		WriteJSON(w, status, map[string]string{"detail": "Request body too large (limit 1 MiB)"})
-	case errors.As(err, &ae) && ae.Kind == apperr.Unprocessable:
+	case kind == apperr.Throttled:
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ae.RetryAfter.Seconds()))))
+		WriteJSON(w, status, map[string]string{"message": ae.Message})
+	case kind == apperr.Unprocessable:
 		WriteJSON(w, status, map[string]any{"detail": []FieldError{{Loc: []any{"body", ae.Field}, Msg: ae.Message, Type: "value_error"}}})
-	case errors.As(err, &ae) && ae.Kind == apperr.Conflict && ae.Existing != nil:
+	case kind == apperr.Exists && ae.Existing != nil:
 		WriteJSON(w, status, ae.Existing)
-	case errors.As(err, &ae) && status != http.StatusInternalServerError:
+	case status != http.StatusInternalServerError && ae.Message != "":
 		WriteJSON(w, status, messageBody{Message: ae.Message, ID: ae.ID})
+	case status != http.StatusInternalServerError:
+		WriteJSON(w, status, messageBody{Message: http.StatusText(status), ID: ae.ID})
 	case ClientGone(r):
 		WriteClientGone(w, r)
 	default:

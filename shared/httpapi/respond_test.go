@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 )
@@ -36,17 +37,25 @@ func TestWriteError(t *testing.T) {
 		{"invalid", apperr.New(apperr.Invalid, 0, "TrustMarkType is not active."), 400,
 			map[string]any{"message": "TrustMarkType is not active.", "id": float64(0)}},
 		{"conflict answers 403 with the existing resource as the body",
-			&apperr.Error{Kind: apperr.Conflict, Message: "exists", Existing: existing}, 403,
+			&apperr.Error{Kind: apperr.Exists, Message: "exists", Existing: existing}, 403,
 			map[string]any{"id": float64(3), "tmtype": "https://tm.example/a", "active": true}},
 		{"conflict without an existing value answers a message",
-			apperr.New(apperr.Conflict, 3, "exists"), 403, map[string]any{"message": "exists", "id": float64(3)}},
+			apperr.New(apperr.Exists, 3, "exists"), 403, map[string]any{"message": "exists", "id": float64(3)}},
 		{"busy is 409", apperr.New(apperr.Busy, 5, "retry"), 409, map[string]any{"message": "retry", "id": float64(5)}},
 		{"wrapped application error", fmt.Errorf("update: %w", apperr.New(apperr.NotFound, 9, "gone")), 404,
 			map[string]any{"message": "gone", "id": float64(9)}},
-		{"unauthorized", ErrUnauthorized, 401, map[string]any{"detail": "Unauthorized"}},
-		{"forbidden", ErrForbidden, 403, map[string]any{"detail": "Forbidden"}},
-		{"wrapped forbidden", fmt.Errorf("scope: %w", ErrForbidden), 403, map[string]any{"detail": "Forbidden"}},
-		{"body too large", ErrBodyTooLarge, 413, map[string]any{"detail": "Request body too large (limit 1 MiB)"}},
+		{"unauthorized", apperr.E(apperr.Unauthorized), 401, map[string]any{"detail": "Unauthorized"}},
+		{"unauthorized with a message (login)", apperr.E(apperr.Op("auth.Logins.Login"), apperr.Unauthorized, "Invalid credentials"), 401,
+			map[string]any{"message": "Invalid credentials"}},
+		{"forbidden", apperr.E(apperr.Forbidden), 403, map[string]any{"detail": "Forbidden"}},
+		{"wrapped forbidden", fmt.Errorf("scope: %w", apperr.E(apperr.Forbidden)), 403, map[string]any{"detail": "Forbidden"}},
+		{"CSRF", apperr.E(apperr.CSRF, "CSRF cookie not set."), 403, map[string]any{"detail": "CSRF check Failed: CSRF cookie not set."}},
+		{"body too large", apperr.E(apperr.TooLarge), 413, map[string]any{"detail": "Request body too large (limit 1 MiB)"}},
+		{"throttled", &apperr.Error{Kind: apperr.Throttled, Message: "Too many failed logins; try again later.", RetryAfter: 90 * time.Second}, 429,
+			map[string]any{"message": "Too many failed logins; try again later."}},
+		{"stale is 409", apperr.E(apperr.Op("dynamo.Resources"), apperr.Stale), 409, map[string]any{"message": "Conflict", "id": float64(0)}},
+		{"a store's not found wrapped by a service's message", apperr.E(apperr.Op("resource.Get"), apperr.NotFound, "TrustMark does not exist.", int64(4),
+			apperr.E(apperr.Op("dynamo.Resources"), apperr.NotFound)), 404, map[string]any{"message": "TrustMark does not exist.", "id": float64(4)}},
 		{"validation", validation, 422, map[string]any{"detail": []any{
 			map[string]any{"loc": []any{"body", "valid_for"}, "msg": "Input should be a valid integer", "type": "int_type"},
 			map[string]any{"loc": []any{"query", "limit"}, "msg": "Input should be less than or equal to 1000", "type": "less_than_equal"},
@@ -124,5 +133,15 @@ func TestWriteErrorClientGone(t *testing.T) {
 	WriteError(rec, waiting, fmt.Errorf("get item: %w", context.Canceled)) // cancelled by us, not the client
 	if rec.Code != 500 || !strings.Contains(logs.String(), `"level":"ERROR"`) {
 		t.Errorf("client waiting: %d, logs %s; want a 500 logged as an error", rec.Code, logs.String())
+	}
+}
+
+// TestWriteErrorThrottled: a throttled caller is told when to come back.
+func TestWriteErrorThrottled(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteError(rec, httptest.NewRequest("POST", "/api/v1/auth/login", nil),
+		apperr.E(apperr.Op("api.login"), &apperr.Error{Kind: apperr.Throttled, Message: "Too many failed logins; try again later.", RetryAfter: 89500 * time.Millisecond}))
+	if rec.Code != 429 || rec.Header().Get("Retry-After") != "90" {
+		t.Errorf("throttled: %d, Retry-After %q; want 429, 90", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }

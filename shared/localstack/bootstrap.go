@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 )
@@ -26,7 +26,7 @@ const (
 // creates nothing that exists. It returns the key's plaintext when it knows it.
 func Bootstrap(ctx context.Context, store *dynamo.Auth, getenv func(string) string, out io.Writer) (string, error) {
 	admin, err := store.UserByUsername(ctx, DevAdminUsername)
-	if errors.Is(err, auth.ErrNotFound) {
+	if apperr.Is(apperr.NotFound, err) {
 		password := getenv("INMOR_DEV_ADMIN_PASSWORD")
 		generated := password == ""
 		if generated {
@@ -64,7 +64,7 @@ func Bootstrap(ctx context.Context, store *dynamo.Auth, getenv func(string) stri
 	hash := auth.HashAPIKey(plaintext)
 	if _, err := store.APIKeyByHash(ctx, hash); err == nil {
 		return plaintext, nil // exists already
-	} else if !errors.Is(err, auth.ErrNotFound) {
+	} else if !apperr.Is(apperr.NotFound, err) {
 		return "", err
 	}
 	prefix := plaintext
@@ -75,7 +75,7 @@ func Bootstrap(ctx context.Context, store *dynamo.Auth, getenv func(string) stri
 		Hash: hash, Prefix: prefix, Name: DevAPIKeyName, Username: admin.Username, UserID: admin.ID,
 		Tenant: auth.DefaultTenant, Scope: auth.ScopeAdmin, IsActive: true, CreatedAt: time.Now().UTC(),
 	})
-	if err != nil && !errors.Is(err, dynamo.ErrExists) {
+	if err != nil && !apperr.Is(apperr.Exists, err) {
 		return "", fmt.Errorf("create API key %s: %w", DevAPIKeyName, err)
 	}
 	if generated {

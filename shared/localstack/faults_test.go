@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/app"
 	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
@@ -444,7 +444,7 @@ func TestDeadLetterRecordsRoundTrip(t *testing.T) {
 	if !slices.Equal(order, []string{"id-2", "id-1", "id-0"}) {
 		t.Errorf("listed %v, want newest first", order)
 	}
-	if _, err := store.Get(ctx, "missing"); !errors.Is(err, dynamo.ErrNoDeadLetter) {
+	if _, err := store.Get(ctx, "missing"); !apperr.Is(apperr.NotFound, err) {
 		t.Errorf("missing record: %v", err)
 	}
 	// Counts add up, once per call even when the request is sent twice (as

@@ -2,13 +2,13 @@ package operator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 )
 
@@ -103,7 +103,7 @@ func (f *flags) text(name, value string) error {
 // user returns the user, or the error Inmor's commands give for a stranger.
 func user(ctx context.Context, store Store, username string) (auth.User, error) {
 	u, err := store.UserByUsername(ctx, username)
-	if errors.Is(err, auth.ErrNotFound) {
+	if apperr.Is(apperr.NotFound, err) {
 		return u, failure(fmt.Sprintf("User '%s' does not exist", username))
 	}
 	if err != nil {

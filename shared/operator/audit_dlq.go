@@ -2,7 +2,6 @@ package operator
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/app"
 	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/tables"
@@ -132,7 +132,7 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 		}
 	} else {
 		d, err := store.Get(ctx, *id)
-		if errors.Is(err, dynamo.ErrNoDeadLetter) {
+		if apperr.Is(apperr.NotFound, err) {
 			return failure(fmt.Sprintf("No dead-letter record with event id '%s'", *id))
 		}
 		if err != nil {
@@ -171,7 +171,7 @@ func (c *cli) allDeadLetters(ctx context.Context, store *dynamo.DeadLetters) ([]
 	letters := make([]auditstream.DeadLetter, 0, len(listed))
 	for _, l := range listed {
 		d, err := store.Get(ctx, l.ID)
-		if errors.Is(err, dynamo.ErrNoDeadLetter) {
+		if apperr.Is(apperr.NotFound, err) {
 			continue // replayed meanwhile
 		}
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
@@ -477,7 +478,7 @@ func TestAPIKeyRevoke(t *testing.T) {
 		if h.key(revoked).IsActive {
 			t.Errorf("key %s… is still active", revoked[:8])
 		}
-		if _, err := h.authenticate(revoked); !errors.Is(err, auth.ErrUnauthenticated) {
+		if _, err := h.authenticate(revoked); !apperr.Is(apperr.Unauthorized, err) {
 			t.Errorf("revoked key %s… authenticates: %v", revoked[:8], err)
 		}
 	}

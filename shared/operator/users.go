@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/mail"
@@ -16,8 +15,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
-	"github.com/inmor/inmor-serverless/shared/dynamo"
 )
 
 // PasswordVariable holds the password of `user create`.
@@ -62,7 +61,7 @@ func (c *cli) userCreate(ctx context.Context, args []string) error {
 		Username: *username, Email: normalizedEmail, PasswordHash: hash, IsActive: true,
 		IsStaff: *staff || *superuser, IsSuperuser: *superuser, DateJoined: time.Now().UTC(),
 	})
-	if errors.Is(err, dynamo.ErrExists) {
+	if apperr.Is(apperr.Exists, err) {
 		return failure(fmt.Sprintf("User '%s' already exists", *username))
 	}
 	if err != nil {

@@ -1,11 +1,13 @@
 // Package resource holds the resource types the admin API manages
-// (TrustMarkType for now), their rules, and the services that apply changes
-// to them through a Store. It knows nothing of HTTP or DynamoDB.
+// (TrustMarkType, TrustMark, Subordinate), their rules, and the services
+// that apply changes to them through stores. It knows nothing of HTTP or
+// DynamoDB. Stores return apperr kinds: NotFound (no item with that key),
+// Exists (a unique value is taken; the store returns the holder) and Stale
+// (the item changed since it was read).
 package resource
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -57,16 +59,6 @@ type Page struct {
 	Limit  int
 	Offset int
 }
-
-// Errors returned by stores.
-var (
-	// ErrNotFound: no item with that key.
-	ErrNotFound = errors.New("resource not found")
-	// ErrExists: a unique value is taken; the store returns the holder.
-	ErrExists = errors.New("resource exists")
-	// ErrStale: the item changed since it was read (version mismatch).
-	ErrStale = errors.New("resource changed concurrently")
-)
 
 // TimeFormat is how resource times are written: ISO 8601 in UTC with a Z.
 const TimeFormat = "2006-01-02T15:04:05.000000Z"

@@ -2,7 +2,6 @@ package resource
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -61,9 +60,9 @@ type SubordinateInput struct {
 // SubordinateStore persists subordinates.
 type SubordinateStore interface {
 	// CreateSubordinate assigns an id and stores s, unless its entityid is
-	// taken: then it returns the holder and ErrExists.
+	// taken: then it returns the holder and an Exists error.
 	CreateSubordinate(ctx context.Context, s Subordinate, a Attribution) (Subordinate, error)
-	// Subordinate returns the subordinate with that id, or ErrNotFound.
+	// Subordinate returns the subordinate with that id, or a NotFound error.
 	Subordinate(ctx context.Context, id int64) (Subordinate, error)
 	// Subordinates returns one page ordered by id, and the total.
 	Subordinates(ctx context.Context, p Page) ([]Subordinate, int, error)
@@ -185,8 +184,8 @@ func (s Subordinates) Create(ctx context.Context, in SubordinateInput, a Attribu
 	sub.Added = now
 	a.Operation, a.ResponseCode, a.CommittedAt = OpCreate, 201, now
 	created, err := s.Store.CreateSubordinate(ctx, sub, a)
-	if errors.Is(err, ErrExists) {
-		return Subordinate{}, &apperr.Error{Kind: apperr.Conflict, Message: "Subordinate exists already.", Existing: created}
+	if apperr.Is(apperr.Exists, err) {
+		return Subordinate{}, &apperr.Error{Kind: apperr.Exists, Message: "Subordinate exists already.", Existing: created}
 	}
 	return created, err
 }
@@ -194,7 +193,7 @@ func (s Subordinates) Create(ctx context.Context, in SubordinateInput, a Attribu
 // Get returns the subordinate with that id.
 func (s Subordinates) Get(ctx context.Context, id int64) (Subordinate, error) {
 	sub, err := s.Store.Subordinate(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if apperr.Is(apperr.NotFound, err) {
 		return sub, apperr.New(apperr.NotFound, id, msgSubordinateNotFound)
 	}
 	return sub, err
@@ -242,9 +241,9 @@ func (s Subordinates) change(ctx context.Context, id int64, a Attribution, op Op
 		a.Operation, a.ResponseCode, a.CommittedAt = op, 200, now
 		updated, err := s.Store.ReplaceSubordinate(ctx, sub, a)
 		switch {
-		case errors.Is(err, ErrStale):
+		case apperr.Is(apperr.Stale, err):
 			continue
-		case errors.Is(err, ErrNotFound):
+		case apperr.Is(apperr.NotFound, err):
 			return updated, apperr.New(apperr.NotFound, id, msgSubordinateNotFound)
 		}
 		return updated, err

@@ -2,7 +2,6 @@ package resource
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -63,9 +62,9 @@ func (c TrustMarkChanges) empty() bool {
 // TrustMarkStore persists trust marks.
 type TrustMarkStore interface {
 	// CreateTrustMark assigns an id and stores t, unless (tmt_id, domain) is
-	// taken: then it returns the holder and ErrExists.
+	// taken: then it returns the holder and an Exists error.
 	CreateTrustMark(ctx context.Context, t TrustMark, a Attribution) (TrustMark, error)
-	// TrustMark returns the mark with that id, or ErrNotFound.
+	// TrustMark returns the mark with that id, or a NotFound error.
 	TrustMark(ctx context.Context, id int64) (TrustMark, error)
 	// TrustMarks returns one page ordered by id, and the total; a non-nil
 	// domain keeps only the marks for that domain.
@@ -124,7 +123,7 @@ func checkClaims(field string, claims map[string]any, reserved []string, maxByte
 
 func (s TrustMarks) trustMarkType(ctx context.Context, id int64) (TrustMarkType, error) {
 	tmt, err := s.Types.TrustMarkType(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if apperr.Is(apperr.NotFound, err) {
 		return tmt, apperr.New(apperr.NotFound, id, msgTrustMarkTypeNotFound)
 	}
 	return tmt, err
@@ -181,8 +180,8 @@ func (s TrustMarks) Create(ctx context.Context, in NewTrustMark, a Attribution) 
 	t.Added = now
 	a.Operation, a.ResponseCode, a.CommittedAt = OpCreate, 201, now
 	created, err := s.Store.CreateTrustMark(ctx, t, a)
-	if errors.Is(err, ErrExists) {
-		return TrustMark{}, &apperr.Error{Kind: apperr.Conflict, Message: "TrustMark exists already.", Existing: created}
+	if apperr.Is(apperr.Exists, err) {
+		return TrustMark{}, &apperr.Error{Kind: apperr.Exists, Message: "TrustMark exists already.", Existing: created}
 	}
 	return created, err
 }
@@ -190,7 +189,7 @@ func (s TrustMarks) Create(ctx context.Context, in NewTrustMark, a Attribution) 
 // Get returns the mark with that id.
 func (s TrustMarks) Get(ctx context.Context, id int64) (TrustMark, error) {
 	t, err := s.Store.TrustMark(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if apperr.Is(apperr.NotFound, err) {
 		return t, apperr.New(apperr.NotFound, id, msgTrustMarkNotFound)
 	}
 	return t, err
@@ -272,9 +271,9 @@ func (s TrustMarks) change(ctx context.Context, id int64, a Attribution, op Oper
 		a.Operation, a.ResponseCode, a.CommittedAt = op, 200, now
 		updated, err := s.Store.ReplaceTrustMark(ctx, t, a)
 		switch {
-		case errors.Is(err, ErrStale):
+		case apperr.Is(apperr.Stale, err):
 			continue
-		case errors.Is(err, ErrNotFound):
+		case apperr.Is(apperr.NotFound, err):
 			return updated, apperr.New(apperr.NotFound, id, msgTrustMarkNotFound)
 		}
 		return updated, err

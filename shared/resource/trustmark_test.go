@@ -21,7 +21,7 @@ type memTrustMarks struct {
 func (m *memTrustMarks) CreateTrustMark(_ context.Context, t TrustMark, _ Attribution) (TrustMark, error) {
 	for _, x := range m.marks {
 		if x.TMTID == t.TMTID && x.Domain == t.Domain {
-			return x, ErrExists
+			return x, apperr.E(apperr.Exists)
 		}
 	}
 	t.ID, t.Version = int64(len(m.marks)+1), 1
@@ -32,7 +32,7 @@ func (m *memTrustMarks) CreateTrustMark(_ context.Context, t TrustMark, _ Attrib
 func (m *memTrustMarks) TrustMark(_ context.Context, id int64) (TrustMark, error) {
 	t, ok := m.marks[id]
 	if !ok {
-		return t, ErrNotFound
+		return t, apperr.E(apperr.NotFound)
 	}
 	return t, nil
 }
@@ -44,10 +44,10 @@ func (m *memTrustMarks) TrustMarks(context.Context, *string, Page) ([]TrustMark,
 func (m *memTrustMarks) ReplaceTrustMark(_ context.Context, t TrustMark, _ Attribution) (TrustMark, error) {
 	if m.staleOnce {
 		m.staleOnce = false
-		return t, ErrStale
+		return t, apperr.E(apperr.Stale)
 	}
 	if m.marks[t.ID].Version != t.Version {
-		return t, ErrStale
+		return t, apperr.E(apperr.Stale)
 	}
 	t.Version++
 	m.marks[t.ID] = t
@@ -61,13 +61,13 @@ func (m *memTrustMarks) CreateTrustMarkType(context.Context, TrustMarkType, Attr
 func (m *memTrustMarks) TrustMarkType(_ context.Context, id int64) (TrustMarkType, error) {
 	t, ok := m.types[id]
 	if !ok {
-		return t, ErrNotFound
+		return t, apperr.E(apperr.NotFound)
 	}
 	return t, nil
 }
 
 func (m *memTrustMarks) TrustMarkTypeByTMType(context.Context, string) (TrustMarkType, error) {
-	return TrustMarkType{}, ErrNotFound
+	return TrustMarkType{}, apperr.E(apperr.NotFound)
 }
 
 func (m *memTrustMarks) TrustMarkTypes(context.Context, Page) ([]TrustMarkType, int, error) {
@@ -129,7 +129,7 @@ func TestTrustMarkCreateRules(t *testing.T) {
 	}
 	_, err = svc.Create(ctx, NewTrustMark{TMTID: 1, Domain: "https://rp"}, Attribution{})
 	var ae *apperr.Error
-	if !errors.As(err, &ae) || ae.Kind != apperr.Conflict || ae.Existing.(TrustMark).ID != m.ID {
+	if !errors.As(err, &ae) || ae.Kind != apperr.Exists || ae.Existing.(TrustMark).ID != m.ID {
 		t.Errorf("duplicate: %v", err)
 	}
 	tmt := store.types[1]

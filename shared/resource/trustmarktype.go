@@ -2,7 +2,6 @@ package resource
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -63,16 +62,16 @@ func (c TrustMarkTypeChanges) applyTo(t *TrustMarkType) {
 // TrustMarkTypeStore persists trust mark types.
 type TrustMarkTypeStore interface {
 	// CreateTrustMarkType assigns an id and stores t with its attribution,
-	// unless its tmtype is taken: then it returns the holder and ErrExists.
+	// unless its tmtype is taken: then it returns the holder and an Exists error.
 	CreateTrustMarkType(ctx context.Context, t TrustMarkType, a Attribution) (TrustMarkType, error)
-	// TrustMarkType returns the type with that id, or ErrNotFound.
+	// TrustMarkType returns the type with that id, or a NotFound error.
 	TrustMarkType(ctx context.Context, id int64) (TrustMarkType, error)
-	// TrustMarkTypeByTMType returns the type with that tmtype, or ErrNotFound.
+	// TrustMarkTypeByTMType returns the type with that tmtype, or a NotFound error.
 	TrustMarkTypeByTMType(ctx context.Context, tmtype string) (TrustMarkType, error)
 	// TrustMarkTypes returns one page ordered by id, and the total count.
 	TrustMarkTypes(ctx context.Context, p Page) ([]TrustMarkType, int, error)
 	// ReplaceTrustMarkType stores t if the stored version is still t.Version,
-	// and returns it with its new version; else ErrStale.
+	// and returns it with its new version; else a Stale error.
 	ReplaceTrustMarkType(ctx context.Context, t TrustMarkType, a Attribution) (TrustMarkType, error)
 }
 
@@ -96,8 +95,8 @@ func (s TrustMarkTypes) Create(ctx context.Context, t TrustMarkType, a Attributi
 	t.Added = now
 	a.Operation, a.ResponseCode, a.CommittedAt = OpCreate, 201, now
 	created, err := s.Store.CreateTrustMarkType(ctx, t, a)
-	if errors.Is(err, ErrExists) {
-		return TrustMarkType{}, &apperr.Error{Kind: apperr.Conflict, Message: "TrustMarkType exists already.", Existing: created}
+	if apperr.Is(apperr.Exists, err) {
+		return TrustMarkType{}, &apperr.Error{Kind: apperr.Exists, Message: "TrustMarkType exists already.", Existing: created}
 	}
 	return created, err
 }
@@ -105,7 +104,7 @@ func (s TrustMarkTypes) Create(ctx context.Context, t TrustMarkType, a Attributi
 // Get returns the type with that id.
 func (s TrustMarkTypes) Get(ctx context.Context, id int64) (TrustMarkType, error) {
 	t, err := s.Store.TrustMarkType(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if apperr.Is(apperr.NotFound, err) {
 		return t, apperr.New(apperr.NotFound, id, msgTrustMarkTypeNotFound)
 	}
 	return t, err
@@ -114,7 +113,7 @@ func (s TrustMarkTypes) Get(ctx context.Context, id int64) (TrustMarkType, error
 // GetByTMType returns the type with that tmtype.
 func (s TrustMarkTypes) GetByTMType(ctx context.Context, tmtype string) (TrustMarkType, error) {
 	t, err := s.Store.TrustMarkTypeByTMType(ctx, tmtype)
-	if errors.Is(err, ErrNotFound) {
+	if apperr.Is(apperr.NotFound, err) {
 		return t, apperr.New(apperr.NotFound, 0, msgTrustMarkTypeNotFound)
 	}
 	return t, err
@@ -137,10 +136,10 @@ func (s TrustMarkTypes) Update(ctx context.Context, id int64, c TrustMarkTypeCha
 		now := s.now()
 		a.Operation, a.ResponseCode, a.CommittedAt = OpUpdate, 200, now
 		updated, err := s.Store.ReplaceTrustMarkType(ctx, t, a)
-		if errors.Is(err, ErrStale) {
+		if apperr.Is(apperr.Stale, err) {
 			continue
 		}
-		if errors.Is(err, ErrNotFound) {
+		if apperr.Is(apperr.NotFound, err) {
 			return updated, apperr.New(apperr.NotFound, id, msgTrustMarkTypeNotFound)
 		}
 		return updated, err
