@@ -46,7 +46,7 @@ check:
 
 ## bench: the audit hot path (decode, derive, encode; batches of 100), the stream decoder, signing, audit log pages
 bench:
-	$(GO) test -run=NONE -bench=. -benchmem -count=3 ./shared/auditstream ./shared/streamrecord ./shared/signing ./shared/api
+	$(GO) test -run=NONE -bench=. -benchmem -count=3 ./shared/auditstream ./shared/streamrecord ./shared/signing ./shared/adminapi
 
 ## soak: a benchmark of the local stack over a day's work: 5,000 audited writes through the gateway; prints moto's memory, write latency, change→entry lag and the total time (SOAK_ARGS="-writes 1000" for a shorter run)
 soak: deps

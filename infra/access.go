@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/tables"
@@ -93,7 +93,7 @@ type Function struct {
 // function serves (from the route table).
 func ownedTypes(function string) []string {
 	seen := map[string]bool{}
-	for _, r := range api.RoutesOf(function) {
+	for _, r := range adminapi.RoutesOf(function) {
 		if r.ResourceType != "" {
 			seen[string(r.ResourceType)] = true
 		}
@@ -175,11 +175,11 @@ func Functions() []Function {
 // deploymentsByName are the sizing and permissions of each function.
 func deploymentsByName() []Function {
 	return []Function{
-		resourceFunction(api.FunctionTrustMarkTypes, "Inmor admin API: TrustMarkType routes"),
-		resourceFunction(api.FunctionTrustMarks, "Inmor admin API: trust mark routes; signs trust marks"),
-		resourceFunction(api.FunctionSubordinates, "Inmor admin API: subordinate routes; signs subordinate statements"),
+		resourceFunction(adminapi.FunctionTrustMarkTypes, "Inmor admin API: TrustMarkType routes"),
+		resourceFunction(adminapi.FunctionTrustMarks, "Inmor admin API: trust mark routes; signs trust marks"),
+		resourceFunction(adminapi.FunctionSubordinates, "Inmor admin API: subordinate routes; signs subordinate statements"),
 		{
-			Name: api.FunctionAuth, Description: "Inmor admin API: login, logout, me, csrf",
+			Name: adminapi.FunctionAuth, Description: "Inmor admin API: login, logout, me, csrf",
 			MemoryMB: 512, TimeoutSeconds: 10,
 			Tables: []string{tables.Auth.ID},
 			Access: sessionAccess,
@@ -188,7 +188,7 @@ func deploymentsByName() []Function {
 			// It also serves the admin pages, whose login opens sessions:
 			// the auth function's access to the auth table, and its memory
 			// for argon2id.
-			Name: api.FunctionAuditQuery, Description: "Inmor admin API: the audit log (read-only), the admin pages and the OpenAPI document",
+			Name: adminapi.FunctionAuditQuery, Description: "Inmor admin API: the audit log (read-only), the admin pages and the OpenAPI document",
 			MemoryMB: 512, TimeoutSeconds: 10,
 			Tables: []string{tables.Audit.ID, tables.Auth.ID},
 			Access: append([]Access{

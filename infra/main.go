@@ -1,6 +1,6 @@
 // Command infra is the AWS CDK app of Inmor serverless: the DynamoDB
 // tables (from shared/tables), the Lambda functions (from `make build`),
-// the HTTP API (from shared/api's route table), the stream mapping of the
+// the HTTP API (from shared/adminapi's route table), the stream mapping of the
 // audit function, the signing key, least-privilege roles and alarms.
 // Run it through the CDK CLI: `make synth`, `make deploy`, `make destroy`.
 package main

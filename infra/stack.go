@@ -26,7 +26,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/resource"
@@ -306,10 +306,10 @@ func (s *InmorStack) environment(f Function) map[string]*string {
 		}
 		env["TRUSTMARK_ISSUER"] = jsii.String(issuer)
 	}
-	if f.Name == api.FunctionAuth {
+	if f.Name == adminapi.FunctionAuth {
 		env["SESSION_COOKIE_SECURE"] = jsii.String("true")
 	}
-	if f.Name == api.FunctionAuditQuery && s.CursorKey != nil {
+	if f.Name == adminapi.FunctionAuditQuery && s.CursorKey != nil {
 		env[cursorKeyVariable] = s.CursorKey.SecretValue().UnsafeUnwrap()
 	}
 	return env
@@ -450,7 +450,7 @@ const accessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identi
 	`"integrationStatus":"$context.integrationStatus","integrationError":"$context.integrationErrorMessage","errorMessage":"$context.error.message"}`
 
 // RouteTargets is every route key of the API with the function that serves
-// it: one per route of api.Routes (paths ending in "/" share the route of
+// it: one per route of adminapi.Routes (paths ending in "/" share the route of
 // the path without it, which must be served by the same function), plus
 // the write methods of the audit query function's paths (the audit log,
 // the admin pages, the OpenAPI document), which its router answers 405.
@@ -465,18 +465,18 @@ func RouteTargets() (map[string]string, error) {
 		return nil
 	}
 	auditPaths := map[string]bool{}
-	for _, r := range api.Routes {
+	for _, r := range adminapi.Routes {
 		if err := add(r.Method, r.Path, r.Function); err != nil {
 			return nil, err
 		}
-		if r.Function == api.FunctionAuditQuery {
+		if r.Function == adminapi.FunctionAuditQuery {
 			auditPaths[r.Path] = true
 		}
 	}
 	for p := range auditPaths {
 		for _, m := range auditWriteMethods {
 			if _, ok := out[m+" "+routePath(p)]; !ok {
-				if err := add(m, p, api.FunctionAuditQuery); err != nil {
+				if err := add(m, p, adminapi.FunctionAuditQuery); err != nil {
 					return nil, err
 				}
 			}
@@ -634,7 +634,7 @@ func (s *InmorStack) addOutputs() {
 	out := func(id, description string, value *string) {
 		awscdk.NewCfnOutput(s.Stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
 	}
-	out("ApiUrl", "The admin API's base URL", jsii.String(*s.API.ApiEndpoint()+api.BasePath))
+	out("ApiUrl", "The admin API's base URL", jsii.String(*s.API.ApiEndpoint()+adminapi.BasePath))
 	for _, t := range tables.All() {
 		out(t.ID+"TableName", t.NameVariable+" for inmorctl and scripts", s.Tables[t.ID].TableName())
 	}

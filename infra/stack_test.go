@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/resource"
@@ -234,13 +234,13 @@ func TestFunctions(t *testing.T) {
 				t.Errorf("%s: signing environment %v", f.Name, env)
 			}
 		}
-		if f.Name == api.FunctionAuth {
+		if f.Name == adminapi.FunctionAuth {
 			want["SESSION_COOKIE_SECURE"] = true
 			if env["SESSION_COOKIE_SECURE"] != "true" {
 				t.Errorf("auth: SESSION_COOKIE_SECURE = %v, want true", env["SESSION_COOKIE_SECURE"])
 			}
 		}
-		if f.Name == api.FunctionAuditQuery && configVariables()[cursorKeyVariable] {
+		if f.Name == adminapi.FunctionAuditQuery && configVariables()[cursorKeyVariable] {
 			want[cursorKeyVariable] = true
 			if !strings.Contains(jsonString(env[cursorKeyVariable]), "resolve:secretsmanager") {
 				t.Errorf("auditquery: AUDIT_CURSOR_KEY = %v, want the cursor key secret", env["AUDIT_CURSOR_KEY"])
@@ -345,18 +345,18 @@ func integrationTargets(t *testing.T, s *synthesis) map[string]string {
 func TestRoutes(t *testing.T) {
 	s := synth(t)
 	got := integrationTargets(t, s)
-	for _, r := range api.Routes {
+	for _, r := range adminapi.Routes {
 		key := r.Method + " " + routePath(r.Path)
 		if got[key] != r.Function {
 			t.Errorf("route %s (%s): served by %q, want %s", r.Key(), r.OperationID, got[key], r.Function)
 		}
 	}
-	for _, r := range api.Routes {
-		if r.Function != api.FunctionAuditQuery {
+	for _, r := range adminapi.Routes {
+		if r.Function != adminapi.FunctionAuditQuery {
 			continue
 		}
 		for _, m := range auditWriteMethods {
-			if key := m + " " + routePath(r.Path); got[key] != api.FunctionAuditQuery {
+			if key := m + " " + routePath(r.Path); got[key] != adminapi.FunctionAuditQuery {
 				t.Errorf("%s: served by %q, want the audit query function (it answers 405)", key, got[key])
 			}
 		}
@@ -390,7 +390,7 @@ func TestTrailingSlashRoutes(t *testing.T) {
 			t.Errorf("route key %q ends in a slash, which API Gateway refuses", key)
 		}
 	}
-	for _, r := range api.Routes {
+	for _, r := range adminapi.Routes {
 		if strings.HasSuffix(r.Path, "/") {
 			if targets[r.Method+" "+routePath(r.Path)] != r.Function {
 				t.Errorf("%s shares a route served by another function", r.Key())
@@ -430,7 +430,7 @@ func TestStageAndCORS(t *testing.T) {
 	}
 	targets, _ := RouteTargets()
 	logins := loginRouteKeys(targets)
-	if !contains(logins, "POST "+api.BasePath+"/auth/login") {
+	if !contains(logins, "POST "+adminapi.BasePath+"/auth/login") {
 		t.Errorf("login routes %v lack the API's", logins)
 	}
 	for _, key := range logins {
@@ -848,7 +848,7 @@ func TestSigningKey(t *testing.T) {
 			signers = append(signers, s.logicalID(s.stack.Roles[f.Name])+".Arn")
 		}
 	}
-	if !sameStrings(signers, []string{s.logicalID(s.stack.Roles[api.FunctionTrustMarks]) + ".Arn", s.logicalID(s.stack.Roles[api.FunctionSubordinates]) + ".Arn"}) {
+	if !sameStrings(signers, []string{s.logicalID(s.stack.Roles[adminapi.FunctionTrustMarks]) + ".Arn", s.logicalID(s.stack.Roles[adminapi.FunctionSubordinates]) + ".Arn"}) {
 		t.Errorf("signers %v, want the trustmarks and subordinates roles", signers)
 	}
 	for _, st := range get(k.Properties, "KeyPolicy", "Statement").([]any) {
@@ -950,8 +950,8 @@ func TestOutputs(t *testing.T) {
 			t.Errorf("no output %s", name)
 		}
 	}
-	if !strings.HasSuffix(jsonString(s.outputs["ApiUrl"]), api.BasePath+`"]]}}`) {
-		t.Errorf("ApiUrl %s does not end in %s", jsonString(s.outputs["ApiUrl"]), api.BasePath)
+	if !strings.HasSuffix(jsonString(s.outputs["ApiUrl"]), adminapi.BasePath+`"]]}}`) {
+		t.Errorf("ApiUrl %s does not end in %s", jsonString(s.outputs["ApiUrl"]), adminapi.BasePath)
 	}
 }
 
@@ -1102,8 +1102,8 @@ func TestKeyPrefixesMatchStores(t *testing.T) {
 	}{
 		{"journal.go", []string{AuditFunction}},
 		{"deadletter.go", []string{AuditFunction}},
-		{"resources.go", []string{api.FunctionTrustMarkTypes, api.FunctionTrustMarks, api.FunctionSubordinates}},
-		{"auth.go", []string{api.FunctionAuth, api.FunctionTrustMarkTypes, api.FunctionAuditQuery}},
+		{"resources.go", []string{adminapi.FunctionTrustMarkTypes, adminapi.FunctionTrustMarks, adminapi.FunctionSubordinates}},
+		{"auth.go", []string{adminapi.FunctionAuth, adminapi.FunctionTrustMarkTypes, adminapi.FunctionAuditQuery}},
 	} {
 		if _, err := os.Stat(filepath.Join("../shared/dynamo", c.file)); errors.Is(err, os.ErrNotExist) && c.file == "deadletter.go" {
 			continue

@@ -19,8 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inmor/inmor-serverless/shared/api"
-	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -57,10 +56,10 @@ type Config struct {
 
 // Paths of the pages.
 const (
-	loginPath  = api.AdminPath + "/login/"
-	logoutPath = api.AdminPath + "/logout/"
-	listPath   = api.AdminAuditLogPath
-	staticPath = api.AdminPath + "/static/"
+	loginPath  = adminapi.AdminPath + "/login/"
+	logoutPath = adminapi.AdminPath + "/logout/"
+	listPath   = adminapi.AdminAuditLogPath
+	staticPath = adminapi.AdminPath + "/static/"
 	siteTitle  = "Inmor administration"
 )
 
@@ -126,19 +125,19 @@ var templates = func() map[string]*template.Template {
 }()
 
 // New returns the admin view's pages by operation id, for
-// api.NewAuditQueryHandler.
-func New(c Config) api.Pages {
+// adminapi.NewAuditQueryHandler.
+func New(c Config) adminapi.Pages {
 	v := view{Config: c}
-	return api.Pages{
-		api.PageAdminRoot:     v.page(v.index),
-		api.PageAdminIndex:    v.page(v.index),
-		api.PageLogin:         v.page(v.loginForm),
-		api.PageLoginSubmit:   v.page(v.login),
-		api.PageLogoutConfirm: v.page(v.logoutForm),
-		api.PageLogout:        v.page(v.logout),
-		api.PageAuditLogList:  v.page(v.staffOnly(v.list)),
-		api.PageAuditLogEntry: v.page(v.staffOnly(v.entry)),
-		api.PageStatic:        v.page(v.static),
+	return adminapi.Pages{
+		adminapi.PageAdminRoot:     v.page(v.index),
+		adminapi.PageAdminIndex:    v.page(v.index),
+		adminapi.PageLogin:         v.page(v.loginForm),
+		adminapi.PageLoginSubmit:   v.page(v.login),
+		adminapi.PageLogoutConfirm: v.page(v.logoutForm),
+		adminapi.PageLogout:        v.page(v.logout),
+		adminapi.PageAuditLogList:  v.page(v.staffOnly(v.list)),
+		adminapi.PageAuditLogEntry: v.page(v.staffOnly(v.entry)),
+		adminapi.PageStatic:        v.page(v.static),
 	}
 }
 
@@ -240,7 +239,7 @@ func (v view) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	slog.ErrorContext(r.Context(), "admin page failed", "error", err.Error(),
-		"request_id", apigw.FromContext(r.Context()).RequestID, "method", r.Method, "path", r.URL.Path)
+		"request_id", httpapi.RequestContextOf(r.Context()).RequestID, "method", r.Method, "path", r.URL.Path)
 	v.errorPage(w, r, http.StatusInternalServerError, nil, "Server error (500)",
 		"There’s been an error. It has been logged; please try again later.", "", crumb{"Audit log", listPath})
 }

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -86,7 +86,7 @@ func (v view) entry(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		v.fail(w, r, err)
 		return
 	}
-	if !api.AuditEntryVisible(raw, api.VisibleTenant(p)) {
+	if !audit.EntryVisible(raw, audit.VisibleTenant(p)) {
 		notFound() // another tenant's entry does not exist for this user, as in the API
 		return
 	}
@@ -142,7 +142,7 @@ func (v view) entry(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		v.fail(w, r, err)
 		return
 	}
-	l.Crumbs = []crumb{{"Home", api.AdminPath + "/"}, {"Audit log", ""}, {"Audit log entries", back}, {"#" + strconv.FormatInt(e.ID, 10), ""}}
+	l.Crumbs = []crumb{{"Home", adminapi.AdminPath + "/"}, {"Audit log", ""}, {"Audit log entries", back}, {"#" + strconv.FormatInt(e.ID, 10), ""}}
 	data.layout = l
 	v.render(w, r, http.StatusOK, "detail.html", data)
 }

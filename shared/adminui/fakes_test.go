@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/adminui"
-	"github.com/inmor/inmor-serverless/shared/api"
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -211,7 +211,7 @@ func newSite(t *testing.T, entries ...map[string]any) *site {
 		Reader: reader, Cursors: cursors, Sessions: authn,
 		Logins: auth.Logins{Users: store, Sessions: store, Throttle: store},
 	})
-	return &site{t: t, handler: api.NewAuditQueryHandler(reader, authn, cursors, pages), store: store, reader: reader, cursors: cursors}
+	return &site{t: t, handler: adminapi.NewAuditQueryHandler(reader, authn, cursors, pages), store: store, reader: reader, cursors: cursors}
 }
 
 // session opens a session for a test user and returns its id.

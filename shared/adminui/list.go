@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
@@ -249,8 +249,8 @@ var successLabels = func(v string) string {
 
 func (v view) list(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	state := newListState(r.URL.Query())
-	visible := api.VisibleTenant(p)
-	query, nothingVisible, err := api.ReadAuditQuery(r, visible, v.Cursors)
+	visible := audit.VisibleTenant(p)
+	query, nothingVisible, err := adminapi.ReadAuditQuery(r, visible, v.Cursors)
 	var invalid *httpapi.ValidationError
 	data := listPage{Count: "0 entries"}
 	status := http.StatusOK
@@ -304,9 +304,9 @@ func (v view) list(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	data.Searching = data.Query != ""
 	data.Hidden = state.hidden("q")
 	data.Filters = []filterGroup{
-		state.group("action", api.Actions, nil),
+		state.group("action", adminapi.Actions, nil),
 		state.group("resource_type", resourceTypes(), nil),
-		state.group("auth_method", api.AuthMethods, nil),
+		state.group("auth_method", adminapi.AuthMethods, nil),
 	}
 	if visible == "" {
 		tenants := state.group("tenant", tenantChoices(state.values.Get("tenant"), data.Rows), nil)
@@ -336,7 +336,7 @@ func (v view) list(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		v.fail(w, r, err)
 		return
 	}
-	l.Crumbs = []crumb{{"Home", api.AdminPath + "/"}, {"Audit log", ""}, {"Audit log entries", ""}}
+	l.Crumbs = []crumb{{"Home", adminapi.AdminPath + "/"}, {"Audit log", ""}, {"Audit log entries", ""}}
 	data.layout = l
 	v.render(w, r, status, "list.html", data)
 }

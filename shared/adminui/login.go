@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 )
@@ -42,7 +42,7 @@ type loginPage struct {
 func safeNext(next string) string {
 	u, err := url.Parse(next)
 	if next == "" || err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
-		!strings.HasPrefix(next, api.AdminPath+"/") || strings.ContainsAny(next, "\\\r\n\t") ||
+		!strings.HasPrefix(next, adminapi.AdminPath+"/") || strings.ContainsAny(next, "\\\r\n\t") ||
 		strings.HasPrefix(u.Path, loginPath) || strings.HasPrefix(u.Path, logoutPath) {
 		return listPath
 	}

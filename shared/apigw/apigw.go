@@ -15,26 +15,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/inmor/inmor-serverless/shared/httpapi"
 )
-
-// RequestContext is what API Gateway knows about a request that the caller
-// cannot forge: its id, the source IP and user agent it saw.
-type RequestContext struct {
-	RequestID string
-	SourceIP  string
-	UserAgent string
-	RouteKey  string
-}
-
-// FromContext returns the RequestContext of a request served by Handler
-// (the zero value for any other context).
-func FromContext(ctx context.Context) RequestContext {
-	rc, ok := core.GetAPIGatewayV2ContextFromContext(ctx)
-	if !ok {
-		return RequestContext{}
-	}
-	return RequestContext{RequestID: rc.RequestID, SourceIP: rc.HTTP.SourceIP, UserAgent: rc.HTTP.UserAgent, RouteKey: rc.RouteKey}
-}
 
 // malformed answers an event API Gateway would never send.
 var malformed = events.APIGatewayV2HTTPResponse{
@@ -61,7 +44,9 @@ func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPReques
 	}
 }
 
-// asAPIGatewaySent puts back what httpadapter changes in a request: the
+// asAPIGatewaySent gives the handler the request context API Gateway saw
+// (httpapi.RequestContextOf), and puts back what httpadapter changes in a
+// request: the
 // Host the client asked for (the CSRF check compares a request's Origin with
 // it; httpadapter uses the API's domain name), and each header as the one
 // value API Gateway sent, cookies as one Cookie header (httpadapter splits
@@ -69,6 +54,11 @@ func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPReques
 // would otherwise read as its first part).
 func asAPIGatewaySent(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok {
+			r = r.WithContext(httpapi.WithRequestContext(r.Context(), httpapi.RequestContext{
+				RequestID: rc.RequestID, SourceIP: rc.HTTP.SourceIP, UserAgent: rc.HTTP.UserAgent, RouteKey: rc.RouteKey,
+			}))
+		}
 		if host := r.Header.Get("Host"); host != "" {
 			r.Host = host
 		}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/inmor/inmor-serverless/shared/httpapi"
 )
 
 var eventTime = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -149,8 +151,8 @@ func TestEventRoundTrip(t *testing.T) {
 			if !bytes.Equal(body, c.body) {
 				t.Errorf("body = %q, want %q", body, c.body)
 			}
-			want := RequestContext{RequestID: "req-" + c.name, SourceIP: c.wantIP, UserAgent: in.UserAgent(), RouteKey: c.method + " /route"}
-			if got := FromContext(out.Context()); got != want {
+			want := httpapi.RequestContext{RequestID: "req-" + c.name, SourceIP: c.wantIP, UserAgent: in.UserAgent(), RouteKey: c.method + " /route"}
+			if got := httpapi.RequestContextOf(out.Context()); got != want {
 				t.Errorf("RequestContext = %+v, want %+v", got, want)
 			}
 			if out.RemoteAddr != c.wantIP {
@@ -204,10 +206,10 @@ func TestHandler(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var seen RequestContext
+			var seen httpapi.RequestContext
 			var seenBody string
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				seen = FromContext(r.Context())
+				seen = httpapi.RequestContextOf(r.Context())
 				b, _ := io.ReadAll(r.Body)
 				seenBody = string(b)
 				w.Header().Set("Content-Type", "application/json")
@@ -296,8 +298,8 @@ func TestWriteResponse(t *testing.T) {
 
 // TestRequestContext: FromContext of a context without one is the zero value.
 func TestRequestContext(t *testing.T) {
-	if got := FromContext(context.Background()); got != (RequestContext{}) {
-		t.Errorf("FromContext(empty) = %+v", got)
+	if got := httpapi.RequestContextOf(context.Background()); got != (httpapi.RequestContext{}) {
+		t.Errorf("httpapi.RequestContextOf(empty) = %+v", got)
 	}
 }
 

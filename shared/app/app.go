@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/logging"
@@ -59,11 +59,11 @@ type Spec struct {
 
 // specs is the set of functions, declared once.
 var specs = []Spec{
-	{Name: api.FunctionTrustMarkTypes, Kind: HTTP},
-	{Name: api.FunctionTrustMarks, Kind: HTTP, Signs: true},
-	{Name: api.FunctionSubordinates, Kind: HTTP, Signs: true},
-	{Name: api.FunctionAuditQuery, Kind: HTTP},
-	{Name: api.FunctionAuth, Kind: HTTP},
+	{Name: adminapi.FunctionTrustMarkTypes, Kind: HTTP},
+	{Name: adminapi.FunctionTrustMarks, Kind: HTTP, Signs: true},
+	{Name: adminapi.FunctionSubordinates, Kind: HTTP, Signs: true},
+	{Name: adminapi.FunctionAuditQuery, Kind: HTTP},
+	{Name: adminapi.FunctionAuth, Kind: HTTP},
 	{Name: Audit, Kind: Stream},
 }
 

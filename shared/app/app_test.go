@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	_ "github.com/inmor/inmor-serverless/shared/app/all"
 )
@@ -18,16 +18,16 @@ import (
 func TestRegistryAndRouteTable(t *testing.T) {
 	routed := 0
 	for _, spec := range app.Specs() {
-		n := len(api.RoutesOf(spec.Name))
+		n := len(adminapi.RoutesOf(spec.Name))
 		routed += n
 		if (spec.Kind == app.HTTP) != (n > 0) {
 			t.Errorf("%s: kind %v with %d routes; HTTP functions, and only they, serve routes", spec.Name, spec.Kind, n)
 		}
 	}
-	if routed != len(api.Routes) {
-		t.Errorf("the registry's functions serve %d routes of %d", routed, len(api.Routes))
+	if routed != len(adminapi.Routes) {
+		t.Errorf("the registry's functions serve %d routes of %d", routed, len(adminapi.Routes))
 	}
-	for _, r := range api.Routes {
+	for _, r := range adminapi.Routes {
 		if _, ok := app.SpecOf(r.Function); !ok {
 			t.Errorf("route %s is served by %q, which the registry does not declare", r.Key(), r.Function)
 		}
@@ -73,8 +73,8 @@ func TestRegisterRefusesMistakes(t *testing.T) {
 		register   func()
 	}{
 		{"undeclared", "not a declared function", func() { app.Register("nonexistent", build, nil) }},
-		{"twice", "registered twice", func() { app.Register(api.FunctionAuth, build, nil) }},
-		{"signs, no signer", "signer factory", func() { app.Register(api.FunctionTrustMarks, build, nil) }},
+		{"twice", "registered twice", func() { app.Register(adminapi.FunctionAuth, build, nil) }},
+		{"signs, no signer", "signer factory", func() { app.Register(adminapi.FunctionTrustMarks, build, nil) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
@@ -97,7 +97,7 @@ func TestFunctionsLinkWhatTheyServe(t *testing.T) {
 			t.Fatalf("go list %s: %v", spec.Name, err)
 		}
 		deps := strings.Fields(string(out))
-		if got, want := slices.Contains(deps, "github.com/inmor/inmor-serverless/shared/adminui"), spec.Name == api.FunctionAuditQuery; got != want {
+		if got, want := slices.Contains(deps, "github.com/inmor/inmor-serverless/shared/adminui"), spec.Name == adminapi.FunctionAuditQuery; got != want {
 			t.Errorf("%s links the admin pages: %v, want %v", spec.Name, got, want)
 		}
 		if got := slices.Contains(deps, "github.com/aws/aws-sdk-go-v2/service/kms"); got != spec.Signs {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/apperr"
 )
 
@@ -103,7 +102,7 @@ func ClientGone(r *http.Request) bool {
 // WriteClientGone answers a request whose client hung up: 499, logged as
 // information, not as an error of ours.
 func WriteClientGone(w http.ResponseWriter, r *http.Request) {
-	slog.InfoContext(r.Context(), "client disconnected", "request_id", apigw.FromContext(r.Context()).RequestID,
+	slog.InfoContext(r.Context(), "client disconnected", "request_id", RequestContextOf(r.Context()).RequestID,
 		"method", r.Method, "path", r.URL.Path)
 	w.WriteHeader(StatusClientClosedRequest)
 }
@@ -144,7 +143,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		WriteClientGone(w, r)
 	default:
 		slog.ErrorContext(r.Context(), "request failed", "error", err.Error(),
-			"request_id", apigw.FromContext(r.Context()).RequestID, "method", r.Method, "path", r.URL.Path)
+			"request_id", RequestContextOf(r.Context()).RequestID, "method", r.Method, "path", r.URL.Path)
 		WriteJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal server error"})
 	}
 }

@@ -86,22 +86,25 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": "Method Not Allowed"})
 }
 
-// statusRecorder remembers the status a handler answered.
-type statusRecorder struct {
+// StatusRecorder is a ResponseWriter that remembers the status a handler
+// answered (0 while it has answered nothing).
+type StatusRecorder struct {
 	http.ResponseWriter
-	status int
+	Status int
 }
 
-func (w *statusRecorder) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
+// WriteHeader records the first status and passes it on.
+func (w *StatusRecorder) WriteHeader(status int) {
+	if w.Status == 0 {
+		w.Status = status
 	}
 	w.ResponseWriter.WriteHeader(status)
 }
 
-func (w *statusRecorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
+// Write records 200 when no status was written, and passes b on.
+func (w *StatusRecorder) Write(b []byte) (int, error) {
+	if w.Status == 0 {
+		w.Status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -111,9 +114,9 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 func AccessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &StatusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		slog.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		slog.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", rec.Status,
 			"duration_ms", float64(time.Since(start).Microseconds())/1000)
 	})
 }

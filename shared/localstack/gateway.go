@@ -17,7 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
 )
@@ -31,7 +31,7 @@ const maxPayloadBytes = 10 << 20
 // Gateway plays API Gateway: it routes each request by the route table to
 // the function that owns it, as a payload 2.0 event.
 type Gateway struct {
-	Routes    []api.Route
+	Routes    []adminapi.Route
 	Functions map[string]HTTPFunction
 	Logger    *slog.Logger
 }
@@ -41,7 +41,7 @@ type Gateway struct {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	var (
-		matched *api.Route
+		matched *adminapi.Route
 		params  map[string]string
 		allowed []string
 	)

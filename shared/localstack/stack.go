@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/app"
 	_ "github.com/inmor/inmor-serverless/shared/app/all" // every function's builder
@@ -116,7 +116,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	// Every function of the registry, built as Lambda builds it: the API
 	// functions share one client (tests add their options to it); the
 	// stream function has a client of its own.
-	gateway := &Gateway{Routes: api.Routes, Functions: map[string]HTTPFunction{}, Logger: o.Logger}
+	gateway := &Gateway{Routes: adminapi.Routes, Functions: map[string]HTTPFunction{}, Logger: o.Logger}
 	var audit StreamHandler
 	for _, spec := range app.Specs() {
 		d := app.Deps{Client: s.Client, Config: s.Config, Logger: o.Logger}

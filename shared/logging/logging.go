@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/inmor/inmor-serverless/shared/apigw"
+	"github.com/inmor/inmor-serverless/shared/httpapi"
 )
 
 // New returns a JSON logger on w whose lines carry the function's name and
@@ -30,7 +30,7 @@ func RequestID(ctx context.Context) string {
 	if ctx == nil {
 		return ""
 	}
-	if id := apigw.FromContext(ctx).RequestID; id != "" {
+	if id := httpapi.RequestContextOf(ctx).RequestID; id != "" {
 		return id
 	}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {

@@ -6,8 +6,8 @@ package auditquery
 import (
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/adminui"
-	"github.com/inmor/inmor-serverless/shared/api"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	app.Register(api.FunctionAuditQuery, func(d app.Deps) (app.Handler, error) {
+	app.Register(adminapi.FunctionAuditQuery, func(d app.Deps) (app.Handler, error) {
 		h, err := New(d)
 		return app.Handler{HTTP: h}, err
 	}, nil)
@@ -36,5 +36,5 @@ func New(d app.Deps) (http.Handler, error) {
 		Logins:         auth.Logins{Users: store, Sessions: store, Throttle: store},
 		AllowedOrigins: c.AllowedOrigins, SecureCookies: c.SessionCookieSecure,
 	})
-	return api.NewAuditQueryHandler(log, authn, cursors, pages), nil
+	return adminapi.NewAuditQueryHandler(log, authn, cursors, pages), nil
 }

@@ -5,18 +5,18 @@ package auth
 import (
 	"net/http"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	userauth "github.com/inmor/inmor-serverless/shared/auth"
 )
 
 func init() {
-	app.Register(api.FunctionAuth, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, nil)
+	app.Register(adminapi.FunctionAuth, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, nil)
 }
 
 // New is the function's HTTP handler.
 func New(d app.Deps) http.Handler {
 	store := d.Config.AuthStore(d.Client)
 	logins := userauth.Logins{Users: store, Sessions: store, Throttle: store}
-	return api.NewAuthHandler(logins, store, d.Config.Authenticator(d.Client), api.SessionConfig{Secure: d.Config.SessionCookieSecure})
+	return adminapi.NewAuthHandler(logins, store, d.Config.Authenticator(d.Client), adminapi.SessionConfig{Secure: d.Config.SessionCookieSecure})
 }

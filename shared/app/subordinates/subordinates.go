@@ -5,19 +5,19 @@ package subordinates
 import (
 	"net/http"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/app/signer"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
 func init() {
-	app.Register(api.FunctionSubordinates, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, signer.FromEnv)
+	app.Register(adminapi.FunctionSubordinates, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, signer.FromEnv)
 }
 
 // New is the function's HTTP handler.
 func New(d app.Deps) http.Handler {
 	store := d.Config.Resources(d.Client)
 	svc := resource.Subordinates{Store: store, Signer: d.Signer, EntityID: d.Config.EntityID}
-	return api.NewSubordinatesHandler(svc, d.Config.Authenticator(d.Client), store)
+	return adminapi.NewSubordinatesHandler(svc, d.Config.Authenticator(d.Client), store)
 }

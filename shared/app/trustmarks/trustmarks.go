@@ -5,19 +5,19 @@ package trustmarks
 import (
 	"net/http"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/app/signer"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
 func init() {
-	app.Register(api.FunctionTrustMarks, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, signer.FromEnv)
+	app.Register(adminapi.FunctionTrustMarks, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, signer.FromEnv)
 }
 
 // New is the function's HTTP handler.
 func New(d app.Deps) http.Handler {
 	store := d.Config.Resources(d.Client)
 	svc := resource.TrustMarks{Store: store, Types: store, Signer: d.Signer, Issuer: d.Config.TrustMarkIssuer}
-	return api.NewTrustMarksHandler(svc, d.Config.Authenticator(d.Client), store)
+	return adminapi.NewTrustMarksHandler(svc, d.Config.Authenticator(d.Client), store)
 }

@@ -5,17 +5,17 @@ package trustmarktypes
 import (
 	"net/http"
 
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
 func init() {
-	app.Register(api.FunctionTrustMarkTypes, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, nil)
+	app.Register(adminapi.FunctionTrustMarkTypes, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, nil)
 }
 
 // New is the function's HTTP handler.
 func New(d app.Deps) http.Handler {
 	store := d.Config.Resources(d.Client)
-	return api.NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, d.Config.Authenticator(d.Client), store)
+	return adminapi.NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, d.Config.Authenticator(d.Client), store)
 }

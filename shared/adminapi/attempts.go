@@ -1,4 +1,4 @@
-package api
+package adminapi
 
 import (
 	"context"
@@ -10,30 +10,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
-
-// statusWriter remembers the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
 
 // recordFailures records every failed answer (status 400 and up) of a
 // state-changing route as an attempt, so the audit log shows it. A panic in
@@ -41,17 +20,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // effort: a failure to record is logged, and the answer stands.
 func recordFailures(attempts resource.AttemptRecorder, route Route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpapi.StatusRecorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					httpapi.WriteError(sw, r, fmt.Errorf("handler panic: %v", v))
 				} else {
 					slog.ErrorContext(r.Context(), "handler panic after answering", "panic", fmt.Sprint(v))
 				}
 			}
-			if sw.status >= http.StatusBadRequest {
-				recordAttempt(r, attempts, route, sw.status)
+			if sw.Status >= http.StatusBadRequest {
+				recordAttempt(r, attempts, route, sw.Status)
 			}
 		}()
 		next.ServeHTTP(sw, r)
@@ -65,7 +44,7 @@ func recordAttempt(r *http.Request, attempts resource.AttemptRecorder, route Rou
 	if err != nil || id < 0 {
 		id = 0
 	}
-	requestID := apigw.FromContext(r.Context()).RequestID
+	requestID := httpapi.RequestContextOf(r.Context()).RequestID
 	if requestID == "" {
 		var b [12]byte
 		_, _ = rand.Read(b[:])

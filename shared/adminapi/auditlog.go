@@ -1,4 +1,4 @@
-package api
+package adminapi
 
 import (
 	"encoding/json"
@@ -52,35 +52,10 @@ const (
 // AuthMethods lists the auth_method values a filter accepts.
 var AuthMethods = []string{auth.MethodSession, auth.MethodAPIKey, audit.AuthOutOfBand}
 
-// VisibleTenant is the tenant of the audit log a principal may see: ""
-// (every tenant) for superusers, else the tenant they authenticated with,
-// never "" (superusers see every tenant, others their own).
-func VisibleTenant(p auth.Principal) string {
-	switch {
-	case p.IsSuperuser:
-		return ""
-	case p.Tenant == "":
-		return auth.DefaultTenant
-	}
-	return p.Tenant
-}
-
 // visibleTenant is the tenant the caller of r may see.
 func visibleTenant(r *http.Request) string {
 	p, _ := auth.PrincipalFrom(r.Context())
-	return VisibleTenant(p)
-}
-
-// AuditEntryVisible reports whether an entry, as audit.Reader.Get returns
-// it, is one a caller who may see the tenant visible (VisibleTenant) sees.
-func AuditEntryVisible(entry json.RawMessage, visible string) bool {
-	if visible == "" {
-		return true
-	}
-	var owner struct {
-		Tenant *string `json:"tenant"`
-	}
-	return json.Unmarshal(entry, &owner) == nil && owner.Tenant != nil && *owner.Tenant == visible
+	return audit.VisibleTenant(p)
 }
 
 // auditListBody is the list response: Inmor's items and count, plus cursor
@@ -188,7 +163,7 @@ func (h auditHandlers) get(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	if !AuditEntryVisible(entry, visibleTenant(r)) {
+	if !audit.EntryVisible(entry, visibleTenant(r)) {
 		httpapi.WriteError(w, r, notFound) // another tenant's entry does not exist for this caller
 		return
 	}

@@ -1,7 +1,7 @@
-// Package api is the admin API's surface: the table of every route (which
+// Package adminapi is the admin API's surface: the table of every route (which
 // function serves it, its parameters and schemas), the handlers of each
 // function, and the OpenAPI document generated from the same table.
-package api
+package adminapi
 
 import (
 	"fmt"

@@ -1,10 +1,9 @@
-package api
+package adminapi
 
 import (
 	"net/http"
 	"strconv"
 
-	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
 	"github.com/inmor/inmor-serverless/shared/resource"
@@ -25,7 +24,7 @@ func pathID(r *http.Request) (int64, error) {
 // and what API Gateway saw of the request.
 func attribution(r *http.Request) resource.Attribution {
 	p, _ := auth.PrincipalFrom(r.Context())
-	rc := apigw.FromContext(r.Context())
+	rc := httpapi.RequestContextOf(r.Context())
 	return resource.Attribution{
 		UserID: p.UserID, Username: p.Username, AuthMethod: p.AuthMethod, Tenant: p.Tenant,
 		APIKeyName: p.APIKeyName, RequestID: rc.RequestID, SourceIP: rc.SourceIP, UserAgent: rc.UserAgent,
