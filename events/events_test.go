@@ -12,7 +12,7 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/inmor/inmor-serverless/events"
-	"github.com/inmor/inmor-serverless/shared/api"
+	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/app"
 	_ "github.com/inmor/inmor-serverless/shared/app/all"
@@ -71,7 +71,7 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		functions[spec.Name] = apigw.Handler(h.HTTP)
 	}
 	owner := map[string]string{}
-	for _, r := range api.Routes {
+	for _, r := range adminapi.Routes {
 		owner[r.Key()] = r.Function
 	}
 	// cookies replaces the placeholders SESSION and CSRF in the samples.
@@ -221,7 +221,7 @@ func TestEverySampleIsUsed(t *testing.T) {
 		ev := load[lambdaevents.APIGatewayV2HTTPRequest](t, "apigw/"+e.Name())
 		routes[ev.RouteKey] = true
 	}
-	for _, r := range api.Routes {
+	for _, r := range adminapi.Routes {
 		if !routes[r.Key()] {
 			t.Errorf("no sample event for route %s", r.Key())
 		}
