@@ -105,3 +105,31 @@ func TestFunctionsLinkWhatTheyServe(t *testing.T) {
 		}
 	}
 }
+
+// TestLayers: domain packages import no AWS package, and no storage or
+// domain package imports a Lambda handler package, the transport or the
+// composition root.
+func TestLayers(t *testing.T) {
+	const module = "github.com/inmor/inmor-serverless/shared/"
+	handlers := []string{module + "auditstream", module + "adminapi", module + "adminui", module + "apigw", module + "app", "github.com/aws/aws-lambda-go/lambda"}
+	for _, c := range []struct {
+		pkg   string
+		noAWS bool
+	}{
+		{"resource", true}, {"audit", true}, {"auth", true}, {"apperr", true},
+		{"dynamo", false}, {"reconcile", false}, {"tables", false},
+	} {
+		out, err := exec.Command("go", "list", "-deps", "../"+c.pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", c.pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if slices.Contains(handlers, dep) {
+				t.Errorf("%s imports %s", c.pkg, dep)
+			}
+			if c.noAWS && strings.HasPrefix(dep, "github.com/aws/") {
+				t.Errorf("domain package %s imports %s", c.pkg, dep)
+			}
+		}
+	}
+}

@@ -27,7 +27,7 @@ type Handler struct {
 	Journal audit.Journal
 	// DeadLetters counts the failed attempts of each record and keeps the
 	// records set aside. When nil, a failing record is retried forever.
-	DeadLetters DeadLetters
+	DeadLetters audit.DeadLetters
 	// MaxRecordAttempts is how many times a record may fail before it is set
 	// aside; DefaultMaxRecordAttempts when zero or less.
 	MaxRecordAttempts int

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/streamrecord"
 )
 
@@ -19,47 +20,6 @@ const DefaultMaxRecordAttempts = 3
 // maxIDLength bounds the ids that key failure counts and dead-letter records;
 // a longer event id (which no real stream sends) is replaced by its hash.
 const maxIDLength = 512
-
-// DeadLetter is a stream record that failed MaxRecordAttempts times and was
-// set aside, so that the records after it could be handled.
-type DeadLetter struct {
-	// ID keys the record's failure count and dead-letter record: its event
-	// id, or its sequence number when the event id was unreadable.
-	ID string
-	// EventID and SequenceNumber are the record's, as far as readable.
-	EventID        string
-	SequenceNumber string
-	// EventSourceARN is the ARN of the stream the record came from.
-	EventSourceARN string
-	// Record is the record's JSON exactly as the payload held it (one element
-	// of Records), so that it can be replayed. Listings leave it empty.
-	Record []byte
-	// Error is why the record failed the last time.
-	Error string
-	// Attempts counts the deliveries and replays that failed.
-	Attempts int
-	// SetAsideAt is when the handler set the record aside.
-	SetAsideAt time.Time
-	// ResourcePK and ResourceSK are the changed item's keys, when readable.
-	ResourcePK, ResourceSK string
-}
-
-// DeadLetters is where the handler counts the failed attempts of records and
-// keeps those it set aside. Only the audit function's code (Process and
-// Replay) writes it.
-type DeadLetters interface {
-	// CountFailure adds one failed attempt to the record with that id and
-	// returns its attempts so far. Counts may expire once the stream no
-	// longer holds the record.
-	CountFailure(ctx context.Context, id string) (attempts int, err error)
-	// SetAside stores a dead-letter record, replacing any with the same id.
-	SetAside(ctx context.Context, d DeadLetter) error
-	// ReplayFailed stores the new Error and Attempts of a dead-letter record
-	// whose replay failed; it does nothing when the record is gone.
-	ReplayFailed(ctx context.Context, d DeadLetter) error
-	// Delete removes a dead-letter record once it has been replayed.
-	Delete(ctx context.Context, id string) error
-}
 
 // ReplayOutcome is what replaying one dead-letter record did.
 type ReplayOutcome struct {
@@ -137,7 +97,7 @@ func (h Handler) failed(ctx context.Context, payload []byte, i int, rec streamre
 		log.ErrorContext(ctx, "audit record failed; it cannot be set aside", "attempts", attempts, "set_aside_error", err.Error())
 		return false
 	}
-	d := DeadLetter{
+	d := audit.DeadLetter{
 		ID: id, EventID: rec.EventID, SequenceNumber: rec.SequenceNumber, EventSourceARN: rec.EventSourceARN,
 		Record: raw, Error: cause.Error(), Attempts: attempts, SetAsideAt: h.now().UTC(),
 	}
@@ -191,7 +151,7 @@ func rawRecord(payload []byte, i int, rec streamrecord.Record) ([]byte, error) {
 // dead-letter record deleted; one that fails again stays, with its error and
 // attempts updated. Replaying a record whose entry exists adds nothing.
 // Every record is tried; the error joins the failures of all of them.
-func (h Handler) Replay(ctx context.Context, letters []DeadLetter) ([]ReplayOutcome, error) {
+func (h Handler) Replay(ctx context.Context, letters []audit.DeadLetter) ([]ReplayOutcome, error) {
 	if h.DeadLetters == nil {
 		return nil, errors.New("replay: the handler has no dead-letter store")
 	}
@@ -207,7 +167,7 @@ func (h Handler) Replay(ctx context.Context, letters []DeadLetter) ([]ReplayOutc
 	return outcomes, errors.Join(errs...)
 }
 
-func (h Handler) replay(ctx context.Context, d DeadLetter) ReplayOutcome {
+func (h Handler) replay(ctx context.Context, d audit.DeadLetter) ReplayOutcome {
 	o := ReplayOutcome{ID: d.ID}
 	log := h.logger().With("id", d.ID, "event_id", d.EventID, "sequence_number", d.SequenceNumber)
 	appended, skipped, err := h.handleRaw(ctx, d.Record)

@@ -19,14 +19,14 @@ import (
 // memoryDeadLetters is an in-memory DeadLetters.
 type memoryDeadLetters struct {
 	counts  map[string]int
-	letters map[string]DeadLetter
+	letters map[string]audit.DeadLetter
 	// countErr and setAsideErr, when set, fail those writes.
 	countErr, setAsideErr error
 	deleted               []string
 }
 
 func newMemoryDeadLetters() *memoryDeadLetters {
-	return &memoryDeadLetters{counts: map[string]int{}, letters: map[string]DeadLetter{}}
+	return &memoryDeadLetters{counts: map[string]int{}, letters: map[string]audit.DeadLetter{}}
 }
 
 func (m *memoryDeadLetters) CountFailure(_ context.Context, id string) (int, error) {
@@ -37,7 +37,7 @@ func (m *memoryDeadLetters) CountFailure(_ context.Context, id string) (int, err
 	return m.counts[id], nil
 }
 
-func (m *memoryDeadLetters) SetAside(_ context.Context, d DeadLetter) error {
+func (m *memoryDeadLetters) SetAside(_ context.Context, d audit.DeadLetter) error {
 	if m.setAsideErr != nil {
 		return m.setAsideErr
 	}
@@ -46,7 +46,7 @@ func (m *memoryDeadLetters) SetAside(_ context.Context, d DeadLetter) error {
 	return nil
 }
 
-func (m *memoryDeadLetters) ReplayFailed(_ context.Context, d DeadLetter) error {
+func (m *memoryDeadLetters) ReplayFailed(_ context.Context, d audit.DeadLetter) error {
 	if _, ok := m.letters[d.ID]; ok {
 		m.letters[d.ID] = d
 	}
@@ -128,7 +128,7 @@ func deliver(t *testing.T, h Handler, raw []string, max int) []Stats {
 
 var setAsideTime = time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)
 
-func newHandler(j audit.Journal, dl DeadLetters) Handler {
+func newHandler(j audit.Journal, dl audit.DeadLetters) Handler {
 	return Handler{Journal: j, DeadLetters: dl, Logger: quiet(), Now: func() time.Time { return setAsideTime }}
 }
 
@@ -179,7 +179,7 @@ func TestPoisonRecordIsRetriedThenSetAsideAndTheRestGoOn(t *testing.T) {
 	}
 
 	// Replayed as it is, it fails again: it stays, one attempt more.
-	outcomes, err := h.Replay(context.Background(), []DeadLetter{d})
+	outcomes, err := h.Replay(context.Background(), []audit.DeadLetter{d})
 	if err == nil || len(outcomes) != 1 || outcomes[0].Err == nil || !strings.Contains(err.Error(), "ev-32") {
 		t.Fatalf("replay of the poison record: %+v %v, want a failure", outcomes, err)
 	}
@@ -190,7 +190,7 @@ func TestPoisonRecordIsRetriedThenSetAsideAndTheRestGoOn(t *testing.T) {
 	// Repaired, it is appended once and its dead letter deleted.
 	d = dl.letters["ev-32"]
 	d.Record = repair(d.Record)
-	outcomes, err = h.Replay(context.Background(), []DeadLetter{d})
+	outcomes, err = h.Replay(context.Background(), []audit.DeadLetter{d})
 	if err != nil || !outcomes[0].Appended {
 		t.Fatalf("replay: %+v %v", outcomes, err)
 	}
@@ -201,7 +201,7 @@ func TestPoisonRecordIsRetriedThenSetAsideAndTheRestGoOn(t *testing.T) {
 		t.Errorf("entries for %v", got)
 	}
 	// Replaying it again adds nothing.
-	outcomes, err = h.Replay(context.Background(), []DeadLetter{d})
+	outcomes, err = h.Replay(context.Background(), []audit.DeadLetter{d})
 	if err != nil || !outcomes[0].Duplicate || len(j.entries) != 4 {
 		t.Errorf("second replay: %+v %v, %d entries", outcomes, err, len(j.entries))
 	}
@@ -252,7 +252,7 @@ func TestPersistentAppendFailureEndsInTheDeadLetters(t *testing.T) {
 		t.Fatalf("dead letter %+v", d)
 	}
 	delete(j.failures, "ev-52") // the table recovered
-	if _, err := h.Replay(context.Background(), []DeadLetter{d}); err != nil {
+	if _, err := h.Replay(context.Background(), []audit.DeadLetter{d}); err != nil {
 		t.Fatal(err)
 	}
 	if got := eventIDs(&j.memoryJournal); !slices.Equal(got, []string{"ev-51", "ev-53", "ev-52"}) || len(dl.letters) != 0 {
@@ -262,8 +262,8 @@ func TestPersistentAppendFailureEndsInTheDeadLetters(t *testing.T) {
 
 func TestAFailureThatCannotBeCountedOrSetAsideIsReported(t *testing.T) {
 	for name, dl := range map[string]*memoryDeadLetters{
-		"count fails":     {counts: map[string]int{}, letters: map[string]DeadLetter{}, countErr: errors.New("throttled")},
-		"set-aside fails": {counts: map[string]int{}, letters: map[string]DeadLetter{}, setAsideErr: errors.New("throttled")},
+		"count fails":     {counts: map[string]int{}, letters: map[string]audit.DeadLetter{}, countErr: errors.New("throttled")},
+		"set-aside fails": {counts: map[string]int{}, letters: map[string]audit.DeadLetter{}, setAsideErr: errors.New("throttled")},
 	} {
 		t.Run(name, func(t *testing.T) {
 			j := &memoryJournal{}

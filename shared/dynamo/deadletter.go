@@ -21,7 +21,6 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
-	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -46,7 +45,7 @@ const (
 
 // DeadLetters keeps, in the audit table, the audit function's count of
 // failed attempts per stream record and the records it set aside
-// (auditstream.DeadLetters). Dead-letter records carry feed "dlq", so the
+// (audit.DeadLetters). Dead-letter records carry feed "dlq", so the
 // by_feed index lists them newest first; they never expire.
 type DeadLetters struct {
 	Client *dynamodb.Client
@@ -67,7 +66,7 @@ func (s *DeadLetters) now() time.Time {
 	return time.Now()
 }
 
-// CountFailure implements auditstream.DeadLetters: one atomic ADD on
+// CountFailure implements audit.DeadLetters: one atomic ADD on
 // failure#<id>, which expires after 48 hours. The update carries a random
 // token and is conditional on the item not holding it yet, so a call counts
 // once even when the SDK retries it after a lost response.
@@ -109,8 +108,8 @@ func (s *DeadLetters) CountFailure(ctx context.Context, id string) (int, error) 
 	return attempts, nil
 }
 
-// SetAside implements auditstream.DeadLetters: one PutItem of dlq#<id>.
-func (s *DeadLetters) SetAside(ctx context.Context, d auditstream.DeadLetter) error {
+// SetAside implements audit.DeadLetters: one PutItem of dlq#<id>.
+func (s *DeadLetters) SetAside(ctx context.Context, d audit.DeadLetter) error {
 	item, err := deadLetterItem(d)
 	if err != nil {
 		return err
@@ -121,9 +120,9 @@ func (s *DeadLetters) SetAside(ctx context.Context, d auditstream.DeadLetter) er
 	return nil
 }
 
-// ReplayFailed implements auditstream.DeadLetters: it updates the error,
+// ReplayFailed implements audit.DeadLetters: it updates the error,
 // the attempts and the summary, unless the record is gone.
-func (s *DeadLetters) ReplayFailed(ctx context.Context, d auditstream.DeadLetter) error {
+func (s *DeadLetters) ReplayFailed(ctx context.Context, d audit.DeadLetter) error {
 	d.Error = truncate(d.Error, maxStoredError)
 	summary, err := deadLetterSummary(d)
 	if err != nil {
@@ -149,7 +148,7 @@ func (s *DeadLetters) ReplayFailed(ctx context.Context, d auditstream.DeadLetter
 	return nil
 }
 
-// Delete implements auditstream.DeadLetters.
+// Delete implements audit.DeadLetters.
 func (s *DeadLetters) Delete(ctx context.Context, id string) error {
 	_, err := s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: deadLetterKey(id)})
 	if err != nil {
@@ -160,7 +159,7 @@ func (s *DeadLetters) Delete(ctx context.Context, id string) error {
 
 // List returns every dead-letter record, newest first, from the by_feed
 // index (summaries only: Record is left empty).
-func (s *DeadLetters) List(ctx context.Context) ([]auditstream.DeadLetter, error) {
+func (s *DeadLetters) List(ctx context.Context) ([]audit.DeadLetter, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.Table),
 		IndexName:                 aws.String(tables.AuditFeed.Name),
@@ -169,7 +168,7 @@ func (s *DeadLetters) List(ctx context.Context) ([]auditstream.DeadLetter, error
 		ExpressionAttributeValues: map[string]types.AttributeValue{":f": str(feedDeadLetters)},
 		ScanIndexForward:          aws.Bool(false),
 	}
-	var out []auditstream.DeadLetter
+	var out []audit.DeadLetter
 	for {
 		page, err := s.Client.Query(ctx, in)
 		if err != nil {
@@ -191,15 +190,15 @@ func (s *DeadLetters) List(ctx context.Context) ([]auditstream.DeadLetter, error
 
 // Get returns one dead-letter record with its raw record; a NotFound error
 // when there is none with that id.
-func (s *DeadLetters) Get(ctx context.Context, id string) (auditstream.DeadLetter, error) {
+func (s *DeadLetters) Get(ctx context.Context, id string) (audit.DeadLetter, error) {
 	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.Table), Key: deadLetterKey(id), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return auditstream.DeadLetter{}, fmt.Errorf("read dead-letter record %s: %w", id, err)
+		return audit.DeadLetter{}, fmt.Errorf("read dead-letter record %s: %w", id, err)
 	}
 	if out.Item == nil {
-		return auditstream.DeadLetter{}, apperr.E(apperr.Op("dynamo.DeadLetters"), apperr.NotFound)
+		return audit.DeadLetter{}, apperr.E(apperr.Op("dynamo.DeadLetters"), apperr.NotFound)
 	}
 	return deadLetterFromItem(out.Item)
 }
@@ -217,7 +216,7 @@ type deadLetterJSON struct {
 	ResourceSK     string `json:"resource_sk,omitempty"`
 }
 
-func deadLetterSummary(d auditstream.DeadLetter) ([]byte, error) {
+func deadLetterSummary(d audit.DeadLetter) ([]byte, error) {
 	b, err := json.Marshal(deadLetterJSON{
 		ID: d.ID, EventID: d.EventID, SequenceNumber: d.SequenceNumber, Error: truncate(d.Error, maxSummaryError),
 		Attempts: d.Attempts, SetAsideAt: d.SetAsideAt.UTC().Format(audit.TimeFormat),
@@ -230,7 +229,7 @@ func deadLetterSummary(d auditstream.DeadLetter) ([]byte, error) {
 }
 
 // deadLetterItem is the stored form of a dead-letter record.
-func deadLetterItem(d auditstream.DeadLetter) (map[string]types.AttributeValue, error) {
+func deadLetterItem(d audit.DeadLetter) (map[string]types.AttributeValue, error) {
 	d.Error = truncate(d.Error, maxStoredError)
 	summary, err := deadLetterSummary(d)
 	if err != nil {
@@ -269,26 +268,26 @@ func deadLetterItem(d auditstream.DeadLetter) (map[string]types.AttributeValue, 
 	return item, nil
 }
 
-func deadLetterFromSummary(item map[string]types.AttributeValue) (auditstream.DeadLetter, error) {
+func deadLetterFromSummary(item map[string]types.AttributeValue) (audit.DeadLetter, error) {
 	s, _ := item[tables.AuditSummaryAttribute].(*types.AttributeValueMemberS)
 	if s == nil {
-		return auditstream.DeadLetter{}, fmt.Errorf("dead-letter record %v has no summary", item["pk"])
+		return audit.DeadLetter{}, fmt.Errorf("dead-letter record %v has no summary", item["pk"])
 	}
 	var j deadLetterJSON
 	if err := json.Unmarshal([]byte(s.Value), &j); err != nil {
-		return auditstream.DeadLetter{}, fmt.Errorf("dead-letter summary: %w", err)
+		return audit.DeadLetter{}, fmt.Errorf("dead-letter summary: %w", err)
 	}
 	at, err := time.Parse(audit.TimeFormat, j.SetAsideAt)
 	if err != nil {
-		return auditstream.DeadLetter{}, fmt.Errorf("dead-letter summary: %w", err)
+		return audit.DeadLetter{}, fmt.Errorf("dead-letter summary: %w", err)
 	}
-	return auditstream.DeadLetter{
+	return audit.DeadLetter{
 		ID: j.ID, EventID: j.EventID, SequenceNumber: j.SequenceNumber, Error: j.Error, Attempts: j.Attempts,
 		SetAsideAt: at, ResourcePK: j.ResourcePK, ResourceSK: j.ResourceSK,
 	}, nil
 }
 
-func deadLetterFromItem(item map[string]types.AttributeValue) (auditstream.DeadLetter, error) {
+func deadLetterFromItem(item map[string]types.AttributeValue) (audit.DeadLetter, error) {
 	d, err := deadLetterFromSummary(item)
 	if err != nil {
 		return d, err

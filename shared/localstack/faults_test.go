@@ -22,6 +22,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/app"
 	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
 	"github.com/inmor/inmor-serverless/shared/apperr"
+	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
@@ -417,7 +418,7 @@ func TestDeadLetterRecordsRoundTrip(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 678000, time.UTC)
 	large := `{"eventID":"big","dynamodb":{"NewImage":{"x":{"S":"` + strings.Repeat("abcdefgh", 50_000) + `"}}}}`
 	for i, record := range []string{`{"eventID":"small"}`, large, "{\"eventID\":\"bad-utf8\xff\"}"} {
-		d := auditstream.DeadLetter{
+		d := audit.DeadLetter{
 			ID: fmt.Sprintf("id-%d", i), EventID: "e", SequenceNumber: fmt.Sprint(100 + i), EventSourceARN: "arn",
 			Record: []byte(record), Error: "failed \xff" + strings.Repeat("x", 10_000), Attempts: 3, SetAsideAt: at.Add(time.Duration(i) * time.Second),
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/app"
 	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
 	"github.com/inmor/inmor-serverless/shared/apperr"
+	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/tables"
@@ -121,7 +122,7 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var letters []auditstream.DeadLetter
+	var letters []audit.DeadLetter
 	if *all {
 		if letters, err = c.allDeadLetters(ctx, store); err != nil {
 			return err
@@ -138,7 +139,7 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		letters = []auditstream.DeadLetter{d}
+		letters = []audit.DeadLetter{d}
 	}
 	outcomes, err := handler.Replay(ctx, letters)
 	failed := 0
@@ -162,13 +163,13 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 
 // allDeadLetters reads every dead-letter record with its raw record, oldest
 // first (the order their entries should take).
-func (c *cli) allDeadLetters(ctx context.Context, store *dynamo.DeadLetters) ([]auditstream.DeadLetter, error) {
+func (c *cli) allDeadLetters(ctx context.Context, store *dynamo.DeadLetters) ([]audit.DeadLetter, error) {
 	listed, err := store.List(ctx)
 	if err != nil {
 		return nil, err
 	}
 	slices.Reverse(listed)
-	letters := make([]auditstream.DeadLetter, 0, len(listed))
+	letters := make([]audit.DeadLetter, 0, len(listed))
 	for _, l := range listed {
 		d, err := store.Get(ctx, l.ID)
 		if apperr.Is(apperr.NotFound, err) {

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/inmor/inmor-serverless/shared/auditstream"
+	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
 	"github.com/inmor/inmor-serverless/shared/operator"
@@ -73,7 +73,7 @@ func dlqRecord(eventID, seq string, id int, poisoned bool) string {
 // aside minutes after dlqTime.
 func (h *dlqHarness) setAside(eventID, seq string, id int, poisoned bool, minutes int) {
 	h.t.Helper()
-	err := h.store.SetAside(context.Background(), auditstream.DeadLetter{
+	err := h.store.SetAside(context.Background(), audit.DeadLetter{
 		ID: eventID, EventID: eventID, SequenceNumber: seq, EventSourceARN: "arn:stream",
 		Record: []byte(dlqRecord(eventID, seq, id, poisoned)), Error: "injected: the record failed",
 		Attempts: 3, SetAsideAt: dlqTime.Add(time.Duration(minutes) * time.Minute),
