@@ -145,3 +145,18 @@ func KindOf(err error) Kind {
 
 // Is reports whether err is of the given kind.
 func Is(kind Kind, err error) bool { return err != nil && KindOf(err) == kind }
+
+// MessageOf returns the first message in err's chain, or "".
+func MessageOf(err error) string {
+	for err != nil {
+		var e *Error
+		if !errors.As(err, &e) {
+			return ""
+		}
+		if e.Message != "" {
+			return e.Message
+		}
+		err = e.Err
+	}
+	return ""
+}

@@ -9,6 +9,8 @@ package resource
 import (
 	"context"
 	"time"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
 )
 
 // Type names a resource type as the audit log records it.
@@ -66,4 +68,26 @@ const TimeFormat = "2006-01-02T15:04:05.000000Z"
 // AttemptRecorder stores failed write requests for the audit log.
 type AttemptRecorder interface {
 	RecordAttempt(ctx context.Context, a Attempt) error
+}
+
+// maxUpdateAttempts bounds retries of an update that lost a race.
+const maxUpdateAttempts = 3
+
+// retryStale runs one read-edit-write attempt until it does not lose a race
+// (a Stale error from the store), at most maxUpdateAttempts times; then the
+// update is Busy (busy is the caller's message). A store's NotFound error
+// (one without a message) becomes the type's notFound message about id.
+func retryStale[T any](id int64, notFound, busy string, attempt func() (T, error)) (T, error) {
+	for range maxUpdateAttempts {
+		v, err := attempt()
+		switch {
+		case apperr.Is(apperr.Stale, err):
+			continue
+		case apperr.Is(apperr.NotFound, err) && apperr.MessageOf(err) == "":
+			return v, apperr.E(apperr.NotFound, notFound, id, err)
+		}
+		return v, err
+	}
+	var zero T
+	return zero, apperr.New(apperr.Busy, id, busy)
 }

@@ -226,7 +226,7 @@ func (s Subordinates) Renew(ctx context.Context, id int64, a Attribution) (Subor
 // change reads a subordinate, edits it, re-signs it and stores it
 // conditionally, retrying lost races.
 func (s Subordinates) change(ctx context.Context, id int64, a Attribution, op Operation, edit func(*Subordinate) error) (Subordinate, error) {
-	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
+	return retryStale(id, msgSubordinateNotFound, msgSubordinateConcurrent, func() (Subordinate, error) {
 		sub, err := s.Get(ctx, id)
 		if err != nil {
 			return sub, err
@@ -237,16 +237,7 @@ func (s Subordinates) change(ctx context.Context, id int64, a Attribution, op Op
 		if err := s.settle(ctx, &sub); err != nil {
 			return Subordinate{}, err
 		}
-		now := s.now()
-		a.Operation, a.ResponseCode, a.CommittedAt = op, 200, now
-		updated, err := s.Store.ReplaceSubordinate(ctx, sub, a)
-		switch {
-		case apperr.Is(apperr.Stale, err):
-			continue
-		case apperr.Is(apperr.NotFound, err):
-			return updated, apperr.New(apperr.NotFound, id, msgSubordinateNotFound)
-		}
-		return updated, err
-	}
-	return Subordinate{}, apperr.New(apperr.Busy, id, msgSubordinateConcurrent)
+		a.Operation, a.ResponseCode, a.CommittedAt = op, 200, s.now()
+		return s.Store.ReplaceSubordinate(ctx, sub, a)
+	})
 }

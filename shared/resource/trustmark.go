@@ -246,7 +246,7 @@ func (s TrustMarks) Update(ctx context.Context, id int64, c TrustMarkChanges, a 
 // change reads a mark, lets edit change it (write: store it; sign: issue a
 // new mark first) and stores it conditionally, retrying lost races.
 func (s TrustMarks) change(ctx context.Context, id int64, a Attribution, op Operation, edit func(*TrustMark) (write, sign bool, err error)) (TrustMark, error) {
-	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
+	return retryStale(id, msgTrustMarkNotFound, msgTrustMarkConcurrent, func() (TrustMark, error) {
 		t, err := s.Get(ctx, id)
 		if err != nil {
 			return t, err
@@ -267,18 +267,9 @@ func (s TrustMarks) change(ctx context.Context, id int64, a Attribution, op Oper
 				return t, err
 			}
 		}
-		now := s.now()
-		a.Operation, a.ResponseCode, a.CommittedAt = op, 200, now
-		updated, err := s.Store.ReplaceTrustMark(ctx, t, a)
-		switch {
-		case apperr.Is(apperr.Stale, err):
-			continue
-		case apperr.Is(apperr.NotFound, err):
-			return updated, apperr.New(apperr.NotFound, id, msgTrustMarkNotFound)
-		}
-		return updated, err
-	}
-	return TrustMark{}, apperr.New(apperr.Busy, id, msgTrustMarkConcurrent)
+		a.Operation, a.ResponseCode, a.CommittedAt = op, 200, s.now()
+		return s.Store.ReplaceTrustMark(ctx, t, a)
+	})
 }
 
 func orDefault[T any](p *T, def T) T {

@@ -78,9 +78,6 @@ type TrustMarkTypeStore interface {
 // Messages of TrustMarkType errors (Inmor's).
 const msgTrustMarkTypeNotFound = "TrustMarkType could not be found."
 
-// maxUpdateAttempts bounds retries of an update that lost a race.
-const maxUpdateAttempts = 3
-
 // TrustMarkTypes applies the TrustMarkType rules.
 type TrustMarkTypes struct {
 	Store TrustMarkTypeStore
@@ -127,24 +124,15 @@ func (s TrustMarkTypes) List(ctx context.Context, p Page) ([]TrustMarkType, int,
 // Update applies the given fields. Nothing is written when none is given.
 // A write that races another is retried on the fresh version.
 func (s TrustMarkTypes) Update(ctx context.Context, id int64, c TrustMarkTypeChanges, a Attribution) (TrustMarkType, error) {
-	for attempt := 0; attempt < maxUpdateAttempts; attempt++ {
+	return retryStale(id, msgTrustMarkTypeNotFound, "TrustMarkType is being changed concurrently; retry.", func() (TrustMarkType, error) {
 		t, err := s.Get(ctx, id)
 		if err != nil || c.Empty() {
 			return t, err
 		}
 		c.applyTo(&t)
-		now := s.now()
-		a.Operation, a.ResponseCode, a.CommittedAt = OpUpdate, 200, now
-		updated, err := s.Store.ReplaceTrustMarkType(ctx, t, a)
-		if apperr.Is(apperr.Stale, err) {
-			continue
-		}
-		if apperr.Is(apperr.NotFound, err) {
-			return updated, apperr.New(apperr.NotFound, id, msgTrustMarkTypeNotFound)
-		}
-		return updated, err
-	}
-	return TrustMarkType{}, apperr.New(apperr.Busy, id, "TrustMarkType is being changed concurrently; retry.")
+		a.Operation, a.ResponseCode, a.CommittedAt = OpUpdate, 200, s.now()
+		return s.Store.ReplaceTrustMarkType(ctx, t, a)
+	})
 }
 
 func (s TrustMarkTypes) now() time.Time {
