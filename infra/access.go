@@ -6,34 +6,12 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
-	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
 // AuditFunction is the function that consumes the resources table's stream.
 const AuditFunction = app.Audit
-
-// Partition keys of the items each function writes, as IAM
-// dynamodb:LeadingKeys patterns. They mirror the key layouts of
-// shared/dynamo (documented in docs/architecture.md, "Tables");
-// TestKeyPrefixesMatchStores checks that the stores still use them.
-const (
-	// resources table
-	resourceCounterPK   = "counter" // id counters, sort key: the type
-	resourceGuardPrefix = "unique#" // uniqueness guards: unique#<Type>.<field>
-	// audit table
-	auditEntryPrefix   = "entry#"
-	auditMarkerPrefix  = "event#"   // idempotency markers, by stream event id
-	auditRequestPrefix = "request#" // request markers, by API request id
-	auditCountPrefix   = "count#"
-	auditSequencePK    = "sequence"
-	auditFailurePrefix = "failure#" // failed attempts per stream record (TTL)
-	auditDeadPrefix    = "dlq#"     // stream records set aside (dead letters)
-	// auth table
-	authKeyPrefix       = "apikey#"
-	authSessionPrefix   = "session#"
-	authLoginFailPrefix = "loginfail#"
-)
 
 // DynamoDB actions granted. TransactWriteItems has no IAM action of its own:
 // each item of a transaction is authorised as its PutItem, UpdateItem,
@@ -110,15 +88,15 @@ func ownedTypes(function string) []string {
 // sessions, and record a key's last use (last_used_at).
 var apiKeyAccess = []Access{
 	{Table: tables.Auth.ID, Actions: []string{getItem}},
-	{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{authKeyPrefix + "*"}},
+	{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{storage.APIKeyPrefix + "*"}},
 }
 
 // sessionAccess is what logging in and out needs besides authenticating:
 // sessions and failed-login counts.
 var sessionAccess = []Access{
 	{Table: tables.Auth.ID, Actions: []string{getItem}},
-	{Table: tables.Auth.ID, Actions: []string{putItem, deleteItem}, LeadingKeys: []string{authSessionPrefix + "*", authLoginFailPrefix + "*"}},
-	{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{authLoginFailPrefix + "*", authKeyPrefix + "*"}},
+	{Table: tables.Auth.ID, Actions: []string{putItem, deleteItem}, LeadingKeys: []string{storage.SessionPrefix + "*", storage.LoginFailPrefix + "*"}},
+	{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{storage.LoginFailPrefix + "*", storage.APIKeyPrefix + "*"}},
 }
 
 // resourceFunction is a function that serves one resource type: it reads
@@ -126,9 +104,9 @@ var sessionAccess = []Access{
 // only items of its own type, the id counters, its type's uniqueness
 // guards and failed attempts.
 func resourceFunction(name, description string) Function {
-	writable := []string{resourceCounterPK, resource.AttemptPK}
+	writable := []string{storage.CounterPK, storage.AttemptPK}
 	for _, t := range ownedTypes(name) {
-		writable = append(writable, t, resourceGuardPrefix+t+".*")
+		writable = append(writable, t, storage.UniquePrefix+t+".*")
 	}
 	return Function{
 		Name: name, Description: description, MemoryMB: 256, TimeoutSeconds: 10,
@@ -204,12 +182,12 @@ func deploymentsByName() []Function {
 				{Table: tables.Audit.ID, Actions: []string{getItem}},
 				// New entries and markers: conditional puts (IAM cannot
 				// require the condition; the journal always sets one).
-				{Table: tables.Audit.ID, Actions: []string{putItem}, LeadingKeys: []string{auditEntryPrefix + "*", auditMarkerPrefix + "*", auditRequestPrefix + "*"}},
+				{Table: tables.Audit.ID, Actions: []string{putItem}, LeadingKeys: []string{storage.EntryPrefix + "*", storage.MarkerPrefix + "*", storage.RequestPrefix + "*"}},
 				// The id sequence, the counts and the failure counts: updates
 				// only; entries can never be updated.
-				{Table: tables.Audit.ID, Actions: []string{updateItem}, LeadingKeys: []string{auditSequencePK, auditCountPrefix + "*", auditFailurePrefix + "*"}},
+				{Table: tables.Audit.ID, Actions: []string{updateItem}, LeadingKeys: []string{storage.SequencePK, storage.CountPrefix + "*", storage.FailurePrefix + "*"}},
 				// Records it gives up on are set aside as dead letters.
-				{Table: tables.Audit.ID, Actions: []string{putItem}, LeadingKeys: []string{auditDeadPrefix + "*"}},
+				{Table: tables.Audit.ID, Actions: []string{putItem}, LeadingKeys: []string{storage.DeadLetterPrefix + "*"}},
 			},
 		},
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/signing"
+	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -393,7 +394,7 @@ func streamFilters() []*map[string]interface{} {
 		}),
 		awslambda.FilterCriteria_Filter(&map[string]interface{}{
 			"eventName": []interface{}{"INSERT"},
-			"dynamodb":  map[string]interface{}{"Keys": map[string]interface{}{"pk": map[string]interface{}{"S": []interface{}{resource.AttemptPK}}}},
+			"dynamodb":  map[string]interface{}{"Keys": map[string]interface{}{"pk": map[string]interface{}{"S": []interface{}{storage.AttemptPK}}}},
 		}),
 	}
 }

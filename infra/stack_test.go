@@ -22,6 +22,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/signing"
+	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -590,18 +591,18 @@ func TestStreamFilters(t *testing.T) {
 	}
 	for _, rt := range resource.Types {
 		for _, name := range []string{"INSERT", "MODIFY", "REMOVE"} {
-			if !passes(record(name, string(rt), resource.SortKey(1))) {
+			if !passes(record(name, string(rt), storage.SortKey(1))) {
 				t.Errorf("%s %s is filtered out", name, rt)
 			}
 		}
 	}
-	if !passes(record("INSERT", resource.AttemptPK, "request-1")) {
+	if !passes(record("INSERT", storage.AttemptPK, "request-1")) {
 		t.Error("an attempt's INSERT is filtered out")
 	}
 	for _, r := range []map[string]any{
-		record("REMOVE", resource.AttemptPK, "request-1"),
-		record("INSERT", resourceCounterPK, "TrustMarkType"), record("MODIFY", resourceCounterPK, "TrustMark"),
-		record("INSERT", resourceGuardPrefix+"TrustMarkType.tmtype", "abc"), record("REMOVE", resourceGuardPrefix+"Subordinate.entityid", "abc"),
+		record("REMOVE", storage.AttemptPK, "request-1"),
+		record("INSERT", storage.CounterPK, "TrustMarkType"), record("MODIFY", storage.CounterPK, "TrustMark"),
+		record("INSERT", storage.UniquePrefix+"TrustMarkType.tmtype", "abc"), record("REMOVE", storage.UniquePrefix+"Subordinate.entityid", "abc"),
 	} {
 		if passes(r) {
 			t.Errorf("bookkeeping record %s passes the filters", jsonString(r))
@@ -623,7 +624,7 @@ func TestStreamFilters(t *testing.T) {
 		}
 		for _, r := range batch.Records {
 			pk, _ := get(r, "dynamodb", "Keys", "pk", "S").(string)
-			bookkeeping := pk == resourceCounterPK || strings.HasPrefix(pk, resourceGuardPrefix) || (pk == resource.AttemptPK && r["eventName"] != "INSERT")
+			bookkeeping := pk == storage.CounterPK || strings.HasPrefix(pk, storage.UniquePrefix) || (pk == storage.AttemptPK && r["eventName"] != "INSERT")
 			if passes(r) == bookkeeping {
 				t.Errorf("%s: record %s %s passes=%v", filepath.Base(file), r["eventName"], pk, passes(r))
 			}
@@ -809,7 +810,7 @@ func TestAuditTableIsAppendOnly(t *testing.T) {
 				t.Errorf("the audit function may delete audit items")
 			case g.LeadingKeys == "":
 				t.Errorf("the audit function may %s any audit item", g.Action)
-			case g.Action == updateItem && strings.Contains(g.LeadingKeys, auditEntryPrefix):
+			case g.Action == updateItem && strings.Contains(g.LeadingKeys, storage.EntryPrefix):
 				t.Errorf("the audit function may update entries (%s)", g.LeadingKeys)
 			}
 		}
@@ -1027,14 +1028,18 @@ func TestCfnLint(t *testing.T) {
 
 // storeKeys returns the key constants (names ending in Prefix or PK) a
 // store file of shared/dynamo defines.
-func storeKeys(t *testing.T, file string) map[string]string {
-	b, err := os.ReadFile(filepath.Join("../shared/dynamo", file))
+func storageKeys(t *testing.T) map[string]map[string]string {
+	b, err := os.ReadFile("../shared/storage/keys.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]string{}
-	for _, m := range regexp.MustCompile(`(?m)^\s*(\w+(?:Prefix|PK))\s*=\s*"([^"]+)"`).FindAllStringSubmatch(string(b), -1) {
-		out[m[1]] = m[2]
+	out := map[string]map[string]string{}
+	for _, block := range regexp.MustCompile(`(?s)// \S[^\n]* of the (\w+) table[^\n]*\n(?://[^\n]*\n)*const \((.*?)\n\)`).FindAllStringSubmatch(string(b), -1) {
+		keys := map[string]string{}
+		for _, m := range regexp.MustCompile(`(?m)^\s*(\w+(?:Prefix|PK))\s*=\s*"([^"]+)"`).FindAllStringSubmatch(block[2], -1) {
+			keys[m[1]] = m[2]
+		}
+		out[block[1]] = keys
 	}
 	return out
 }
@@ -1045,33 +1050,11 @@ var operatorOnlyKeys = map[string]string{
 	"counter#user": "user ids are allocated by inmorctl",
 }
 
-// The key prefixes the IAM conditions name are the ones the stores use,
-// and every kind of item a store writes is covered by a grant: a new kind
-// of item (a dead-letter record, say) fails here until infra/access.go
-// grants it.
+// Every kind of item the stores write (the keys of shared/storage, which
+// the IAM conditions of infra/access.go also use) is covered by a grant: a
+// new kind of item fails here until infra/access.go grants it.
 func TestKeyPrefixesMatchStores(t *testing.T) {
-	files, _ := filepath.Glob("../shared/dynamo/*.go")
-	var src strings.Builder
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src.Write(b)
-	}
-	// (auditFailurePrefix and auditDeadPrefix, the dead-letter items, are
-	// granted ahead of the store that writes them.)
-	for _, prefix := range []string{
-		resourceCounterPK, resourceGuardPrefix, auditEntryPrefix, auditMarkerPrefix, auditRequestPrefix,
-		auditCountPrefix, auditSequencePK, authKeyPrefix, authSessionPrefix, authLoginFailPrefix,
-	} {
-		if !regexp.MustCompile(`=\s*"` + regexp.QuoteMeta(prefix) + `"`).MatchString(src.String()) {
-			t.Errorf("shared/dynamo defines no key %q: the IAM conditions in infra/access.go are stale", prefix)
-		}
-	}
+	keysOf := storageKeys(t)
 	writable := func(functions ...string) []string {
 		var out []string
 		for _, f := range Functions() {
@@ -1097,20 +1080,16 @@ func TestKeyPrefixesMatchStores(t *testing.T) {
 		return false
 	}
 	for _, c := range []struct {
-		file      string
+		table     string
 		functions []string
 	}{
-		{"journal.go", []string{AuditFunction}},
-		{"deadletter.go", []string{AuditFunction}},
-		{"resources.go", []string{adminapi.FunctionTrustMarkTypes, adminapi.FunctionTrustMarks, adminapi.FunctionSubordinates}},
-		{"auth.go", []string{adminapi.FunctionAuth, adminapi.FunctionTrustMarkTypes, adminapi.FunctionAuditQuery}},
+		{"audit", []string{AuditFunction}},
+		{"resources", []string{adminapi.FunctionTrustMarkTypes, adminapi.FunctionTrustMarks, adminapi.FunctionSubordinates}},
+		{"auth", []string{adminapi.FunctionAuth, adminapi.FunctionTrustMarkTypes, adminapi.FunctionAuditQuery}},
 	} {
-		if _, err := os.Stat(filepath.Join("../shared/dynamo", c.file)); errors.Is(err, os.ErrNotExist) && c.file == "deadletter.go" {
-			continue
-		}
-		keys := storeKeys(t, c.file)
+		keys := keysOf[c.table]
 		if len(keys) == 0 {
-			t.Errorf("%s defines no keys", c.file)
+			t.Errorf("shared/storage/keys.go defines no keys of the %s table", c.table)
 		}
 		patterns := writable(c.functions...)
 		for name, key := range keys {
@@ -1118,11 +1097,11 @@ func TestKeyPrefixesMatchStores(t *testing.T) {
 			if strings.HasSuffix(name, "Prefix") {
 				probe = key + "x"
 			}
-			if name == "uniquePrefix" {
+			if name == "UniquePrefix" {
 				probe = key + string(resource.TypeTrustMarkType) + ".tmtype"
 			}
 			if _, ok := operatorOnlyKeys[key]; !ok && !covered(probe, patterns) {
-				t.Errorf("%s: %s = %q: no function of %v may write it; grant it in infra/access.go (or list it as operator-only)", c.file, name, key, c.functions)
+				t.Errorf("%s table: %s = %q: no function of %v may write it; grant it in infra/access.go (or list it as operator-only)", c.table, name, key, c.functions)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 // Stream event names.
@@ -53,23 +54,23 @@ func derive(c Change, trustAttribution bool) (e Entry, ok bool, err error) {
 	if item == nil {
 		item = c.Keys
 	}
-	if pk, _ := item[resource.AttrPK].(string); pk == resource.AttemptPK {
+	if pk, _ := item[storage.AttrPK].(string); pk == storage.AttemptPK {
 		if c.EventName != EventInsert || !trustAttribution {
 			return e, false, nil // an attempt expiring, or rewritten: nothing happened
 		}
-		a, _, err := resource.ParseAttempt(item)
+		a, _, err := storage.ParseAttempt(item)
 		if err != nil {
 			return e, true, err
 		}
 		return failedEntry(c, a), true, nil
 	}
-	img, isResource, err := resource.ParseImage(item)
+	img, isResource, err := storage.ParseImage(item)
 	if !isResource || err != nil {
 		return e, isResource, err
 	}
-	var before, after resource.Image
+	var before, after storage.Image
 	if c.OldImage != nil {
-		if before, _, err = resource.ParseImage(c.OldImage); err != nil {
+		if before, _, err = storage.ParseImage(c.OldImage); err != nil {
 			return e, true, fmt.Errorf("old image: %w", err)
 		}
 	}
@@ -139,7 +140,7 @@ func actionOf(eventName string) (string, error) {
 // or nil when the change did not come through the API: the new image must
 // carry an attribution written for exactly its version, and that version must
 // be newer than the old image's. Deletes never come through the API.
-func freshAttribution(c Change, before, after resource.Image) *resource.Attribution {
+func freshAttribution(c Change, before, after storage.Image) *resource.Attribution {
 	if c.NewImage == nil || after.Attribution == nil || after.AttributionVersion != after.Version || after.Version < 1 {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 // asStream converts Go integers to json.Number, recursively, as the stream
@@ -43,14 +44,14 @@ func storedItem(t resource.Type, id, version int64, fields obj, a *resource.Attr
 	for k, v := range fields {
 		item[k] = v
 	}
-	item[resource.AttrPK] = string(t)
-	item[resource.AttrSK] = resource.SortKey(id)
-	item[resource.AttrID] = json.Number(strconv.FormatInt(id, 10))
+	item[storage.AttrPK] = string(t)
+	item[storage.AttrSK] = storage.SortKey(id)
+	item[storage.AttrID] = json.Number(strconv.FormatInt(id, 10))
 	if version > 0 {
-		item[resource.AttrVersion] = json.Number(strconv.FormatInt(version, 10))
+		item[storage.AttrVersion] = json.Number(strconv.FormatInt(version, 10))
 	}
 	if a != nil {
-		item[resource.AttrAttribution] = asStream(a.Map(attrVersion))
+		item[storage.AttrAttribution] = asStream(storage.AttributionMap(*a, attrVersion))
 	}
 	return item
 }
@@ -126,7 +127,7 @@ func TestDerive(t *testing.T) {
 		{
 			name: "MODIFY through the API (version+1, fresh attribution): UPDATE with the diff and both snapshots",
 			change: Change{EventID: "ev-2", EventName: EventModify, ApproximateTime: streamSeen,
-				Keys: obj{"pk": "TrustMarkType", "sk": resource.SortKey(7)}, OldImage: v1, NewImage: v2},
+				Keys: obj{"pk": "TrustMarkType", "sk": storage.SortKey(7)}, OldImage: v1, NewImage: v2},
 			want: attributed(update, Entry{
 				Action: ActionUpdate, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
 				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeDeactivated,
@@ -212,7 +213,7 @@ func TestDerive(t *testing.T) {
 		{
 			name: "REMOVE with keys only: the id comes from the sort key",
 			change: Change{EventID: "ev-10", EventName: EventRemove, ApproximateTime: streamSeen,
-				Keys: obj{"pk": "TrustMarkType", "sk": resource.SortKey(12)}},
+				Keys: obj{"pk": "TrustMarkType", "sk": storage.SortKey(12)}},
 			want: outOfBand(Entry{
 				Action: ActionDelete, ResourceType: "TrustMarkType", ResourceID: ptr(int64(12)),
 				EventType: EventTrustMarkTypeDeleted, SourceEventID: "ev-10",
@@ -233,7 +234,7 @@ func TestDerive(t *testing.T) {
 			if image == nil {
 				image = c.change.OldImage
 			}
-			img, _, _ := resource.ParseImage(image)
+			img, _, _ := storage.ParseImage(image)
 			if got.ResourceVersion != img.Version {
 				t.Errorf("ResourceVersion = %d, want the item's %d", got.ResourceVersion, img.Version)
 			}
@@ -242,7 +243,7 @@ func TestDerive(t *testing.T) {
 				t.Errorf("Derive entry\n got %s\nwant %s", mustJSON(t, got), mustJSON(t, c.want))
 			}
 			for _, snap := range []obj{got.SnapshotBefore, got.SnapshotAfter} {
-				for _, k := range []string{resource.AttrPK, resource.AttrSK, resource.AttrVersion, resource.AttrAttribution} {
+				for _, k := range []string{storage.AttrPK, storage.AttrSK, storage.AttrVersion, storage.AttrAttribution} {
 					if _, present := snap[k]; present {
 						t.Errorf("snapshot holds the bookkeeping attribute %q: %s", k, mustJSON(t, snap))
 					}
@@ -330,9 +331,9 @@ func TestDeriveErrors(t *testing.T) {
 		"unknown event name": {EventID: "e", EventName: "UPSERT", NewImage: good},
 		"empty event name":   {EventID: "e", EventName: "", NewImage: good},
 		"id that is not an integer": {EventID: "e", EventName: EventInsert,
-			NewImage: obj{"pk": "TrustMarkType", "sk": resource.SortKey(7), "id": "seven"}},
+			NewImage: obj{"pk": "TrustMarkType", "sk": storage.SortKey(7), "id": "seven"}},
 		"version that is not an integer": {EventID: "e", EventName: EventInsert,
-			NewImage: obj{"pk": "TrustMarkType", "sk": resource.SortKey(7), "id": num("7"), "version": num("1.5")}},
+			NewImage: obj{"pk": "TrustMarkType", "sk": storage.SortKey(7), "id": num("7"), "version": num("1.5")}},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -346,8 +347,8 @@ func TestDeriveErrors(t *testing.T) {
 // attemptItem mirrors what the store writes for a failed request.
 func attemptItem(requestID string, t resource.Type, resourceID int64, a *resource.Attribution) obj {
 	item := obj{
-		resource.AttrPK: resource.AttemptPK, resource.AttrSK: requestID, "resource_type": string(t),
-		resource.AttrAttribution: asStream(a.Map(0)), resource.AttrExpiresAt: num("1900000000"),
+		storage.AttrPK: storage.AttemptPK, storage.AttrSK: requestID, "resource_type": string(t),
+		storage.AttrAttribution: asStream(storage.AttributionMap(*a, 0)), storage.AttrExpiresAt: num("1900000000"),
 	}
 	if resourceID != 0 {
 		item["resource_id"] = json.Number(strconv.FormatInt(resourceID, 10))

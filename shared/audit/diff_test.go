@@ -222,7 +222,7 @@ func TestDiff(t *testing.T) {
 			want: obj{},
 		},
 		{
-			name:   "Go integers (which resource.ParseImage and EncodeJSON accept) compare by value",
+			name:   "Go integers (which storage.ParseImage and EncodeJSON accept) compare by value",
 			before: obj{"n": int64(5)}, after: obj{"n": int64(5)},
 			want: obj{},
 		},

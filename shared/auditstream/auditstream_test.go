@@ -15,6 +15,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 // memoryJournal is an in-memory audit.Journal that can fail on one append.
@@ -54,7 +55,7 @@ func trustMarkTypeRecord(id, v int, active bool, seq string) events.DynamoDBEven
 		attribution := map[string]events.DynamoDBAttributeValue{}
 		a := resource.Attribution{UserID: 1, Username: "admin", AuthMethod: "api_key", Tenant: "default",
 			RequestID: "r" + seq, Path: "/api/v1/trustmarktypes", Method: "POST", Operation: resource.OpCreate, ResponseCode: 201}
-		for k, val := range a.Map(int64(version)) {
+		for k, val := range storage.AttributionMap(a, int64(version)) {
 			switch x := val.(type) {
 			case string:
 				attribution[k] = events.NewStringAttribute(x)
@@ -63,7 +64,7 @@ func trustMarkTypeRecord(id, v int, active bool, seq string) events.DynamoDBEven
 			}
 		}
 		return map[string]events.DynamoDBAttributeValue{
-			"pk": events.NewStringAttribute("TrustMarkType"), "sk": events.NewStringAttribute(resource.SortKey(int64(id))),
+			"pk": events.NewStringAttribute("TrustMarkType"), "sk": events.NewStringAttribute(storage.SortKey(int64(id))),
 			"id": events.NewNumberAttribute(fmt.Sprint(id)), "tmtype": events.NewStringAttribute(fmt.Sprintf("https://example.org/tm/%d", id)),
 			"active": events.NewBooleanAttribute(active), "version": events.NewNumberAttribute(fmt.Sprint(version)),
 			"attribution": events.NewMapAttribute(attribution),
@@ -71,7 +72,7 @@ func trustMarkTypeRecord(id, v int, active bool, seq string) events.DynamoDBEven
 	}
 	r := events.DynamoDBEventRecord{EventID: "ev-" + seq, EventName: "INSERT", Change: events.DynamoDBStreamRecord{
 		SequenceNumber: seq, NewImage: image(v, active), ApproximateCreationDateTime: events.SecondsEpochTime{Time: recordTime},
-		Keys: map[string]events.DynamoDBAttributeValue{"pk": events.NewStringAttribute("TrustMarkType"), "sk": events.NewStringAttribute(resource.SortKey(int64(id)))},
+		Keys: map[string]events.DynamoDBAttributeValue{"pk": events.NewStringAttribute("TrustMarkType"), "sk": events.NewStringAttribute(storage.SortKey(int64(id)))},
 	}}
 	if v > 1 {
 		r.EventName, r.Change.OldImage = "MODIFY", image(v-1, !active)

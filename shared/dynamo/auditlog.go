@@ -13,6 +13,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -176,7 +177,7 @@ func (l *AuditLog) List(ctx context.Context, q audit.Query) (audit.Page, error) 
 // without any.
 func smallest(eq []equality, f audit.Filter, counts map[string]int) equality {
 	if len(eq) == 0 {
-		return equality{tables.AuditFeed, feedAll}
+		return equality{tables.AuditFeed, storage.FeedAll}
 	}
 	best := eq[0]
 	if best.index == tables.AuditResource {
@@ -194,7 +195,7 @@ func smallest(eq []equality, f audit.Filter, counts map[string]int) equality {
 // positionIndex is the index a position continues in; it must serve one of
 // the filter's equalities (or be the feed).
 func positionIndex(p *audit.Position, eq []equality) (equality, error) {
-	for _, e := range append(eq, equality{tables.AuditFeed, feedAll}) {
+	for _, e := range append(eq, equality{tables.AuditFeed, storage.FeedAll}) {
 		if e.index.Name == p.Index {
 			return e, nil
 		}
@@ -305,12 +306,12 @@ func (l *AuditLog) counts(ctx context.Context, keys []string) (map[string]int, e
 			return nil
 		}
 		v, err := strconv.Atoi(n.Value)
-		out[strings.TrimPrefix(pk.Value, countPrefix)] = v
+		out[strings.TrimPrefix(pk.Value, storage.CountPrefix)] = v
 		return err
 	}
 	if len(keys) == 1 {
 		resp, err := l.Client.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: aws.String(l.Table), Key: map[string]types.AttributeValue{"pk": str(countPrefix + keys[0])},
+			TableName: aws.String(l.Table), Key: map[string]types.AttributeValue{"pk": str(storage.CountPrefix + keys[0])},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("read audit count: %w", err)
@@ -322,7 +323,7 @@ func (l *AuditLog) counts(ctx context.Context, keys []string) (map[string]int, e
 	for _, k := range keys {
 		if !seen[k] {
 			seen[k] = true
-			ks = append(ks, map[string]types.AttributeValue{"pk": str(countPrefix + k)})
+			ks = append(ks, map[string]types.AttributeValue{"pk": str(storage.CountPrefix + k)})
 		}
 	}
 	request := map[string]types.KeysAndAttributes{l.Table: {Keys: ks}}

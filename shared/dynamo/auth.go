@@ -13,16 +13,12 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
-// Item key prefixes and kinds of the auth table.
+// Kinds of the auth table's items (its keys: package storage).
 const (
-	userPrefix        = "user#"
-	apiKeyPrefix      = "apikey#"
-	sessionPrefix     = "session#"
-	loginFailPrefix   = "loginfail#"
-	userCounterPK     = "counter#user"
 	kindUser          = "user"
 	kindAPIKey        = "apikey"
 	timeFormatRFC3339 = time.RFC3339Nano
@@ -107,7 +103,7 @@ func (a *Auth) putNew(ctx context.Context, record any) error {
 // APIKeyByHash implements auth.KeyStore.
 func (a *Auth) APIKeyByHash(ctx context.Context, hash string) (auth.APIKey, error) {
 	var r apiKeyRecord
-	if err := a.get(ctx, apiKeyPrefix+hash, &r); err != nil {
+	if err := a.get(ctx, storage.APIKeyPrefix+hash, &r); err != nil {
 		return auth.APIKey{}, err
 	}
 	return r.apiKey(), nil
@@ -139,7 +135,7 @@ func orNow(t *time.Time) *time.Time {
 // UserByUsername implements auth.KeyStore.
 func (a *Auth) UserByUsername(ctx context.Context, username string) (auth.User, error) {
 	var r userRecord
-	if err := a.get(ctx, userPrefix+username, &r); err != nil {
+	if err := a.get(ctx, storage.UserPrefix+username, &r); err != nil {
 		return auth.User{}, err
 	}
 	return r.user(), nil
@@ -150,7 +146,7 @@ func (a *Auth) UserByUsername(ctx context.Context, username string) (auth.User, 
 func (a *Auth) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
 	out, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(a.Table),
-		Key:                       map[string]types.AttributeValue{"pk": str(userCounterPK)},
+		Key:                       map[string]types.AttributeValue{"pk": str(storage.UserCounterPK)},
 		UpdateExpression:          aws.String("ADD #v :one"),
 		ExpressionAttributeNames:  map[string]string{"#v": "value"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
@@ -170,7 +166,7 @@ func (a *Auth) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
 		u.DateJoined = time.Now().UTC()
 	}
 	return u, a.putNew(ctx, userRecord{
-		PK: userPrefix + u.Username, Kind: kindUser, Sort: u.Username, ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff,
+		PK: storage.UserPrefix + u.Username, Kind: kindUser, Sort: u.Username, ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff,
 		IsSuperuser: u.IsSuperuser, IsActive: u.IsActive, PasswordHash: u.PasswordHash,
 		DateJoined: u.DateJoined.UTC().Format(timeFormatRFC3339),
 	})
@@ -179,7 +175,7 @@ func (a *Auth) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
 // CreateAPIKey stores a new key; an Exists error when its hash is stored already.
 func (a *Auth) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
 	r := apiKeyRecord{
-		PK: apiKeyPrefix + k.Hash, Kind: kindAPIKey, Sort: k.Username + "#" + k.CreatedAt.UTC().Format(timeFormatRFC3339), Hash: k.Hash, Prefix: k.Prefix, Name: k.Name, Username: k.Username,
+		PK: storage.APIKeyPrefix + k.Hash, Kind: kindAPIKey, Sort: k.Username + "#" + k.CreatedAt.UTC().Format(timeFormatRFC3339), Hash: k.Hash, Prefix: k.Prefix, Name: k.Name, Username: k.Username,
 		UserID: k.UserID, Tenant: k.Tenant, Scope: k.Scope, IsActive: k.IsActive,
 		CreatedAt: k.CreatedAt.UTC().Format(timeFormatRFC3339),
 	}
@@ -256,7 +252,7 @@ func (a *Auth) APIKeys(ctx context.Context, username string) ([]auth.APIKey, err
 func (a *Auth) DeactivateAPIKey(ctx context.Context, hash string) (bool, error) {
 	_, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(a.Table),
-		Key:                       map[string]types.AttributeValue{"pk": str(apiKeyPrefix + hash)},
+		Key:                       map[string]types.AttributeValue{"pk": str(storage.APIKeyPrefix + hash)},
 		UpdateExpression:          aws.String("SET is_active = :false"),
 		ConditionExpression:       aws.String("is_active = :true"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":false": boolean(false), ":true": boolean(true)},
@@ -273,7 +269,7 @@ func (a *Auth) DeactivateAPIKey(ctx context.Context, hash string) (bool, error) 
 func (a *Auth) TouchAPIKey(ctx context.Context, hash string, now, notBefore time.Time) error {
 	_, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(a.Table),
-		Key:                       map[string]types.AttributeValue{"pk": str(apiKeyPrefix + hash)},
+		Key:                       map[string]types.AttributeValue{"pk": str(storage.APIKeyPrefix + hash)},
 		UpdateExpression:          aws.String("SET last_used_at = :now"),
 		ConditionExpression:       aws.String("attribute_exists(pk) AND (attribute_not_exists(last_used_at) OR last_used_at < :notBefore)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(now.UTC().Format(timeFormatRFC3339)), ":notBefore": str(notBefore.UTC().Format(timeFormatRFC3339))},
@@ -299,7 +295,7 @@ type sessionRecord struct {
 // only be this very session: the SDK retried a put whose answer was lost.
 func (a *Auth) CreateSession(ctx context.Context, s auth.Session) error {
 	err := a.putNew(ctx, sessionRecord{
-		PK: sessionPrefix + s.Hash, Username: s.Username, UserID: s.UserID,
+		PK: storage.SessionPrefix + s.Hash, Username: s.Username, UserID: s.UserID,
 		CreatedAt: s.CreatedAt.UTC().Format(timeFormatRFC3339), ExpiresAt: s.ExpiresAt.Unix(),
 	})
 	if apperr.Is(apperr.Exists, err) {
@@ -311,7 +307,7 @@ func (a *Auth) CreateSession(ctx context.Context, s auth.Session) error {
 // SessionByHash implements auth.SessionStore.
 func (a *Auth) SessionByHash(ctx context.Context, hash string) (auth.Session, error) {
 	var r sessionRecord
-	if err := a.get(ctx, sessionPrefix+hash, &r); err != nil {
+	if err := a.get(ctx, storage.SessionPrefix+hash, &r); err != nil {
 		return auth.Session{}, err
 	}
 	return auth.Session{
@@ -323,7 +319,7 @@ func (a *Auth) SessionByHash(ctx context.Context, hash string) (auth.Session, er
 // DeleteSession implements auth.SessionStore.
 func (a *Auth) DeleteSession(ctx context.Context, hash string) error {
 	_, err := a.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(sessionPrefix + hash)},
+		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(storage.SessionPrefix + hash)},
 	})
 	return err
 }
@@ -336,7 +332,7 @@ type loginFailRecord struct {
 // LoginFailures implements auth.LoginThrottle.
 func (a *Auth) LoginFailures(ctx context.Context, username string) (int, time.Time, error) {
 	var r loginFailRecord
-	err := a.get(ctx, loginFailPrefix+username, &r)
+	err := a.get(ctx, storage.LoginFailPrefix+username, &r)
 	if apperr.Is(apperr.NotFound, err) {
 		return 0, time.Time{}, nil
 	}
@@ -352,7 +348,7 @@ func (a *Auth) RecordLoginFailure(ctx context.Context, username string, now time
 	if err != nil {
 		return err
 	}
-	key := map[string]types.AttributeValue{"pk": str(loginFailPrefix + username)}
+	key := map[string]types.AttributeValue{"pk": str(storage.LoginFailPrefix + username)}
 	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(a.Table),
 		Key:                                 key,
@@ -381,7 +377,7 @@ func (a *Auth) RecordLoginFailure(ctx context.Context, username string, now time
 // ClearLoginFailures implements auth.LoginThrottle.
 func (a *Auth) ClearLoginFailures(ctx context.Context, username string) error {
 	_, err := a.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(loginFailPrefix + username)},
+		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(storage.LoginFailPrefix + username)},
 	})
 	return err
 }

@@ -21,16 +21,13 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
-// Items of the audit table that keep the stream records the audit function
-// could not handle.
+// Lifetimes and bounds of the records the audit function could not handle
+// (their items: package storage).
 const (
-	failurePrefix    = "failure#"
-	deadLetterPrefix = "dlq#"
-	// feedDeadLetters is the by_feed partition that lists dead-letter records.
-	feedDeadLetters = "dlq"
 	// failureLifetime keeps a failure count while the stream may deliver the
 	// record again (streams keep records 24 hours).
 	failureLifetime = 48 * time.Hour
@@ -56,7 +53,7 @@ type DeadLetters struct {
 }
 
 func deadLetterKey(id string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": str(deadLetterPrefix + id)}
+	return map[string]types.AttributeValue{"pk": str(storage.DeadLetterPrefix + id)}
 }
 
 func (s *DeadLetters) now() time.Time {
@@ -77,7 +74,7 @@ func (s *DeadLetters) CountFailure(ctx context.Context, id string) (int, error) 
 	}
 	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.Table),
-		Key:                      map[string]types.AttributeValue{"pk": str(failurePrefix + id)},
+		Key:                      map[string]types.AttributeValue{"pk": str(storage.FailurePrefix + id)},
 		UpdateExpression:         aws.String("ADD #a :one SET #x = :expires, #t = :token"),
 		ConditionExpression:      aws.String("attribute_not_exists(#t) OR #t <> :token"),
 		ExpressionAttributeNames: map[string]string{"#a": "attempts", "#x": "expires_at", "#t": "last_token"},
@@ -165,7 +162,7 @@ func (s *DeadLetters) List(ctx context.Context) ([]audit.DeadLetter, error) {
 		IndexName:                 aws.String(tables.AuditFeed.Name),
 		KeyConditionExpression:    aws.String("#f = :f"),
 		ExpressionAttributeNames:  map[string]string{"#f": tables.AuditFeed.Attribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":f": str(feedDeadLetters)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":f": str(storage.FeedDeadLetters)},
 		ScanIndexForward:          aws.Bool(false),
 	}
 	var out []audit.DeadLetter
@@ -237,7 +234,7 @@ func deadLetterItem(d audit.DeadLetter) (map[string]types.AttributeValue, error)
 	}
 	setAsideAt := d.SetAsideAt.UTC().Format(audit.TimeFormat)
 	item := deadLetterKey(d.ID)
-	item[tables.AuditFeed.Attribute] = str(feedDeadLetters)
+	item[tables.AuditFeed.Attribute] = str(storage.FeedDeadLetters)
 	item[tables.AuditSortAttribute] = str(setAsideAt + "#" + d.ID)
 	item[tables.AuditSummaryAttribute] = str(string(summary))
 	item["event_id"] = str(d.EventID)

@@ -12,24 +12,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
-// Items of the audit table besides entries.
+// Lifetimes and bounds of the journal (its items: package storage).
 const (
-	entryPrefix    = "entry#"
-	sequencePK     = "sequence"
-	markerPrefix   = "event#"
-	requestPrefix  = "request#"
-	countPrefix    = "count#"
-	feedAll        = "all"
 	markerLifetime = 48 * time.Hour // streams keep records 24 hours
 	// maxAppendAttempts bounds retries when another writer took the next id.
 	maxAppendAttempts = 8
 )
 
 func entryKey(id int64) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": str(fmt.Sprintf("%s%020d", entryPrefix, id))}
+	return map[string]types.AttributeValue{"pk": str(fmt.Sprintf("%s%020d", storage.EntryPrefix, id))}
 }
 
 // Journal appends audit entries (audit.Journal). Each append is one
@@ -87,7 +82,7 @@ func (j *Journal) Append(ctx context.Context, e *audit.Entry) (bool, error) {
 
 func (j *Journal) readSequence(ctx context.Context) error {
 	out, err := j.Client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(j.Table), Key: map[string]types.AttributeValue{"pk": str(sequencePK)}, ConsistentRead: aws.Bool(true),
+		TableName: aws.String(j.Table), Key: map[string]types.AttributeValue{"pk": str(storage.SequencePK)}, ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return fmt.Errorf("read audit id sequence: %w", err)
@@ -116,11 +111,11 @@ func (j *Journal) appendInput(e *audit.Entry, previousID int64) (*dynamodb.Trans
 	}
 	table := aws.String(j.Table)
 	marker := map[string]types.AttributeValue{
-		"pk": str(markerPrefix + e.SourceEventID), "entry_id": num(e.ID),
+		"pk": str(storage.MarkerPrefix + e.SourceEventID), "entry_id": num(e.ID),
 		"expires_at": num(j.now().Add(markerLifetime).Unix()),
 	}
 	sequence := &types.Update{
-		TableName: table, Key: map[string]types.AttributeValue{"pk": str(sequencePK)},
+		TableName: table, Key: map[string]types.AttributeValue{"pk": str(storage.SequencePK)},
 		UpdateExpression:          aws.String("SET #v = :id"),
 		ExpressionAttributeNames:  map[string]string{"#v": "value"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": num(e.ID)},
@@ -141,12 +136,12 @@ func (j *Journal) appendInput(e *audit.Entry, previousID int64) (*dynamodb.Trans
 		// once. The marker never expires (a backup may be restored years later).
 		items = append(items, types.TransactWriteItem{Put: &types.Put{
 			TableName: table, ConditionExpression: aws.String("attribute_not_exists(pk)"),
-			Item: map[string]types.AttributeValue{"pk": str(requestPrefix + *e.RequestID), "entry_id": num(e.ID)},
+			Item: map[string]types.AttributeValue{"pk": str(storage.RequestPrefix + *e.RequestID), "entry_id": num(e.ID)},
 		}})
 	}
 	for _, key := range audit.CountKeys(e) {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			TableName: table, Key: map[string]types.AttributeValue{"pk": str(countPrefix + key)},
+			TableName: table, Key: map[string]types.AttributeValue{"pk": str(storage.CountPrefix + key)},
 			UpdateExpression:          aws.String("ADD #n :one"),
 			ExpressionAttributeNames:  map[string]string{"#n": "n"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
@@ -172,7 +167,7 @@ func entryItem(e *audit.Entry) (map[string]types.AttributeValue, error) {
 	}
 	item := entryKey(e.ID)
 	item["id"] = num(e.ID)
-	item[tables.AuditFeed.Attribute] = str(feedAll)
+	item[tables.AuditFeed.Attribute] = str(storage.FeedAll)
 	item[tables.AuditSortAttribute] = str(audit.SortKey(e))
 	item["timestamp"] = str(e.Timestamp.UTC().Format(audit.TimeFormat))
 	item[tables.AuditResourceType.Attribute] = str(e.ResourceType)
@@ -243,7 +238,7 @@ func (j *Journal) Import(ctx context.Context, entries []*audit.Entry) error {
 	}
 	for key, n := range counts {
 		_, err := j.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(j.Table), Key: map[string]types.AttributeValue{"pk": str(countPrefix + key)},
+			TableName: aws.String(j.Table), Key: map[string]types.AttributeValue{"pk": str(storage.CountPrefix + key)},
 			UpdateExpression:          aws.String("ADD #n :n"),
 			ExpressionAttributeNames:  map[string]string{"#n": "n"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":n": num(n)},
@@ -253,7 +248,7 @@ func (j *Journal) Import(ctx context.Context, entries []*audit.Entry) error {
 		}
 	}
 	update := &dynamodb.UpdateItemInput{
-		TableName: aws.String(j.Table), Key: map[string]types.AttributeValue{"pk": str(sequencePK)},
+		TableName: aws.String(j.Table), Key: map[string]types.AttributeValue{"pk": str(storage.SequencePK)},
 		UpdateExpression:          aws.String("SET #v = :id"),
 		ExpressionAttributeNames:  map[string]string{"#v": "value"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": num(j.lastID)},

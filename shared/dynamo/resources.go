@@ -16,15 +16,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/resource"
-)
-
-// Bookkeeping items of the resources table.
-const (
-	// counterPK holds one id counter per resource type (sort key: the type).
-	counterPK = "counter"
-	// uniquePrefix starts the partition key of uniqueness guards; the sort
-	// key is a hash of the unique value (values may exceed key size limits).
-	uniquePrefix = "unique#"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 // Resources stores resources in the resources table.
@@ -34,14 +26,14 @@ type Resources struct {
 }
 
 func resourceKey(t resource.Type, id int64) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{resource.AttrPK: str(string(t)), resource.AttrSK: str(resource.SortKey(id))}
+	return map[string]types.AttributeValue{storage.AttrPK: str(string(t)), storage.AttrSK: str(storage.SortKey(id))}
 }
 
 func guardKey(t resource.Type, field, value string) map[string]types.AttributeValue {
 	sum := sha256.Sum256([]byte(value))
 	return map[string]types.AttributeValue{
-		resource.AttrPK: str(uniquePrefix + string(t) + "." + field),
-		resource.AttrSK: str(hex.EncodeToString(sum[:])),
+		storage.AttrPK: str(storage.UniquePrefix + string(t) + "." + field),
+		storage.AttrSK: str(hex.EncodeToString(sum[:])),
 	}
 }
 
@@ -50,7 +42,7 @@ func guardKey(t resource.Type, field, value string) map[string]types.AttributeVa
 func (s *Resources) nextID(ctx context.Context, t resource.Type) (int64, error) {
 	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.Table),
-		Key:                       map[string]types.AttributeValue{resource.AttrPK: str(counterPK), resource.AttrSK: str(string(t))},
+		Key:                       map[string]types.AttributeValue{storage.AttrPK: str(storage.CounterPK), storage.AttrSK: str(string(t))},
 		UpdateExpression:          aws.String("ADD #v :one"),
 		ExpressionAttributeNames:  map[string]string{"#v": "value"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
@@ -134,7 +126,7 @@ func (s *Resources) replaceItem(ctx context.Context, item map[string]types.Attri
 		TableName:                           aws.String(s.Table),
 		Item:                                item,
 		ConditionExpression:                 aws.String("#v = :expected"),
-		ExpressionAttributeNames:            map[string]string{"#v": resource.AttrVersion},
+		ExpressionAttributeNames:            map[string]string{"#v": storage.AttrVersion},
 		ExpressionAttributeValues:           map[string]types.AttributeValue{":expected": num(expected)},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -156,7 +148,7 @@ func (s *Resources) replaceItem(ctx context.Context, item map[string]types.Attri
 // been applied, and its answer was lost).
 func sameWrite(stored, item map[string]types.AttributeValue) bool {
 	requestID := func(it map[string]types.AttributeValue) string {
-		m, _ := it[resource.AttrAttribution].(*types.AttributeValueMemberM)
+		m, _ := it[storage.AttrAttribution].(*types.AttributeValueMemberM)
 		if m == nil {
 			return ""
 		}
@@ -167,7 +159,7 @@ func sameWrite(stored, item map[string]types.AttributeValue) bool {
 		return s.Value
 	}
 	version := func(it map[string]types.AttributeValue) string {
-		n, _ := it[resource.AttrVersion].(*types.AttributeValueMemberN)
+		n, _ := it[storage.AttrVersion].(*types.AttributeValueMemberN)
 		if n == nil {
 			return ""
 		}
@@ -252,15 +244,15 @@ func (s *Resources) listItems(ctx context.Context, t resource.Type, filter *equa
 // withBookkeeping adds the keys, the version and the attribution to a
 // resource's fields.
 func withBookkeeping(t resource.Type, id, version int64, fields map[string]types.AttributeValue, a resource.Attribution) (map[string]types.AttributeValue, error) {
-	attribution, err := attributevalue.Marshal(a.Map(version))
+	attribution, err := attributevalue.Marshal(storage.AttributionMap(a, version))
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range resourceKey(t, id) {
 		fields[k] = v
 	}
-	fields[resource.AttrVersion] = num(version)
-	fields[resource.AttrAttribution] = attribution
+	fields[storage.AttrVersion] = num(version)
+	fields[storage.AttrAttribution] = attribution
 	return fields, nil
 }
 
@@ -294,7 +286,7 @@ func trustMarkTypeItem(t resource.TrustMarkType, a resource.Attribution) (map[st
 	return withBookkeeping(resource.TypeTrustMarkType, t.ID, t.Version, map[string]types.AttributeValue{
 		"id": num(t.ID), "tmtype": str(t.TMType), "autorenew": boolean(t.Autorenew),
 		"valid_for": num(t.ValidFor), "renewal_time": num(t.RenewalTime), "active": boolean(t.Active),
-		resource.AttrAdded: str(formatTime(t.Added)),
+		storage.AttrAdded: str(formatTime(t.Added)),
 	}, a)
 }
 
@@ -385,16 +377,16 @@ const attemptLifetime = 48 * time.Hour
 // RecordAttempt implements resource.AttemptRecorder: one put of an item
 // that expires. The audit function turns its INSERT into a failed entry.
 func (s *Resources) RecordAttempt(ctx context.Context, a resource.Attempt) error {
-	attribution, err := attributevalue.Marshal(a.Attribution.Map(0))
+	attribution, err := attributevalue.Marshal(storage.AttributionMap(a.Attribution, 0))
 	if err != nil {
 		return err
 	}
 	item := map[string]types.AttributeValue{
-		resource.AttrPK:          str(resource.AttemptPK),
-		resource.AttrSK:          str(a.RequestID),
-		"resource_type":          str(string(a.ResourceType)),
-		resource.AttrAttribution: attribution,
-		resource.AttrExpiresAt:   num(a.Attribution.CommittedAt.Add(attemptLifetime).Unix()),
+		storage.AttrPK:          str(storage.AttemptPK),
+		storage.AttrSK:          str(a.RequestID),
+		"resource_type":         str(string(a.ResourceType)),
+		storage.AttrAttribution: attribution,
+		storage.AttrExpiresAt:   num(a.Attribution.CommittedAt.Add(attemptLifetime).Unix()),
 	}
 	if a.ResourceID != 0 {
 		item["resource_id"] = num(a.ResourceID)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 func subordinateItem(sub resource.Subordinate, a resource.Attribution) (map[string]types.AttributeValue, error) {
@@ -23,7 +24,7 @@ func subordinateItem(sub resource.Subordinate, a resource.Attribution) (map[stri
 	w.bool("active", sub.Active)
 	w.object("additional_claims", sub.AdditionalClaims)
 	w.optionalStr("statement", sub.Statement)
-	w.str(resource.AttrAdded, formatTime(sub.Added))
+	w.str(storage.AttrAdded, formatTime(sub.Added))
 	if w.err != nil {
 		return nil, w.err
 	}
@@ -38,7 +39,7 @@ func readSubordinate(item map[string]types.AttributeValue) (resource.Subordinate
 		RequiredTrustmarks: r.optionalStr("required_trustmarks"), ValidFor: r.int("valid_for"),
 		ExpireAt: parseExpiry(r.optionalStr("expire_at")), Autorenew: r.bool("autorenew"), Active: r.bool("active"),
 		AdditionalClaims: r.object("additional_claims"), Statement: r.optionalStr("statement"),
-		Added: parseTime(r.str(resource.AttrAdded)), Version: r.int(resource.AttrVersion),
+		Added: parseTime(r.str(storage.AttrAdded)), Version: r.int(storage.AttrVersion),
 	}
 	return sub, r.err
 }

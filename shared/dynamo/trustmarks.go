@@ -9,6 +9,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 func parseExpiry(s *string) *resource.Expiry {
@@ -42,7 +43,7 @@ func trustMarkItem(t resource.TrustMark, a resource.Attribution) (map[string]typ
 	w.optionalStr("mark", t.Mark)
 	w.optionalStr("expire_at", formatExpiry(t.ExpireAt))
 	w.object("additional_claims", t.AdditionalClaims)
-	w.str(resource.AttrAdded, formatTime(t.Added))
+	w.str(storage.AttrAdded, formatTime(t.Added))
 	if w.err != nil {
 		return nil, w.err
 	}
@@ -55,8 +56,8 @@ func readTrustMark(item map[string]types.AttributeValue) (resource.TrustMark, er
 		ID: r.int("id"), TMTID: r.int("tmt_id"), Domain: r.str("domain"), Autorenew: r.bool("autorenew"),
 		ValidFor: r.int("valid_for"), RenewalTime: r.int("renewal_time"), Active: r.bool("active"),
 		Mark: r.optionalStr("mark"), ExpireAt: parseExpiry(r.optionalStr("expire_at")),
-		AdditionalClaims: r.object("additional_claims"), Added: parseTime(r.str(resource.AttrAdded)),
-		Version: r.int(resource.AttrVersion),
+		AdditionalClaims: r.object("additional_claims"), Added: parseTime(r.str(storage.AttrAdded)),
+		Version: r.int(storage.AttrVersion),
 	}
 	return t, r.err
 }

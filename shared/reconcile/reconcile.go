@@ -27,6 +27,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -201,7 +202,7 @@ func (v *Verifier) eachItem(ctx context.Context, t resource.Type, fn func(map[st
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(v.ResourcesTable),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": resource.AttrPK},
+		ExpressionAttributeNames:  map[string]string{"#pk": storage.AttrPK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: string(t)}},
 		ConsistentRead:            aws.Bool(true),
 		Limit:                     v.limit(),
@@ -236,12 +237,12 @@ type state struct {
 func current(t resource.Type, item map[string]types.AttributeValue) (state, string, error) {
 	plain := dynamo.FromAttributeMap(item)
 	key := string(t) + "#?"
-	if sk, ok := plain[resource.AttrSK].(string); ok {
+	if sk, ok := plain[storage.AttrSK].(string); ok {
 		if id, err := strconv.ParseInt(sk, 10, 64); err == nil {
 			key = audit.ResourceKey(string(t), id)
 		}
 	}
-	img, ok, err := resource.ParseImage(plain)
+	img, ok, err := storage.ParseImage(plain)
 	if !ok {
 		return state{}, key, fmt.Errorf("not a resource item")
 	}
@@ -339,10 +340,8 @@ func (v *Verifier) history(ctx context.Context, key string) ([]ref, error) {
 	return refs, nil
 }
 
-const entryPrefix = "entry#"
-
 func entryID(pk string) (int64, error) {
-	s, ok := strings.CutPrefix(pk, entryPrefix)
+	s, ok := strings.CutPrefix(pk, storage.EntryPrefix)
 	if !ok {
 		return 0, fmt.Errorf("index item %q is not an entry", pk)
 	}

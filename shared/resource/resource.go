@@ -91,3 +91,34 @@ func retryStale[T any](id int64, notFound, busy string, attempt func() (T, error
 	var zero T
 	return zero, apperr.New(apperr.Busy, id, busy)
 }
+
+// IsType reports whether s names a resource type.
+func IsType(s string) bool {
+	for _, t := range Types {
+		if string(t) == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ReprField is the field that identifies a resource to humans.
+func ReprField(t Type) string {
+	switch t {
+	case TypeTrustMarkType:
+		return "tmtype"
+	case TypeTrustMark:
+		return "domain"
+	default:
+		return "entityid"
+	}
+}
+
+// Attempt is a state-changing request that failed.
+type Attempt struct {
+	RequestID    string
+	ResourceType Type
+	// ResourceID is the id the request named, 0 when none.
+	ResourceID  int64
+	Attribution Attribution
+}

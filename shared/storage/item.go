@@ -1,14 +1,22 @@
-package resource
+// Package storage is how the system's items are laid out in DynamoDB: the
+// key shapes and prefixes of the resources, audit and auth tables, the
+// bookkeeping attributes, the attribution map, and the codecs that read
+// resource and attempt items back (from the table or its stream). The
+// DynamoDB stores (dynamo), the audit function's derivation, the
+// reconciliation and the CDK app's IAM conditions share it.
+package storage
 
 import (
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
 // Item layout in the resources table, shared by the store that writes items
-// and the audit function that reads them back from the stream.
+// (dynamo) and the audit function that reads them back from the stream.
 const (
 	// AttrPK holds the resource type; AttrSK the zero-padded id.
 	AttrPK = "pk"
@@ -34,28 +42,6 @@ func IsBookkeeping(attribute string) bool { return bookkeeping[attribute] }
 // that the items of a type sort by id.
 func SortKey(id int64) string { return fmt.Sprintf("%020d", id) }
 
-// IsType reports whether s names a resource type.
-func IsType(s string) bool {
-	for _, t := range Types {
-		if string(t) == s {
-			return true
-		}
-	}
-	return false
-}
-
-// ReprField is the field that identifies a resource to humans.
-func ReprField(t Type) string {
-	switch t {
-	case TypeTrustMarkType:
-		return "tmtype"
-	case TypeTrustMark:
-		return "domain"
-	default:
-		return "entityid"
-	}
-}
-
 // Keys of the attribution map.
 const (
 	attrUserID       = "user_id"
@@ -74,9 +60,9 @@ const (
 	attrVersion      = "version"
 )
 
-// Map returns the attribution as stored on an item written as version.
-// Empty strings are left out.
-func (a Attribution) Map(version int64) map[string]any {
+// AttributionMap returns the attribution as stored on an item written as
+// version. Empty strings are left out.
+func AttributionMap(a resource.Attribution, version int64) map[string]any {
 	m := map[string]any{
 		attrUserID:       a.UserID,
 		attrOperation:    string(a.Operation),
@@ -98,11 +84,11 @@ func (a Attribution) Map(version int64) map[string]any {
 
 // Image is a resource item as read from the table or its stream.
 type Image struct {
-	Type    Type
+	Type    resource.Type
 	ID      int64
 	Version int64
 	// Attribution is the stored attribution, nil when absent or unreadable.
-	Attribution *Attribution
+	Attribution *resource.Attribution
 	// AttributionVersion is the version the attribution was written with.
 	AttributionVersion int64
 	// Fields are the resource's attributes without bookkeeping.
@@ -111,7 +97,7 @@ type Image struct {
 
 // Repr returns the human-readable identifier of the resource.
 func (im Image) Repr() string {
-	s, _ := im.Fields[ReprField(im.Type)].(string)
+	s, _ := im.Fields[resource.ReprField(im.Type)].(string)
 	return s
 }
 
@@ -119,10 +105,10 @@ func (im Image) Repr() string {
 // json.Number or Go integers). ok is false when the item is not a resource.
 func ParseImage(item map[string]any) (im Image, ok bool, err error) {
 	pk, _ := item[AttrPK].(string)
-	if !IsType(pk) {
+	if !resource.IsType(pk) {
 		return Image{}, false, nil
 	}
-	im.Type = Type(pk)
+	im.Type = resource.Type(pk)
 	im.Fields = make(map[string]any, len(item))
 	for k, v := range item {
 		if !bookkeeping[k] {
@@ -151,7 +137,7 @@ func ParseImage(item map[string]any) (im Image, ok bool, err error) {
 
 // parseAttribution reads an attribution map; a map it cannot read counts as
 // no attribution at all, which makes the change out-of-band.
-func parseAttribution(m map[string]any) (*Attribution, int64) {
+func parseAttribution(m map[string]any) (*resource.Attribution, int64) {
 	str := func(k string) string { s, _ := m[k].(string); return s }
 	version, err := Int(m[attrVersion])
 	if err != nil {
@@ -166,11 +152,11 @@ func parseAttribution(m map[string]any) (*Attribution, int64) {
 		return nil, 0
 	}
 	userID, _ := Int(m[attrUserID])
-	return &Attribution{
+	return &resource.Attribution{
 		UserID: userID, Username: str(attrUsername), AuthMethod: str(attrAuthMethod),
 		Tenant: str(attrTenant), APIKeyName: str(attrAPIKeyName), RequestID: str(attrRequestID),
 		SourceIP: str(attrSourceIP), UserAgent: str(attrUserAgent), Path: str(attrPath),
-		Method: str(attrMethod), Operation: Operation(str(attrOperation)),
+		Method: str(attrMethod), Operation: resource.Operation(str(attrOperation)),
 		ResponseCode: int(code), CommittedAt: committed.UTC(),
 	}, version
 }
@@ -193,31 +179,17 @@ func Int(v any) (int64, error) {
 	return 0, fmt.Errorf("not an integer: %v", v)
 }
 
-// AttemptPK is the partition key of attempt items: a failed write request,
-// recorded by the API so the audit function can log it (the sort key is the
-// request id). Attempts expire (AttrExpiresAt) once the stream has carried them.
-const AttemptPK = "attempt"
-
-// Attempt is a state-changing request that failed.
-type Attempt struct {
-	RequestID    string
-	ResourceType Type
-	// ResourceID is the id the request named, 0 when none.
-	ResourceID  int64
-	Attribution Attribution
-}
-
 // ParseAttempt reads an attempt item. ok is false when the item is not one.
-func ParseAttempt(item map[string]any) (a Attempt, ok bool, err error) {
+func ParseAttempt(item map[string]any) (a resource.Attempt, ok bool, err error) {
 	if pk, _ := item[AttrPK].(string); pk != AttemptPK {
 		return a, false, nil
 	}
 	a.RequestID, _ = item[AttrSK].(string)
 	rt, _ := item["resource_type"].(string)
-	if !IsType(rt) {
+	if !resource.IsType(rt) {
 		return a, true, fmt.Errorf("attempt %s: unknown resource type %q", a.RequestID, rt)
 	}
-	a.ResourceType = Type(rt)
+	a.ResourceType = resource.Type(rt)
 	if v, present := item["resource_id"]; present {
 		if a.ResourceID, err = Int(v); err != nil {
 			return a, true, fmt.Errorf("attempt %s: resource id: %w", a.RequestID, err)
