@@ -20,8 +20,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/inmor/inmor-serverless/shared/audit"
@@ -30,13 +28,6 @@ import (
 	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
-
-// API is the part of the DynamoDB client the verifier uses. It only reads.
-type API interface {
-	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-}
 
 // Kind classifies a problem.
 type Kind string
@@ -126,7 +117,8 @@ func (s Summary) String() string {
 // is a key per successful entry (about 50 bytes) and one batch of at most 100
 // entries; over the whole run, the set of existing resource keys.
 type Verifier struct {
-	Client         API
+	// Client reads; the verifier reads through dynamo.Inventory.
+	Client         dynamo.ReadAPI
 	ResourcesTable string
 	AuditTable     string
 	// PageSize limits the items of each request (Query, Scan; BatchGetItem
@@ -150,7 +142,7 @@ func (v *Verifier) Run(ctx context.Context, report func(Problem)) (Summary, erro
 	}
 	existing := map[string]bool{}
 	for _, t := range resource.Types {
-		err := v.eachItem(ctx, t, func(item map[string]types.AttributeValue) error {
+		err := v.inventory().EachResourceItem(ctx, t, func(item map[string]types.AttributeValue) error {
 			cur, key, err := current(t, item)
 			if err != nil {
 				emit(Problem{Resource: key, Kind: Unreadable, Detail: err.Error()})
@@ -190,38 +182,9 @@ func (v *Verifier) Problems(ctx context.Context) ([]Problem, Summary, error) {
 	return problems, sum, err
 }
 
-func (v *Verifier) limit() *int32 {
-	if v.PageSize <= 0 {
-		return nil
-	}
-	return aws.Int32(int32(v.PageSize))
-}
-
-// eachItem calls fn for every item of one resource type's partition.
-func (v *Verifier) eachItem(ctx context.Context, t resource.Type, fn func(map[string]types.AttributeValue) error) error {
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(v.ResourcesTable),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": storage.AttrPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: string(t)}},
-		ConsistentRead:            aws.Bool(true),
-		Limit:                     v.limit(),
-	}
-	for {
-		out, err := v.Client.Query(ctx, in)
-		if err != nil {
-			return fmt.Errorf("read the %s items of %s: %w", t, v.ResourcesTable, err)
-		}
-		for _, item := range out.Items {
-			if err := fn(item); err != nil {
-				return err
-			}
-		}
-		if out.LastEvaluatedKey == nil {
-			return nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
+// inventory is the verifier's reader of the tables.
+func (v *Verifier) inventory() *dynamo.Inventory {
+	return &dynamo.Inventory{Client: v.Client, ResourcesTable: v.ResourcesTable, AuditTable: v.AuditTable, PageSize: v.PageSize}
 }
 
 // state is a resource as an item or an entry shows it.
@@ -295,48 +258,19 @@ type entry struct {
 // them (the stream's order). The index sorts by timestamp, and an
 // out-of-band change is dated by the stream, so the two can differ.
 func (v *Verifier) history(ctx context.Context, key string) ([]ref, error) {
-	in := &dynamodb.QueryInput{
-		TableName:                aws.String(v.AuditTable),
-		IndexName:                aws.String(tables.AuditResource.Name),
-		KeyConditionExpression:   aws.String("#k = :k"),
-		FilterExpression:         aws.String("#s = :true"),
-		ProjectionExpression:     aws.String("#pk"),
-		ExpressionAttributeNames: map[string]string{"#k": tables.AuditResource.Attribute, "#s": tables.AuditSuccess.Attribute, "#pk": "pk"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":k": &types.AttributeValueMemberS{Value: key}, ":true": &types.AttributeValueMemberS{Value: "true"},
-		},
-		ScanIndexForward: aws.Bool(true),
-		Limit:            v.limit(),
+	pks, err := v.inventory().SuccessfulEntryKeys(ctx, key)
+	if err != nil {
+		return nil, err
 	}
-	var refs []ref
-	sorted := true
-	for {
-		out, err := v.Client.Query(ctx, in)
+	refs := make([]ref, 0, len(pks))
+	for _, pk := range pks {
+		id, err := entryID(pk)
 		if err != nil {
-			return nil, fmt.Errorf("read the history of %s: %w", key, err)
+			return nil, fmt.Errorf("history of %s: %w", key, err)
 		}
-		for _, item := range out.Items {
-			pk, _ := item["pk"].(*types.AttributeValueMemberS)
-			if pk == nil {
-				continue
-			}
-			id, err := entryID(pk.Value)
-			if err != nil {
-				return nil, fmt.Errorf("history of %s: %w", key, err)
-			}
-			if n := len(refs); n > 0 && refs[n-1].id > id {
-				sorted = false
-			}
-			refs = append(refs, ref{id: id, pk: pk.Value})
-		}
-		if out.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		refs = append(refs, ref{id: id, pk: pk})
 	}
-	if !sorted {
-		slices.SortFunc(refs, func(a, b ref) int { return cmp.Compare(a.id, b.id) })
-	}
+	slices.SortStableFunc(refs, func(a, b ref) int { return cmp.Compare(a.id, b.id) })
 	return refs, nil
 }
 
@@ -391,33 +325,11 @@ func (v *Verifier) verifyHistory(ctx context.Context, key string, cur *state, em
 
 // entries reads the entries of refs (at most 100) from the table.
 func (v *Verifier) entries(ctx context.Context, refs []ref) (map[string]map[string]types.AttributeValue, error) {
-	keys := make([]map[string]types.AttributeValue, len(refs))
+	pks := make([]string, len(refs))
 	for i, r := range refs {
-		keys[i] = map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: r.pk}}
+		pks[i] = r.pk
 	}
-	request := map[string]types.KeysAndAttributes{v.AuditTable: {
-		Keys:                 keys,
-		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String("#pk, #action, #auth, #version, #before, #after"),
-		ExpressionAttributeNames: map[string]string{
-			"#pk": "pk", "#action": tables.AuditAction.Attribute, "#auth": tables.AuditAuthMethod.Attribute,
-			"#version": "resource_version", "#before": "snapshot_before", "#after": "snapshot_after",
-		},
-	}}
-	out := make(map[string]map[string]types.AttributeValue, len(refs))
-	for len(request) > 0 {
-		resp, err := v.Client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
-		if err != nil {
-			return nil, fmt.Errorf("read audit entries: %w", err)
-		}
-		for _, item := range resp.Responses[v.AuditTable] {
-			if pk, ok := item["pk"].(*types.AttributeValueMemberS); ok {
-				out[pk.Value] = item
-			}
-		}
-		request = resp.UnprocessedKeys
-	}
-	return out, nil
+	return v.inventory().EntryVersions(ctx, pks)
 }
 
 func readEntry(id int64, item map[string]types.AttributeValue) (entry, error) {
@@ -629,32 +541,14 @@ func differing(a, b any) string {
 // historiesOfGoneResources lists the resource keys of the audit log's
 // successful entries that name no existing item, in type and id order.
 func (v *Verifier) historiesOfGoneResources(ctx context.Context, existing map[string]bool) ([]string, error) {
-	in := &dynamodb.ScanInput{
-		TableName:                aws.String(v.AuditTable),
-		IndexName:                aws.String(tables.AuditResource.Name),
-		FilterExpression:         aws.String("#s = :true"),
-		ProjectionExpression:     aws.String("#k"),
-		ExpressionAttributeNames: map[string]string{"#k": tables.AuditResource.Attribute, "#s": tables.AuditSuccess.Attribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":true": &types.AttributeValueMemberS{Value: "true"},
-		},
-		Limit: v.limit(),
-	}
 	gone := map[string]bool{}
-	for {
-		out, err := v.Client.Scan(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list the audit log's resources: %w", err)
+	err := v.inventory().AuditedResources(ctx, func(key string) {
+		if !existing[key] {
+			gone[key] = true
 		}
-		for _, item := range out.Items {
-			if k, ok := item[tables.AuditResource.Attribute].(*types.AttributeValueMemberS); ok && !existing[k.Value] {
-				gone[k.Value] = true
-			}
-		}
-		if out.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+	})
+	if err != nil {
+		return nil, err
 	}
 	keys := make([]string, 0, len(gone))
 	for k := range gone {
