@@ -29,7 +29,7 @@ func NewSubordinatesHandler(svc resource.Subordinates, authn httpapi.Authenticat
 			if err != nil {
 				return resource.Subordinate{}, err
 			}
-			return svc.Update(r.Context(), id, in, attribution(r))
+			return svc.Update(r.Context(), id, in.SubordinateChanges, attribution(r))
 		}),
 		"renewSubordinate": byID(func(r *http.Request, id int64) (resource.Subordinate, error) {
 			return svc.Renew(r.Context(), id, attribution(r))
@@ -38,12 +38,12 @@ func NewSubordinatesHandler(svc resource.Subordinates, authn httpapi.Authenticat
 }
 
 // readSubordinate reads a create (withEntityID) or update body.
-func readSubordinate(r *http.Request, withEntityID bool) (resource.SubordinateInput, error) {
+func readSubordinate(r *http.Request, withEntityID bool) (resource.NewSubordinate, error) {
 	f, err := httpapi.ReadFields(r)
 	if err != nil {
-		return resource.SubordinateInput{}, err
+		return resource.NewSubordinate{}, err
 	}
-	var in resource.SubordinateInput
+	var in resource.NewSubordinate
 	if withEntityID {
 		in.EntityID, _ = f.String("entityid", true, resource.MaxURLLength)
 	}

@@ -11,11 +11,11 @@ import (
 func NewTrustMarkTypesHandler(svc resource.TrustMarkTypes, authn httpapi.Authenticator, attempts resource.AttemptRecorder) http.Handler {
 	return newFunctionHandler(FunctionTrustMarkTypes, authn, attempts, map[string]http.HandlerFunc{
 		"createTrustMarkType": withBody(http.StatusCreated, func(r *http.Request) (resource.TrustMarkType, error) {
-			t, err := readNewTrustMarkType(r)
+			in, err := readNewTrustMarkType(r)
 			if err != nil {
-				return t, err
+				return resource.TrustMarkType{}, err
 			}
-			return svc.Create(r.Context(), t, attribution(r))
+			return svc.Create(r.Context(), in, attribution(r))
 		}),
 		"listTrustMarkTypes": listPage(func(r *http.Request, p resource.Page) ([]resource.TrustMarkType, int, error) {
 			return svc.List(r.Context(), p)
@@ -64,13 +64,13 @@ func orDefault[T any](p *T, def T) T {
 	return *p
 }
 
-func readNewTrustMarkType(r *http.Request) (resource.TrustMarkType, error) {
+func readNewTrustMarkType(r *http.Request) (resource.NewTrustMarkType, error) {
 	f, err := httpapi.ReadFields(r)
 	if err != nil {
-		return resource.TrustMarkType{}, err
+		return resource.NewTrustMarkType{}, err
 	}
 	tmtype, _ := f.String("tmtype", true, resource.MaxURLLength)
-	t := resource.TrustMarkType{
+	t := resource.NewTrustMarkType{
 		TMType:      tmtype,
 		Autorenew:   orDefault(f.Bool("autorenew"), true),
 		ValidFor:    orDefault(f.Int("valid_for", 1, resource.MaxHours), resource.DefaultValidFor),

@@ -41,10 +41,16 @@ const (
 // subordinateReserved are the claims additional claims may not set.
 var subordinateReserved = []string{"iss", "sub", "iat", "exp", "metadata", "jwks"}
 
-// SubordinateInput is a create or update request. On update, nil optional
-// fields keep their current values.
-type SubordinateInput struct {
-	EntityID            string
+// NewSubordinate is a create request: the entity id and the first values
+// (optional fields not given take their defaults).
+type NewSubordinate struct {
+	EntityID string
+	SubordinateChanges
+}
+
+// SubordinateChanges is an update request: metadata, forced_metadata and
+// jwks replace the current ones; nil optional fields keep their values.
+type SubordinateChanges struct {
 	Metadata            map[string]any
 	ForcedMetadata      map[string]any
 	JWKS                map[string]any
@@ -140,8 +146,9 @@ func (s Subordinates) sign(ctx context.Context, sub *Subordinate) error {
 	return nil
 }
 
-// apply copies a request's fields onto sub; optional fields only when given.
-func (in SubordinateInput) apply(sub *Subordinate) {
+// applyTo copies a request's fields onto sub; optional fields only when
+// given.
+func (in SubordinateChanges) applyTo(sub *Subordinate) {
 	sub.Metadata, sub.ForcedMetadata, sub.JWKS = in.Metadata, in.ForcedMetadata, in.JWKS
 	if in.SetRequired {
 		sub.RequiredTrustmarks = in.RequiredTrustmarks
@@ -171,9 +178,9 @@ func (s Subordinates) settle(ctx context.Context, sub *Subordinate) error {
 
 // Create registers a subordinate and signs its statement. An existing
 // entityid answers a Conflict holding the existing subordinate.
-func (s Subordinates) Create(ctx context.Context, in SubordinateInput, a Attribution) (Subordinate, error) {
+func (s Subordinates) Create(ctx context.Context, in NewSubordinate, a Attribution) (Subordinate, error) {
 	sub := Subordinate{EntityID: in.EntityID, ValidFor: MaxSubordinateValidFor, Autorenew: true, Active: true}
-	in.apply(&sub)
+	in.applyTo(&sub)
 	if err := checkSubordinate(sub); err != nil {
 		return Subordinate{}, err
 	}
@@ -206,9 +213,9 @@ func (s Subordinates) List(ctx context.Context, p Page) ([]Subordinate, int, err
 
 // Update replaces metadata, forced_metadata and jwks, and the optional
 // fields that are given, then re-signs the statement.
-func (s Subordinates) Update(ctx context.Context, id int64, in SubordinateInput, a Attribution) (Subordinate, error) {
+func (s Subordinates) Update(ctx context.Context, id int64, c SubordinateChanges, a Attribution) (Subordinate, error) {
 	return s.change(ctx, id, a, OpUpdate, func(sub *Subordinate) error {
-		in.apply(sub)
+		c.applyTo(sub)
 		return checkSubordinate(*sub)
 	})
 }

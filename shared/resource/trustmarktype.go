@@ -31,6 +31,15 @@ type TrustMarkType struct {
 	Version int64     `json:"-"`
 }
 
+// NewTrustMarkType is a create request, defaults applied.
+type NewTrustMarkType struct {
+	TMType      string
+	Autorenew   bool
+	ValidFor    int64
+	RenewalTime int64
+	Active      bool
+}
+
 // TrustMarkTypeChanges are the updatable fields; nil means "leave as is".
 type TrustMarkTypeChanges struct {
 	Autorenew   *bool
@@ -87,9 +96,9 @@ type TrustMarkTypes struct {
 
 // Create stores a new type. When its tmtype exists already, it returns a
 // Conflict error holding the existing type, whatever the other fields.
-func (s TrustMarkTypes) Create(ctx context.Context, t TrustMarkType, a Attribution) (TrustMarkType, error) {
+func (s TrustMarkTypes) Create(ctx context.Context, in NewTrustMarkType, a Attribution) (TrustMarkType, error) {
 	now := s.now()
-	t.Added = now
+	t := TrustMarkType{TMType: in.TMType, Autorenew: in.Autorenew, ValidFor: in.ValidFor, RenewalTime: in.RenewalTime, Active: in.Active, Added: now}
 	a.Operation, a.ResponseCode, a.CommittedAt = OpCreate, 201, now
 	created, err := s.Store.CreateTrustMarkType(ctx, t, a)
 	if apperr.Is(apperr.Exists, err) {
