@@ -1,6 +1,10 @@
 // Package jwk validates and encodes JSON Web Keys (RFC 7517, RFC 7518) and
-// computes their RFC 7638 thumbprints. It checks the public keys that
-// subordinates submit and names the trust anchor's own signing key.
+// computes their RFC 7638 thumbprints, with go-jose (v4) doing the key
+// decoding, encoding and thumbprints. On top it keeps the project's rules:
+// public keys only (private members refused), RSA of 2048 to 16384 bits,
+// EC P-256/P-384/P-521 and Ed25519 only, strict base64url, and precise
+// messages. It checks the public keys that subordinates submit and names
+// the trust anchor's own signing key.
 package jwk
 
 import (
@@ -9,12 +13,14 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"strings"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // ErrPrivateKey is returned (wrapped, with the offending member names) when a
@@ -120,7 +126,7 @@ func parseRSA(raw map[string]any) (crypto.PublicKey, error) {
 	if e.BitLen() > 31 || e.Int64() < 3 || e.Bit(0) == 0 {
 		return nil, errors.New("RSA exponent e must be an odd number between 3 and 2^31-1")
 	}
-	return &rsa.PublicKey{N: n, E: int(e.Int64())}, nil
+	return decode(raw)
 }
 
 func parseEC(raw map[string]any) (crypto.PublicKey, error) {
@@ -149,11 +155,10 @@ func parseEC(raw map[string]any) (crypto.PublicKey, error) {
 		}
 		point = append(point, b...)
 	}
-	pub, err := ecdsa.ParseUncompressedPublicKey(c.curve, point)
-	if err != nil {
+	if _, err := ecdsa.ParseUncompressedPublicKey(c.curve, point); err != nil {
 		return nil, fmt.Errorf("point (x, y) is not on curve %s", c.name)
 	}
-	return pub, nil
+	return decode(raw)
 }
 
 func parseOKP(raw map[string]any) (crypto.PublicKey, error) {
@@ -171,7 +176,30 @@ func parseOKP(raw map[string]any) (crypto.PublicKey, error) {
 	if len(x) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("x must be %d bytes for Ed25519, got %d", ed25519.PublicKeySize, len(x))
 	}
-	return ed25519.PublicKey(x), nil
+	return decode(raw)
+}
+
+// decode has go-jose decode a key whose members were checked: only the
+// members that define the key are passed on.
+func decode(raw map[string]any) (crypto.PublicKey, error) {
+	defining := map[string]any{}
+	for _, name := range []string{"kty", "crv", "x", "y", "n", "e"} {
+		if v, ok := raw[name]; ok {
+			defining[name] = v
+		}
+	}
+	data, err := json.Marshal(defining)
+	if err != nil {
+		return nil, err
+	}
+	var k jose.JSONWebKey
+	if err := k.UnmarshalJSON(data); err != nil {
+		return nil, fmt.Errorf("invalid %s key: %w", defining["kty"], err)
+	}
+	if !k.Valid() || !k.IsPublic() {
+		return nil, fmt.Errorf("invalid %s key", defining["kty"])
+	}
+	return k.Key, nil
 }
 
 // ValidateSet checks a JWK Set given as decoded JSON: an object whose "keys"
@@ -211,88 +239,63 @@ func ValidateSet(jwks any) error {
 // pub must be an *ecdsa.PublicKey (P-256, P-384 or P-521), an *rsa.PublicKey
 // or an ed25519.PublicKey.
 func Thumbprint(pub crypto.PublicKey) (string, error) {
-	m, err := members(pub)
+	if err := checkPublic(pub); err != nil {
+		return "", err
+	}
+	sum, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
 	if err != nil {
 		return "", err
 	}
-	// Every member value is base64url or a fixed name, so no JSON escaping
-	// is needed.
-	var b strings.Builder
-	switch m.kty {
-	case "EC":
-		fmt.Fprintf(&b, `{"crv":"%s","kty":"EC","x":"%s","y":"%s"}`, m.crv, m.x, m.y)
-	case "RSA":
-		fmt.Fprintf(&b, `{"e":"%s","kty":"RSA","n":"%s"}`, m.e, m.n)
-	case "OKP":
-		fmt.Fprintf(&b, `{"crv":"%s","kty":"OKP","x":"%s"}`, m.crv, m.x)
-	}
-	sum := sha256.Sum256([]byte(b.String()))
-	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
+	return base64.RawURLEncoding.EncodeToString(sum), nil
 }
 
 // PublicJWK returns the public JWK of pub (kty with crv, x, y; n, e; or crv,
 // x) with kid set to its Thumbprint. It accepts the key types Thumbprint does.
 func PublicJWK(pub crypto.PublicKey) (map[string]any, error) {
-	m, err := members(pub)
-	if err != nil {
-		return nil, err
-	}
 	kid, err := Thumbprint(pub)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"kty": m.kty, "kid": kid}
-	switch m.kty {
-	case "EC":
-		out["crv"], out["x"], out["y"] = m.crv, m.x, m.y
-	case "RSA":
-		out["n"], out["e"] = m.n, m.e
-	case "OKP":
-		out["crv"], out["x"] = m.crv, m.x
+	data, err := json.Marshal(jose.JSONWebKey{Key: pub, KeyID: kid})
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-// keyMembers are the base64url-encoded required members of a public key.
-type keyMembers struct {
-	kty, crv, x, y, n, e string
-}
-
-func members(pub crypto.PublicKey) (keyMembers, error) {
-	enc := base64.RawURLEncoding.EncodeToString
+// checkPublic accepts only the public keys the project signs or verifies
+// with (go-jose would also take private keys and other curves).
+func checkPublic(pub crypto.PublicKey) error {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
 		if k == nil {
-			return keyMembers{}, errors.New("nil EC public key")
+			return errors.New("nil EC public key")
 		}
-		var c *ecCurve
-		for i := range ecCurves {
-			if ecCurves[i].curve == k.Curve {
-				c = &ecCurves[i]
+		for _, c := range ecCurves {
+			if c.curve == k.Curve {
+				if _, err := k.Bytes(); err != nil {
+					return fmt.Errorf("invalid EC public key: %w", err)
+				}
+				return nil
 			}
 		}
-		if c == nil {
-			return keyMembers{}, errors.New("unsupported EC curve (want P-256, P-384 or P-521)")
-		}
-		point, err := k.Bytes()
-		if err != nil {
-			return keyMembers{}, fmt.Errorf("invalid EC public key: %w", err)
-		}
-		x, y := point[1:1+c.size], point[1+c.size:]
-		return keyMembers{kty: "EC", crv: c.name, x: enc(x), y: enc(y)}, nil
+		return errors.New("unsupported EC curve (want P-256, P-384 or P-521)")
 	case *rsa.PublicKey:
 		if k == nil || k.N == nil || k.N.Sign() <= 0 || k.E <= 0 {
-			return keyMembers{}, errors.New("invalid RSA public key")
+			return errors.New("invalid RSA public key")
 		}
-		e := big.NewInt(int64(k.E)).Bytes()
-		return keyMembers{kty: "RSA", n: enc(k.N.Bytes()), e: enc(e)}, nil
+		return nil
 	case ed25519.PublicKey:
 		if len(k) != ed25519.PublicKeySize {
-			return keyMembers{}, fmt.Errorf("invalid Ed25519 public key length %d", len(k))
+			return fmt.Errorf("invalid Ed25519 public key length %d", len(k))
 		}
-		return keyMembers{kty: "OKP", crv: "Ed25519", x: enc(k)}, nil
+		return nil
 	default:
-		return keyMembers{}, fmt.Errorf("unsupported public key type %T", pub)
+		return fmt.Errorf("unsupported public key type %T", pub)
 	}
 }
 

@@ -8,13 +8,13 @@ import (
 	"crypto/x509"
 	"fmt"
 	"maps"
-	"math/big"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/go-jose/go-jose/v4"
 )
 
 // KMSAPI is the part of the AWS KMS client (*kms.Client) that KMS uses.
@@ -69,32 +69,12 @@ func (k *KMS) Sign(ctx context.Context, typ string, claims map[string]any) (stri
 		if err != nil {
 			return "", err
 		}
-		input, err := signingInput(key.kid, typ, claims)
+		token, err := sign(kmsSigner{k: k, ctx: ctx, key: key}, key.kid, typ, claims)
 		if err != nil {
 			return "", err
 		}
-		digest := sha256.Sum256(input)
-		req := &kms.SignInput{
-			KeyId:            &k.keyID,
-			SigningAlgorithm: types.SigningAlgorithmSpecEcdsaSha256,
-		}
-		if len(input) <= maxRawMessage {
-			req.MessageType, req.Message = types.MessageTypeRaw, input
-		} else {
-			req.MessageType, req.Message = types.MessageTypeDigest, digest[:]
-		}
-		out, err := k.client.Sign(ctx, req)
-		if err != nil {
-			return "", fmt.Errorf("signing: KMS Sign with %s: %w", k.keyID, err)
-		}
-		sig, err := derToJOSE(out.Signature, es256Size)
-		if err != nil {
-			return "", fmt.Errorf("signing: KMS Sign with %s: %w", k.keyID, err)
-		}
-		r := new(big.Int).SetBytes(sig[:es256Size])
-		s := new(big.Int).SetBytes(sig[es256Size:])
-		if ecdsa.Verify(key.pub, digest[:], r, s) {
-			return compact(input, sig), nil
+		if _, _, err := Verify(token, key.pub); err == nil {
+			return token, nil
 		}
 		// Forget the key, so that this or the next call fetches it again.
 		k.key.CompareAndSwap(key, nil)
@@ -102,6 +82,47 @@ func (k *KMS) Sign(ctx context.Context, typ string, claims map[string]any) (stri
 			return "", fmt.Errorf("signing: KMS signature by %s does not verify with its public key %s", k.keyID, key.kid)
 		}
 	}
+}
+
+// kmsSigner is go-jose's OpaqueSigner over the KMS key, for one Sign call
+// (KMS requests take the caller's context).
+type kmsSigner struct {
+	k   *KMS
+	ctx context.Context
+	key *kmsKey
+}
+
+// Public implements jose.OpaqueSigner.
+func (o kmsSigner) Public() *jose.JSONWebKey {
+	return &jose.JSONWebKey{Key: o.key.pub, KeyID: o.key.kid, Algorithm: Alg, Use: "sig"}
+}
+
+// Algs implements jose.OpaqueSigner: ES256 only.
+func (o kmsSigner) Algs() []jose.SignatureAlgorithm { return []jose.SignatureAlgorithm{jose.ES256} }
+
+// SignPayload implements jose.OpaqueSigner: KMS signs the signing input
+// itself (MessageType RAW) when it is at most 4096 bytes, otherwise its
+// SHA-256 digest (DIGEST); its DER signature becomes JOSE's r || s.
+func (o kmsSigner) SignPayload(payload []byte, alg jose.SignatureAlgorithm) ([]byte, error) {
+	if alg != jose.ES256 {
+		return nil, fmt.Errorf("signing: KMS key %s signs %s only, not %s", o.k.keyID, Alg, alg)
+	}
+	req := &kms.SignInput{KeyId: &o.k.keyID, SigningAlgorithm: types.SigningAlgorithmSpecEcdsaSha256}
+	if len(payload) <= maxRawMessage {
+		req.MessageType, req.Message = types.MessageTypeRaw, payload
+	} else {
+		digest := sha256.Sum256(payload)
+		req.MessageType, req.Message = types.MessageTypeDigest, digest[:]
+	}
+	out, err := o.k.client.Sign(o.ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("signing: KMS Sign with %s: %w", o.k.keyID, err)
+	}
+	sig, err := derToJOSE(out.Signature, es256Size)
+	if err != nil {
+		return nil, fmt.Errorf("signing: KMS Sign with %s: %w", o.k.keyID, err)
+	}
+	return sig, nil
 }
 
 // PublicJWK returns the public JWK (kty, crv, x, y, kid, alg, use) of the KMS

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -167,28 +166,7 @@ func (l *Local) Sign(ctx context.Context, typ string, claims map[string]any) (st
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	input, err := signingInput(l.kid, typ, claims)
-	if err != nil {
-		return "", err
-	}
-	sig, err := l.signInput(input)
-	if err != nil {
-		return "", err
-	}
-	return compact(input, sig), nil
-}
-
-// signInput returns the JOSE ES256 signature (r || s) of a signing input.
-func (l *Local) signInput(input []byte) ([]byte, error) {
-	digest := sha256.Sum256(input)
-	r, s, err := ecdsa.Sign(rand.Reader, l.priv, digest[:])
-	if err != nil {
-		return nil, fmt.Errorf("signing: sign: %w", err)
-	}
-	sig := make([]byte, 2*es256Size)
-	r.FillBytes(sig[:es256Size])
-	s.FillBytes(sig[es256Size:])
-	return sig, nil
+	return sign(l.priv, l.kid, typ, claims)
 }
 
 // PublicJWK returns the public JWK (kty, crv, x, y, kid, alg, use) of the

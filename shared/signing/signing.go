@@ -1,6 +1,9 @@
 // Package signing produces the JWTs the trust anchor signs (trust marks and
 // subordinate statements) as ES256 compact JWS, with the key either in a
-// local private JWK file (Local) or in AWS KMS (KMS), and verifies them.
+// local private JWK file (Local) or in AWS KMS (KMS, behind go-jose's
+// OpaqueSigner), and verifies them. go-jose (v4) makes and checks the JWS;
+// the package adds the project's rules: ES256 only, the kid as the key's
+// RFC 7638 thumbprint, the typ header, and strict parsing on verification.
 package signing
 
 import (
@@ -9,7 +12,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/sha256"
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
@@ -18,6 +20,8 @@ import (
 	"io"
 	"math/big"
 	"strings"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // Alg is the JWS algorithm of every signature made by this package.
@@ -67,57 +71,30 @@ func NewFromEnv(ctx context.Context, getenv func(string) string, kmsClient func(
 	return nil, fmt.Errorf("signing: no signing key configured: set %s (a KMS key id, ARN or alias) or %s (a private JWK file)", EnvKMSKeyID, EnvKeyFile)
 }
 
-// signingInput returns the JWS signing input
-// BASE64URL(header) "." BASE64URL(claims) for an ES256 header with kid and
-// typ (typ is left out when empty).
-func signingInput(kid, typ string, claims map[string]any) ([]byte, error) {
+// sign returns the compact ES256 JWS of claims with the header
+// {"alg":"ES256","kid":kid,"typ":typ} (typ left out when empty), signed by
+// key: an *ecdsa.PrivateKey or a jose.OpaqueSigner.
+func sign(key any, kid, typ string, claims map[string]any) (string, error) {
 	if claims == nil {
-		return nil, errors.New("signing: claims must not be nil")
+		return "", errors.New("signing: claims must not be nil")
 	}
-	header := make([]byte, 0, 64+len(kid)+len(typ))
-	header = append(header, `{"alg":"`+Alg+`","kid":`...)
-	header = appendJSONString(header, kid)
-	if typ != "" {
-		header = append(header, `,"typ":`...)
-		header = appendJSONString(header, typ)
-	}
-	header = append(header, '}')
 	payload, err := json.Marshal(claims)
 	if err != nil {
-		return nil, fmt.Errorf("signing: encode claims: %w", err)
+		return "", fmt.Errorf("signing: encode claims: %w", err)
 	}
-	enc := base64.RawURLEncoding
-	// Room for the signature too, so the caller can append it in place.
-	out := make([]byte, 0, enc.EncodedLen(len(header))+enc.EncodedLen(len(payload))+2+enc.EncodedLen(2*es256Size))
-	out = enc.AppendEncode(out, header)
-	out = append(out, '.')
-	out = enc.AppendEncode(out, payload)
-	return out, nil
-}
-
-// appendJSONString appends s as a JSON string.
-func appendJSONString(dst []byte, s string) []byte {
-	simple := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			simple = false
-			break
-		}
+	opts := (&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), kid)
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
 	}
-	if simple {
-		dst = append(dst, '"')
-		dst = append(dst, s...)
-		return append(dst, '"')
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, opts)
+	if err != nil {
+		return "", fmt.Errorf("signing: %w", err)
 	}
-	b, _ := json.Marshal(s) // a string always encodes
-	return append(dst, b...)
-}
-
-// compact appends "." BASE64URL(sig) to a signing input.
-func compact(input, sig []byte) string {
-	input = append(input, '.')
-	input = base64.RawURLEncoding.AppendEncode(input, sig)
-	return string(input)
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("signing: sign: %w", err)
+	}
+	return jws.CompactSerialize()
 }
 
 // derToJOSE converts an ASN.1 DER ECDSA signature, SEQUENCE { r INTEGER,
@@ -145,7 +122,7 @@ func derToJOSE(der []byte, size int) ([]byte, error) {
 }
 
 // Verify checks an ES256 compact JWS against pub, which must be a P-256
-// *ecdsa.PublicKey, and returns its decoded header and claims. Claims are
+// *ecdsa.PublicKey, with go-jose, and returns its decoded header and claims. Claims are
 // decoded with UseNumber, so numbers come back as exact json.Number values.
 // Only the signature is checked (and that alg is ES256 and no crit header is
 // present); the caller judges the claims, such as exp.
@@ -160,6 +137,11 @@ func Verify(token string, pub crypto.PublicKey) (header, claims map[string]any, 
 	first := strings.IndexByte(token, '.')
 	last := strings.LastIndexByte(token, '.')
 	headerPart, payloadPart, sigPart := token[:first], token[first+1:last], token[last+1:]
+	// The project's strictness first (go-jose would take padding, say), with
+	// precise messages; then go-jose checks the signature.
+	if _, err := decodeBase64URL(payloadPart); err != nil {
+		return nil, nil, fmt.Errorf("signing: verify: payload: %w", err)
+	}
 
 	headerJSON, err := decodeBase64URL(headerPart)
 	if err != nil {
@@ -182,15 +164,13 @@ func Verify(token string, pub crypto.PublicKey) (header, claims map[string]any, 
 	if len(sig) != 2*es256Size {
 		return nil, nil, fmt.Errorf("signing: verify: signature is %d bytes, want %d", len(sig), 2*es256Size)
 	}
-	digest := sha256.Sum256([]byte(token[:last]))
-	r := new(big.Int).SetBytes(sig[:es256Size])
-	s := new(big.Int).SetBytes(sig[es256Size:])
-	if !ecdsa.Verify(ecPub, digest[:], r, s) {
-		return nil, nil, errors.New("signing: verify: signature does not verify")
-	}
-	payload, err := decodeBase64URL(payloadPart)
+	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
-		return nil, nil, fmt.Errorf("signing: verify: payload: %w", err)
+		return nil, nil, fmt.Errorf("signing: verify: %w", err)
+	}
+	payload, err := jws.Verify(ecPub)
+	if err != nil {
+		return nil, nil, errors.New("signing: verify: signature does not verify")
 	}
 	claims, err = decodeObject(payload)
 	if err != nil {
