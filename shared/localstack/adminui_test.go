@@ -35,31 +35,33 @@ const xssEntityID = "https://op.example.org/" + xss
 // subordinate revoked, and an out-of-band edit.
 func seedAdminUI(t *testing.T, s *localstack.Stack) {
 	t.Helper()
-	createType(t, s, `{"tmtype": "https://ta.example.org/marks/member"}`)
-	createType(t, s, `{"tmtype": "https://ta.example.org/marks/certified"}`)
-	mustStatus(t, call(t, s, http.MethodPut, "/api/v1/trustmarktypes/2", `{"active": false}`), http.StatusOK)
-	created(t, s, "/api/v1/trustmarks", `{"tmt": 1, "domain": "https://rp.example.org"}`)
-	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarks/1/renew", ""), http.StatusOK)
+	// Ids come from the answers: a lost answer retried by the SDK may skip
+	// an id (ids may have holes).
+	member := createType(t, s, `{"tmtype": "https://ta.example.org/marks/member"}`)
+	certified := createType(t, s, `{"tmtype": "https://ta.example.org/marks/certified"}`)
+	mustStatus(t, call(t, s, http.MethodPut, fmt.Sprintf("/api/v1/trustmarktypes/%d", certified), `{"active": false}`), http.StatusOK)
+	mark := created(t, s, "/api/v1/trustmarks", fmt.Sprintf(`{"tmt": %d, "domain": "https://rp.example.org"}`, member))
+	mustStatus(t, call(t, s, http.MethodPost, fmt.Sprintf("/api/v1/trustmarks/%v/renew", mark["id"]), ""), http.StatusOK)
 	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarks", `{"tmt": 99, "domain": "https://rp.example.org"}`), http.StatusNotFound)
 
 	metadata := map[string]any{
 		"openid_provider":   map[string]any{"organization_name": xss, "contacts": []any{"ops@example.org"}},
 		"federation_entity": map[string]any{"homepage_uri": "https://op.example.org"},
 	}
-	created(t, s, "/api/v1/subordinates", mustJSON(t, subordinateBody(t, map[string]any{"entityid": xssEntityID, "metadata": metadata})))
+	first := created(t, s, "/api/v1/subordinates", mustJSON(t, subordinateBody(t, map[string]any{"entityid": xssEntityID, "metadata": metadata})))
 	update := subordinateBody(t, map[string]any{"entityid": nil, "metadata": map[string]any{
 		"openid_provider":            map[string]any{"organization_name": "Example OP", "contacts": []any{"ops@example.org", "security@example.org"}},
 		"oauth_authorization_server": map[string]any{"issuer": "https://op.example.org"},
 	}})
-	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/subordinates/1", mustJSON(t, update)), http.StatusOK)
+	mustStatus(t, call(t, s, http.MethodPost, fmt.Sprintf("/api/v1/subordinates/%v", first["id"]), mustJSON(t, update)), http.StatusOK)
 
-	created(t, s, "/api/v1/subordinates", mustJSON(t, subordinateBody(t, map[string]any{"entityid": "https://rp2.example.org"})))
+	second := created(t, s, "/api/v1/subordinates", mustJSON(t, subordinateBody(t, map[string]any{"entityid": "https://rp2.example.org"})))
 	revoke := subordinateBody(t, map[string]any{"entityid": nil, "active": false})
-	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/subordinates/2", mustJSON(t, revoke)), http.StatusOK)
+	mustStatus(t, call(t, s, http.MethodPost, fmt.Sprintf("/api/v1/subordinates/%v", second["id"]), mustJSON(t, revoke)), http.StatusOK)
 
 	// Someone edits a type in the console.
 	_, err := s.Client.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.Config.ResourcesTable), Key: resourceKey("TrustMarkType", 1),
+		TableName: aws.String(s.Config.ResourcesTable), Key: resourceKey("TrustMarkType", member),
 		UpdateExpression:          aws.String("SET autorenew = :f"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":f": &types.AttributeValueMemberBOOL{Value: false}},
 	})
