@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -85,6 +86,9 @@ func (a *Auth) get(ctx context.Context, pk string, into any) error {
 	return attributevalue.UnmarshalMap(out.Item, into)
 }
 
+// putNew stores a new item: Exists when its key is taken by another item.
+// The very same item already stored is a put the SDK retried after it had
+// been applied (its answer lost), so it succeeds.
 func (a *Auth) putNew(ctx context.Context, record any) error {
 	item, err := attributevalue.MarshalMap(record)
 	if err != nil {
@@ -92,9 +96,13 @@ func (a *Auth) putNew(ctx context.Context, record any) error {
 	}
 	_, err = a.Client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(a.Table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
+		if reflect.DeepEqual(failed.Item, item) {
+			return nil // the SDK retried a put that had been applied (its answer was lost)
+		}
 		return apperr.E(apperr.Op("dynamo.Auth"), apperr.Exists)
 	}
 	return err

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
@@ -53,5 +54,15 @@ func TestRetriedAuthWritesCountOnce(t *testing.T) {
 	}
 	if got, err := store.SessionByHash(ctx, s.Hash); err != nil || got.Username != "alice" {
 		t.Errorf("session %+v %v", got, err)
+	}
+	key := auth.APIKey{Hash: "h1", Prefix: "abcdefgh", Name: "ci", Username: "alice", UserID: 1, Tenant: "default", Scope: auth.ScopeAdmin, IsActive: true, CreatedAt: now}
+	if err := store.CreateAPIKey(ctx, key); err != nil {
+		t.Errorf("a key put sent twice: %v", err)
+	}
+	other := key
+	other.Name = "another"
+	single := &dynamo.Auth{Client: plain, Table: store.Table}
+	if err := single.CreateAPIKey(ctx, other); !apperr.Is(apperr.Exists, err) {
+		t.Errorf("another key with the same hash: %v, want Exists", err)
 	}
 }

@@ -27,10 +27,16 @@ func LocalConfig(endpoint string) aws.Config {
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 		BaseEndpoint: aws.String(endpoint),
-		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-			t.DisableKeepAlives = true
-		}),
+		HTTPClient:   LocalHTTPClient(),
 	}
+}
+
+// LocalHTTPClient is the HTTP client for a local endpoint: it keeps no
+// connection alive (see LocalConfig).
+func LocalHTTPClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.DisableKeepAlives = true
+	})
 }
 
 // NewClient returns a DynamoDB client for cfg.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -88,7 +89,7 @@ func newCLI(env Env) *cli {
 	}
 	if c.openDynamoDB == nil {
 		c.openDynamoDB = func(ctx context.Context) (*dynamodb.Client, error) {
-			cfg, err := config.LoadDefaultConfig(ctx)
+			cfg, err := loadAWSConfig(ctx, c.getenv)
 			if err != nil {
 				return nil, fmt.Errorf("load AWS configuration: %w", err)
 			}
@@ -98,10 +99,23 @@ func newCLI(env Env) *cli {
 	return c
 }
 
+// loadAWSConfig is the SDK's standard configuration. Against an endpoint of
+// one's own (AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB, the local stack)
+// it keeps no connection alive, as the local stack's clients do: the local
+// server closes each one, and a retry on a closed connection may repeat a
+// write that was applied.
+func loadAWSConfig(ctx context.Context, getenv func(string) string) (aws.Config, error) {
+	var opts []func(*config.LoadOptions) error
+	if getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" {
+		opts = append(opts, config.WithHTTPClient(dynamo.LocalHTTPClient()))
+	}
+	return config.LoadDefaultConfig(ctx, opts...)
+}
+
 // dynamoStore opens the auth table the way the functions do.
 func dynamoStore(getenv func(string) string) func(ctx context.Context) (Store, error) {
 	return func(ctx context.Context) (Store, error) {
-		cfg, err := config.LoadDefaultConfig(ctx)
+		cfg, err := loadAWSConfig(ctx, getenv)
 		if err != nil {
 			return nil, fmt.Errorf("load AWS configuration: %w", err)
 		}
