@@ -51,8 +51,8 @@ type Entry struct {
 }
 
 // SummaryJSON returns the entry as the list endpoint shows it (no
-// snapshots), fields in the documented order. It is written by hand because
-// it runs once per stream record.
+// snapshots), fields in Inmor's order, that of Entry. It is written by hand
+// because it runs once per stream record.
 func (e *Entry) SummaryJSON() ([]byte, error) {
 	b := make([]byte, 0, 640)
 	b = append(b, `{"id":`...)

@@ -75,8 +75,9 @@ func TestTrustMarkAuditEvents(t *testing.T) {
 			diff: []string{"autorenew"}, exact: map[string]any{"autorenew": map[string]any{"old": true, "new": false}}},
 		{name: "revoke", method: "PUT", path: path, body: `{"active":false}`, event: "trustmark_revoked",
 			diff: []string{"active", "expire_at", "mark"}, exact: map[string]any{"active": map[string]any{"old": true, "new": false}}},
-		// Contract 6.1: a write that changes nothing still gets its entry,
-		// with an empty diff. (Its event type is not pinned down here.)
+		// An audit entry records every successful write, even one that
+		// changes nothing: its diff is empty. (Its event type is not pinned
+		// down here.)
 		{name: "same values", method: "PUT", path: path, body: `{"active":false}`, diff: []string{}},
 		{name: "reissue", method: "PUT", path: path, body: `{"active":true}`, event: "trustmark_updated",
 			diff: []string{"active", "expire_at", "mark"}, exact: map[string]any{"active": map[string]any{"old": false, "new": true}}},
