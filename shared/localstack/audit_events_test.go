@@ -345,23 +345,23 @@ func TestBookkeepingItemsLeaveNoEntries(t *testing.T) {
 func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 	cases := []struct {
 		name, resourceType, method, path string
-		create                           func(t *testing.T, s *localstack.Stack)
+		create                           func(t *testing.T, s *localstack.Stack) int
 		body                             func(t *testing.T, i int) string
 	}{
 		{
-			name: "trust mark", resourceType: "TrustMark", method: http.MethodPut, path: "/api/v1/trustmarks/1",
-			create: func(t *testing.T, s *localstack.Stack) {
+			name: "trust mark", resourceType: "TrustMark", method: http.MethodPut, path: "/api/v1/trustmarks/%d",
+			create: func(t *testing.T, s *localstack.Stack) int {
 				tmt := createType(t, s, `{"tmtype":"`+memberType+`"}`)
-				created(t, s, "/api/v1/trustmarks", mustJSON(t, map[string]any{"tmt": tmt, "domain": rpDomain}))
+				return int(created(t, s, "/api/v1/trustmarks", mustJSON(t, map[string]any{"tmt": tmt, "domain": rpDomain}))["id"].(float64))
 			},
 			body: func(t *testing.T, i int) string {
 				return mustJSON(t, map[string]any{"additional_claims": map[string]any{"writer": i}})
 			},
 		},
 		{
-			name: "subordinate", resourceType: "Subordinate", method: http.MethodPost, path: "/api/v1/subordinates/1",
-			create: func(t *testing.T, s *localstack.Stack) {
-				created(t, s, "/api/v1/subordinates", mustJSON(t, subordinateBody(t, nil)))
+			name: "subordinate", resourceType: "Subordinate", method: http.MethodPost, path: "/api/v1/subordinates/%d",
+			create: func(t *testing.T, s *localstack.Stack) int {
+				return int(created(t, s, "/api/v1/subordinates", mustJSON(t, subordinateBody(t, nil)))["id"].(float64))
 			},
 			body: func(t *testing.T, i int) string {
 				return subordinateUpdate(t, map[string]any{"metadata": map[string]any{"writer": i}})
@@ -371,7 +371,9 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := startStack(t)
-			c.create(t, s)
+			// The id the API answered: a retried lost answer may skip one.
+			id := c.create(t, s)
+			path := fmt.Sprintf(c.path, id)
 			const n, rounds = 4, 2
 			oks, conflicts := 0, 0
 			for round := 0; round < rounds; round++ {
@@ -382,7 +384,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 					wg.Add(1)
 					go func(i int) {
 						defer wg.Done()
-						r := call(t, s, c.method, c.path, c.body(t, round*n+i))
+						r := call(t, s, c.method, path, c.body(t, round*n+i))
 						statuses[i], bodies[i] = r.Status, r.JSON(t)
 					}(i)
 				}
@@ -393,8 +395,8 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 						oks++
 					case http.StatusConflict:
 						conflicts++
-						if msg, _ := bodies[i]["message"].(string); msg == "" || bodies[i]["id"] != 1.0 || len(bodies[i]) != 2 {
-							t.Errorf("409 body %v, want {\"message\": ..., \"id\": 1}", bodies[i])
+						if msg, _ := bodies[i]["message"].(string); msg == "" || bodies[i]["id"] != float64(id) || len(bodies[i]) != 2 {
+							t.Errorf("409 body %v, want {\"message\": ..., \"id\": %d}", bodies[i], id)
 						}
 					default:
 						t.Errorf("status %d: %v", st, bodies[i])
@@ -403,7 +405,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 			}
 			t.Logf("%d answered 200, %d answered 409", oks, conflicts)
 
-			entries := entriesOf(settle(t, s), c.resourceType, 1)
+			entries := entriesOf(settle(t, s), c.resourceType, id)
 			var chain []map[string]any
 			failed := 0
 			for _, e := range entries {
@@ -411,7 +413,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 					chain = append(chain, e)
 				} else {
 					failed++
-					assertFailedEntry(t, e, c.resourceType, "UPDATE", c.method, c.path, 409, 1.0)
+					assertFailedEntry(t, e, c.resourceType, "UPDATE", c.method, path, 409, float64(id))
 				}
 			}
 			if len(chain) != 1+oks || failed != conflicts {
@@ -430,7 +432,7 @@ func TestConcurrentUpdatesLoseNothing(t *testing.T) {
 				}
 				prevAfter = d["snapshot_after"]
 			}
-			final := getJSON(t, s, c.path)
+			final := getJSON(t, s, path)
 			last, _ := prevAfter.(map[string]any)
 			for k, v := range final {
 				if compactJSON(t, last[k]) != compactJSON(t, v) {
