@@ -37,6 +37,16 @@ const (
 	maxRSABits = 16384
 )
 
+// go-jose refuses RSA moduli over jose.MaxRSAModulusBits (4096 by default)
+// when it decodes a JWK; the project's limit is maxRSABits, checked before
+// go-jose sees a key, so go-jose's is raised to it. go-jose is used through
+// this package and package signing only.
+func init() {
+	if jose.MaxRSAModulusBits < maxRSABits {
+		jose.MaxRSAModulusBits = maxRSABits
+	}
+}
+
 // ecCurve describes one supported EC curve.
 type ecCurve struct {
 	name  string

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -384,5 +385,51 @@ func TestPublicJWKRoundTrip(t *testing.T) {
 				t.Fatalf("kid = %v, want %s", j["kid"], kid)
 			}
 		})
+	}
+}
+
+// TestParsePublicRSASizes: the project's limits on the RSA modulus are the
+// ones that apply (go-jose alone refuses moduli over 4096 bits).
+func TestParsePublicRSASizes(t *testing.T) {
+	modulus := func(bits int) string {
+		n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), uint(bits-1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.SetBit(n, bits-1, 1) // exactly bits long
+		n.SetBit(n, 0, 1)      // odd
+		return b64(n.Bytes())
+	}
+	for _, bits := range []int{2048, 4096, 4097, 8192, 16384} {
+		key := with(rsaJWK(), "n", modulus(bits))
+		pub, err := ParsePublic(key)
+		if err != nil {
+			t.Fatalf("%d bits: %v", bits, err)
+		}
+		if got := pub.(*rsa.PublicKey).N.BitLen(); got != bits {
+			t.Fatalf("%d bits: parsed a %d-bit modulus", bits, got)
+		}
+		back, err := PublicJWK(pub)
+		if err != nil || back["n"] != key["n"] || back["e"] != key["e"] {
+			t.Fatalf("%d bits: PublicJWK = %v, %v", bits, back, err)
+		}
+		if err := ValidateSet(map[string]any{"keys": []any{key}}); err != nil {
+			t.Fatalf("%d bits: ValidateSet: %v", bits, err)
+		}
+	}
+	_, err := ParsePublic(with(rsaJWK(), "n", modulus(16385)))
+	if err == nil || err.Error() != "RSA modulus n is 16385 bits, at most 16384 are allowed" {
+		t.Fatalf("16385 bits: err = %v", err)
+	}
+}
+
+// TestParsePublicEd25519LowOrder: go-jose refuses Ed25519 keys that are
+// points of small order (here the identity, y = 1), and so does ParsePublic.
+func TestParsePublicEd25519LowOrder(t *testing.T) {
+	identity := make([]byte, ed25519.PublicKeySize)
+	identity[0] = 1
+	_, err := ParsePublic(with(okpJWK(), "x", b64(identity)))
+	if err == nil || !strings.Contains(err.Error(), "invalid OKP key") {
+		t.Fatalf("err = %v, want an invalid OKP key", err)
 	}
 }

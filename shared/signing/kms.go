@@ -69,7 +69,7 @@ func (k *KMS) Sign(ctx context.Context, typ string, claims map[string]any) (stri
 		if err != nil {
 			return "", err
 		}
-		token, err := sign(kmsSigner{k: k, ctx: ctx, key: key}, key.kid, typ, claims)
+		token, err := sign(kmsSigner{k: k, ctx: ctx, key: key}, typ, claims)
 		if err != nil {
 			return "", err
 		}
@@ -92,7 +92,8 @@ type kmsSigner struct {
 	key *kmsKey
 }
 
-// Public implements jose.OpaqueSigner.
+// Public implements jose.OpaqueSigner: the public key, whose KeyID go-jose
+// puts in the kid header.
 func (o kmsSigner) Public() *jose.JSONWebKey {
 	return &jose.JSONWebKey{Key: o.key.pub, KeyID: o.key.kid, Algorithm: Alg, Use: "sig"}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"github.com/inmor/inmor-serverless/shared/jwk"
 )
@@ -120,20 +121,7 @@ func GenerateLocalFile(path string) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := priv.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("signing: encode key: %w", err)
-	}
-	private := map[string]any{
-		"kty": "EC",
-		"crv": "P-256",
-		"x":   l.publicJWK["x"],
-		"y":   l.publicJWK["y"],
-		"d":   base64.RawURLEncoding.EncodeToString(d),
-		"kid": l.kid,
-		"alg": Alg,
-		"use": "sig",
-	}
+	private := jose.JSONWebKey{Key: priv, KeyID: l.kid, Algorithm: Alg, Use: "sig"}
 	data, err := json.MarshalIndent(private, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("signing: encode key: %w", err)
@@ -166,7 +154,7 @@ func (l *Local) Sign(ctx context.Context, typ string, claims map[string]any) (st
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	return sign(l.priv, l.kid, typ, claims)
+	return sign(jose.JSONWebKey{Key: l.priv, KeyID: l.kid}, typ, claims)
 }
 
 // PublicJWK returns the public JWK (kty, crv, x, y, kid, alg, use) of the

@@ -73,8 +73,10 @@ func NewFromEnv(ctx context.Context, getenv func(string) string, kmsClient func(
 
 // sign returns the compact ES256 JWS of claims with the header
 // {"alg":"ES256","kid":kid,"typ":typ} (typ left out when empty), signed by
-// key: an *ecdsa.PrivateKey or a jose.OpaqueSigner.
-func sign(key any, kid, typ string, claims map[string]any) (string, error) {
+// key: a jose.JSONWebKey holding an *ecdsa.PrivateKey, or a
+// jose.OpaqueSigner. go-jose takes kid from the key: its KeyID, or that of
+// the OpaqueSigner's Public key.
+func sign(key any, typ string, claims map[string]any) (string, error) {
 	if claims == nil {
 		return "", errors.New("signing: claims must not be nil")
 	}
@@ -82,7 +84,7 @@ func sign(key any, kid, typ string, claims map[string]any) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("signing: encode claims: %w", err)
 	}
-	opts := (&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), kid)
+	opts := &jose.SignerOptions{}
 	if typ != "" {
 		opts = opts.WithType(jose.ContentType(typ))
 	}
@@ -122,10 +124,12 @@ func derToJOSE(der []byte, size int) ([]byte, error) {
 }
 
 // Verify checks an ES256 compact JWS against pub, which must be a P-256
-// *ecdsa.PublicKey, with go-jose, and returns its decoded header and claims. Claims are
-// decoded with UseNumber, so numbers come back as exact json.Number values.
-// Only the signature is checked (and that alg is ES256 and no crit header is
-// present); the caller judges the claims, such as exp.
+// *ecdsa.PublicKey, and returns its decoded header and claims: the project's
+// strict parsing first, with precise errors, then go-jose checks the
+// signature. Claims are decoded with UseNumber, so numbers come back as
+// exact json.Number values. Only the signature is checked (and that alg is
+// ES256 and no crit header is present); the caller judges the claims, such
+// as exp.
 func Verify(token string, pub crypto.PublicKey) (header, claims map[string]any, err error) {
 	ecPub, ok := pub.(*ecdsa.PublicKey)
 	if !ok || ecPub == nil || ecPub.Curve != elliptic.P256() {
