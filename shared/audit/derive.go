@@ -69,13 +69,16 @@ func derive(c Change, trustAttribution bool) (e Entry, ok bool, err error) {
 		return e, isResource, err
 	}
 	var before, after storage.Image
-	if c.OldImage != nil {
-		if before, _, err = storage.ParseImage(c.OldImage); err != nil {
-			return e, true, fmt.Errorf("old image: %w", err)
-		}
-	}
-	if c.NewImage != nil {
+	switch {
+	case c.NewImage != nil:
 		after = img
+		if c.OldImage != nil {
+			if before, _, err = storage.ParseImage(c.OldImage); err != nil {
+				return e, true, fmt.Errorf("old image: %w", err)
+			}
+		}
+	case c.OldImage != nil:
+		before = img // item is the old image, already parsed
 	}
 
 	e = Entry{

@@ -15,46 +15,71 @@ func Diff(before, after map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, oldV := range before {
 		newV := after[k]
-		if !Equal(oldV, newV) {
-			out[k] = fieldDiff(oldV, newV)
+		oldM, oldIsMap := oldV.(map[string]any)
+		newM, newIsMap := newV.(map[string]any)
+		switch {
+		case oldIsMap && newIsMap:
+			// Two objects differ exactly when their nested diff is not
+			// empty: one pass tells both.
+			if nested := objectDiff(oldM, newM); nested != nil {
+				out[k] = nested
+			}
+		case !Equal(oldV, newV):
+			out[k] = map[string]any{"old": oldV, "new": newV}
 		}
 	}
 	for k, newV := range after {
 		if _, seen := before[k]; !seen && newV != nil {
-			out[k] = fieldDiff(nil, newV)
+			out[k] = map[string]any{"old": nil, "new": newV}
 		}
 	}
 	return out
 }
 
-func fieldDiff(oldV, newV any) any {
-	oldM, oldIsMap := oldV.(map[string]any)
-	newM, newIsMap := newV.(map[string]any)
-	if !oldIsMap || !newIsMap {
-		return map[string]any{"old": oldV, "new": newV}
-	}
-	nested := map[string]any{}
-	added, removed, changed := map[string]any{}, map[string]any{}, map[string]any{}
+// objectDiff is the nested diff of two objects, nil when they are Equal.
+func objectDiff(oldM, newM map[string]any) map[string]any {
+	// Each part is made when it gets its first member.
+	var added, removed, changed map[string]any
 	for k, o := range oldM {
 		n, present := newM[k]
 		switch {
 		case !present:
-			removed[k] = o
+			removed = put(removed, k, o)
 		case !Equal(o, n):
-			changed[k] = map[string]any{"old": o, "new": n}
+			changed = put(changed, k, map[string]any{"old": o, "new": n})
 		}
 	}
-	for k, n := range newM {
-		if _, present := oldM[k]; !present {
-			added[k] = n
+	// With no member removed, as many members means none added.
+	if removed != nil || len(newM) != len(oldM) {
+		for k, n := range newM {
+			if _, present := oldM[k]; !present {
+				added = put(added, k, n)
+			}
 		}
 	}
-	for name, part := range map[string]map[string]any{"added": added, "removed": removed, "changed": changed} {
-		if len(part) > 0 {
-			nested[name] = part
-		}
+	if added == nil && removed == nil && changed == nil {
+		return nil
+	}
+	nested := make(map[string]any, 3)
+	if added != nil {
+		nested["added"] = added
+	}
+	if removed != nil {
+		nested["removed"] = removed
+	}
+	if changed != nil {
+		nested["changed"] = changed
 	}
 	return nested
+}
+
+// put sets m[k] = v, making m first when it is nil, and returns m.
+func put(m map[string]any, k string, v any) map[string]any {
+	if m == nil {
+		m = map[string]any{}
+	}
+	m[k] = v
+	return m
 }
 
 // Equal compares two attribute values strictly: same JSON type and value.

@@ -4,6 +4,7 @@
 package streamrecord
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -54,7 +55,9 @@ type Record struct {
 // Field names are matched exactly (as AWS sends them); unknown fields are
 // skipped whatever their JSON type. Image maps are nested at most 64 levels
 // deep (counting the image itself). The returned values share no memory with
-// payload.
+// payload. An attribute value whose bytes are the same in a record's old and
+// new images (most of a MODIFY) is decoded once, and both images hold that
+// one value: treat images as read-only.
 func Decode(payload []byte) ([]Record, error) {
 	d := decoderPool.Get().(*decoder)
 	d.buf, d.pos = payload, 0
@@ -76,6 +79,8 @@ const (
 	maxIntern = 4096
 	// maxScratch is the largest unescape buffer kept in the pool.
 	maxScratch = 64 << 10
+	// maxNodes is the largest recorded image kept in the pool (in nodes).
+	maxNodes = 16 << 10
 )
 
 // decodeError is the error type of both envelope (syntax) and record errors.
@@ -119,22 +124,49 @@ type decoder struct {
 	vals    []any             // pending map/list values (shared stack)
 	stack   []byte            // closers for skipValue
 	intern  map[string]string // attribute names and other repeated strings
+
+	// The first image of a record is recorded (see node) so that the other
+	// image takes the values it has unchanged instead of decoding them.
+	recording bool
+	nodes     []node // recorded members, each map's members contiguous
+	pending   []node // members of the maps being recorded (a shared stack)
+	root      *span  // the first image's members in nodes; nil if none
+	rootSpan  span
 }
+
+// node is a member of a map of the first image decoded in a record: its
+// name, where its attribute value ({"T": ...}) lies in the payload, what it
+// decoded to and, for an M value, its own members.
+type node struct {
+	key        string
+	start, end int
+	value      any
+	members    span
+}
+
+// span designates the members nodes[first:first+n] of one map.
+type span struct{ first, n int }
 
 var decoderPool = sync.Pool{New: func() any {
 	return &decoder{
-		keys:   make([]string, 0, 64),
-		vals:   make([]any, 0, 64),
-		stack:  make([]byte, 0, 32),
-		intern: make(map[string]string, 64),
+		keys:    make([]string, 0, 64),
+		vals:    make([]any, 0, 64),
+		stack:   make([]byte, 0, 32),
+		intern:  make(map[string]string, 64),
+		nodes:   make([]node, 0, 64),
+		pending: make([]node, 0, 32),
 	}
 }}
 
 func (d *decoder) release() {
 	d.buf = nil
 	d.resetStacks()
+	d.forgetImage()
 	if cap(d.scratch) > maxScratch {
 		d.scratch = nil
+	}
+	if cap(d.nodes) > maxNodes {
+		d.nodes = make([]node, 0, 64)
 	}
 	decoderPool.Put(d)
 }
@@ -143,7 +175,14 @@ func (d *decoder) release() {
 func (d *decoder) resetStacks() {
 	clear(d.keys)
 	clear(d.vals)
-	d.keys, d.vals = d.keys[:0], d.vals[:0]
+	clear(d.pending)
+	d.keys, d.vals, d.pending = d.keys[:0], d.vals[:0], d.pending[:0]
+}
+
+// forgetImage drops the recorded image (at the start of each record).
+func (d *decoder) forgetImage() {
+	clear(d.nodes)
+	d.nodes, d.root, d.recording = d.nodes[:0], nil, false
 }
 
 // ---------------------------------------------------------------------------
@@ -323,6 +362,8 @@ func (d *decoder) record(r *Record) error {
 
 // change decodes the record's "dynamodb" object.
 func (d *decoder) change(r *Record) error {
+	d.forgetImage()
+	defer d.forgetImage()
 	if d.peek('n') {
 		return d.literal("null")
 	}
@@ -362,11 +403,11 @@ func (d *decoder) change(r *Record) error {
 		case fCreation:
 			r.ApproximateCreationTime, err = d.epoch()
 		case fKeys:
-			r.Keys, err = d.image()
+			r.Keys, err = d.image(false)
 		case fNewImage:
-			r.NewImage, err = d.image()
+			r.NewImage, err = d.image(true)
 		case fOldImage:
-			r.OldImage, err = d.image()
+			r.OldImage, err = d.image(true)
 		case fSequenceNumber:
 			r.SequenceNumber, err = d.stringField(false)
 		default:
@@ -402,11 +443,30 @@ func (d *decoder) stringField(intern bool) (string, error) {
 }
 
 // image reads Keys/NewImage/OldImage (an attribute map, or null → nil).
-func (d *decoder) image() (map[string]any, error) {
+// The first image of a record to share is recorded; a later one takes the
+// values it has unchanged from it.
+func (d *decoder) image(share bool) (map[string]any, error) {
 	if d.peek('n') {
 		return nil, d.literal("null")
 	}
-	return d.attrMap(1)
+	if !share {
+		m, _, err := d.attrMap(1, nil)
+		return m, err
+	}
+	if d.root != nil {
+		m, _, err := d.attrMap(1, d.root)
+		return m, err
+	}
+	d.recording = true
+	m, members, err := d.attrMap(1, nil)
+	d.recording = false
+	if err != nil {
+		d.forgetImage()
+		return nil, err
+	}
+	d.rootSpan = members
+	d.root = &d.rootSpan
+	return m, nil
 }
 
 // epoch reads ApproximateCreationDateTime.
@@ -432,37 +492,70 @@ func (d *decoder) epoch() (time.Time, error) {
 // DynamoDB attribute values.
 
 // attrMap reads {"name": <attribute value>, ...} at nesting level depth.
-func (d *decoder) attrMap(depth int) (map[string]any, error) {
+// When recording, it returns where its members were recorded. ref, when
+// not nil, is the same map in the recorded image: a member whose attribute
+// value has the same bytes there takes the recorded value.
+func (d *decoder) attrMap(depth int, ref *span) (map[string]any, span, error) {
 	if depth > maxDepth {
-		return nil, &decodeError{off: d.pos, msg: fmt.Sprintf("attribute values nested more than %d levels", maxDepth)}
+		return nil, span{}, &decodeError{off: d.pos, msg: fmt.Sprintf("attribute values nested more than %d levels", maxDepth)}
 	}
 	if err := d.expect('{', "looking for beginning of attribute map"); err != nil {
-		return nil, err
+		return nil, span{}, err
 	}
 	d.ws()
 	if d.peek('}') {
 		d.pos++
-		return map[string]any{}, nil
+		return map[string]any{}, span{}, nil
 	}
-	kbase, vbase := len(d.keys), len(d.vals)
+	kbase, vbase, pbase := len(d.keys), len(d.vals), len(d.pending)
+	cursor := 0 // where in ref the next member is looked for first
 	for {
 		d.ws()
 		kb, err := d.str()
 		if err != nil {
-			return nil, err
+			return nil, span{}, err
 		}
-		key := d.internString(kb)
+		var (
+			key     string
+			same    *node // the member of that name in ref
+			v       any
+			members span
+		)
+		switch {
+		case ref != nil && cursor < ref.n && d.nodes[ref.first+cursor].key == string(kb):
+			same = &d.nodes[ref.first+cursor] // the usual case: the same order
+			key = same.key
+			cursor++
+		case ref != nil:
+			key = d.internString(kb)
+			same = d.recorded(*ref, key, &cursor)
+		default:
+			key = d.internString(kb)
+		}
 		if err := d.expect(':', "after object key"); err != nil {
-			return nil, err
+			return nil, span{}, err
 		}
-		v, err := d.attr(depth)
-		if err != nil {
-			return nil, withPath(err, key)
+		d.ws()
+		start := d.pos
+		if same != nil && bytes.HasPrefix(d.buf[d.pos:], d.buf[same.start:same.end]) {
+			v = same.value
+			d.pos += same.end - same.start
+		} else {
+			var sub *span
+			if same != nil {
+				sub = &same.members
+			}
+			if v, members, err = d.attr(depth, sub); err != nil {
+				return nil, span{}, withPath(err, key)
+			}
 		}
 		d.keys = append(d.keys, key)
 		d.vals = append(d.vals, v)
+		if d.recording {
+			d.pending = append(d.pending, node{key: key, start: start, end: d.pos, value: v, members: members})
+		}
 		if done, err := d.next('}', "after object key:value pair"); err != nil {
-			return nil, err
+			return nil, span{}, err
 		} else if done {
 			break
 		}
@@ -475,7 +568,32 @@ func (d *decoder) attrMap(depth int) (map[string]any, error) {
 	clear(keys)
 	clear(vals)
 	d.keys, d.vals = d.keys[:kbase], d.vals[:vbase]
-	return m, nil
+	var recorded span
+	if d.recording {
+		pending := d.pending[pbase:]
+		recorded = span{first: len(d.nodes), n: len(pending)}
+		d.nodes = append(d.nodes, pending...)
+		clear(pending)
+		d.pending = d.pending[:pbase]
+	}
+	return m, recorded, nil
+}
+
+// recorded returns the member named key of the recorded map ref, or nil.
+// Members mostly come in the same order in both images: the search starts
+// at *cursor, just after the previous member found.
+func (d *decoder) recorded(ref span, key string, cursor *int) *node {
+	for i := range ref.n {
+		j := *cursor + i
+		if j >= ref.n {
+			j -= ref.n
+		}
+		if n := &d.nodes[ref.first+j]; n.key == key {
+			*cursor = j + 1
+			return n
+		}
+	}
+	return nil
 }
 
 // attrList reads [<attribute value>, ...] at nesting level depth.
@@ -492,8 +610,12 @@ func (d *decoder) attrList(depth int) ([]any, error) {
 		return []any{}, nil
 	}
 	vbase := len(d.vals)
+	// A list is shared whole or not at all: the maps in it are not recorded.
+	recording := d.recording
+	d.recording = false
+	defer func() { d.recording = recording }()
 	for {
-		v, err := d.attr(depth)
+		v, _, err := d.attr(depth, nil)
 		if err != nil {
 			return nil, withPath(err, fmt.Sprintf("[%d]", len(d.vals)-vbase))
 		}
@@ -564,26 +686,26 @@ func (d *decoder) set(kind int) ([]any, error) {
 }
 
 // attr reads one attribute value object, e.g. {"S":"x"}, whose containers
-// (if any) are at nesting level depth+1.
-func (d *decoder) attr(depth int) (any, error) {
+// (if any) are at nesting level depth+1. For an M value, members and ref
+// are those of attrMap.
+func (d *decoder) attr(depth int, ref *span) (v any, members span, err error) {
 	if err := d.expect('{', "looking for beginning of attribute value"); err != nil {
-		return nil, err
+		return nil, members, err
 	}
 	d.ws()
 	tstart := d.pos
 	if d.peek('}') {
-		return nil, &decodeError{off: tstart, msg: "attribute value has no type descriptor"}
+		return nil, members, &decodeError{off: tstart, msg: "attribute value has no type descriptor"}
 	}
 	t, err := d.str()
 	if err != nil {
-		return nil, err
+		return nil, members, err
 	}
 	if err := d.expect(':', "after object key"); err != nil {
-		return nil, err
+		return nil, members, err
 	}
 	d.ws()
 	vstart := d.pos
-	var v any
 	switch string(t) {
 	case "S":
 		var b []byte
@@ -600,7 +722,7 @@ func (d *decoder) attr(depth int) (any, error) {
 	case "NULL":
 		_, err = d.boolean()
 	case "M":
-		v, err = d.attrMap(depth + 1)
+		v, members, err = d.attrMap(depth+1, ref)
 	case "L":
 		v, err = d.attrList(depth + 1)
 	case "SS":
@@ -615,20 +737,20 @@ func (d *decoder) attr(depth int) (any, error) {
 	case "BS":
 		v, err = d.set(setB)
 	default:
-		return nil, &decodeError{off: tstart, msg: fmt.Sprintf("unknown attribute type descriptor %q", t)}
+		return nil, members, &decodeError{off: tstart, msg: fmt.Sprintf("unknown attribute type descriptor %q", t)}
 	}
 	if err != nil {
-		return nil, err
+		return nil, members, err
 	}
 	d.ws()
 	if d.peek('}') {
 		d.pos++
-		return v, nil
+		return v, members, nil
 	}
 	if d.peek(',') {
-		return nil, &decodeError{off: d.pos, msg: "attribute value has more than one type descriptor"}
+		return nil, members, &decodeError{off: d.pos, msg: "attribute value has more than one type descriptor"}
 	}
-	return nil, d.unexpected("after attribute value")
+	return nil, members, d.unexpected("after attribute value")
 }
 
 // number converts the content of an N attribute.
