@@ -263,12 +263,6 @@ func (a *auditClock) lags(done []time.Time) []time.Duration {
 	return lags
 }
 
-type handlerFunc func(ctx context.Context, payload []byte) ([]byte, error)
-
-func (f handlerFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	return f(ctx, payload)
-}
-
 // workload is the sequence of writes: rounds of eight, each creating a
 // TrustMarkType, a TrustMark and a Subordinate and changing each of them
 // (update, renew), so every kind of audited write recurs and the tables

@@ -137,13 +137,22 @@ func Register(name string, build Builder, newSigner SignerFactory) {
 	builders[name] = registration{build: build, newSigner: newSigner}
 }
 
+// registered returns the registration of a function's builder.
+func registered(name string) (registration, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	r, ok := builders[name]
+	if !ok {
+		return registration{}, fmt.Errorf("app: no builder registered for %q (import its package under shared/app)", name)
+	}
+	return r, nil
+}
+
 // Build builds a registered function's handler.
 func Build(name string, d Deps) (Handler, error) {
-	mu.Lock()
-	r, ok := builders[name]
-	mu.Unlock()
-	if !ok {
-		return Handler{}, fmt.Errorf("app: no builder registered for %q (import its package under shared/app)", name)
+	r, err := registered(name)
+	if err != nil {
+		return Handler{}, err
 	}
 	h, err := r.build(d)
 	if err != nil {
@@ -172,13 +181,11 @@ func start(ctx context.Context, name string, getenv func(string) string, logger 
 	cfg := dynamo.LambdaConfig(getenv)
 	d := Deps{Client: dynamo.NewClient(cfg), Config: ConfigFromEnv(getenv), Logger: logger, Metrics: os.Stdout}
 	if spec.Signs {
-		mu.Lock()
-		newSigner := builders[name].newSigner
-		mu.Unlock()
-		if newSigner == nil {
-			return fmt.Errorf("app: no builder registered for %q (import its package under shared/app)", name)
+		r, err := registered(name)
+		if err != nil {
+			return err
 		}
-		signer, err := newSigner(ctx, cfg, getenv)
+		signer, err := r.newSigner(ctx, cfg, getenv)
 		if err != nil {
 			return fmt.Errorf("configure signing: %w", err)
 		}

@@ -54,16 +54,6 @@ func (r *itemReader) int(name string) int64 {
 	return n
 }
 
-// optionalInt returns nil when the attribute is absent or NULL.
-func (r *itemReader) optionalInt(name string) *int64 {
-	switch r.item[name].(type) {
-	case nil, *types.AttributeValueMemberNULL:
-		return nil
-	}
-	n := r.int(name)
-	return &n
-}
-
 func (r *itemReader) bool(name string) bool {
 	v, ok := r.item[name].(*types.AttributeValueMemberBOOL)
 	if !ok {
@@ -103,14 +93,6 @@ func (w *itemWriter) optionalStr(name string, v *string) {
 		return
 	}
 	w.item[name] = str(*v)
-}
-
-func (w *itemWriter) optionalInt(name string, v *int64) {
-	if v == nil {
-		w.item[name] = &types.AttributeValueMemberNULL{Value: true}
-		return
-	}
-	w.item[name] = num(*v)
 }
 
 // object stores a JSON object (nil as NULL).

@@ -104,13 +104,3 @@ func fromAttributeMap(m map[string]types.AttributeValue) map[string]any {
 	}
 	return out
 }
-
-// optionalObject converts a stored object attribute that may be absent or
-// NULL (nil) back to a JSON object.
-func optionalObject(item map[string]types.AttributeValue, name string) map[string]any {
-	m, ok := item[name].(*types.AttributeValueMemberM)
-	if !ok {
-		return nil
-	}
-	return fromAttributeMap(m.Value)
-}

@@ -47,7 +47,7 @@ type Poller struct {
 // again at once, as Lambda does while a shard has records; it pauses for
 // Interval when the stream is idle or the handler made no progress.
 func (p *Poller) Run(ctx context.Context) error {
-	for {
+	for ctx.Err() == nil {
 		_, handled, err := p.poll(ctx)
 		if err != nil && ctx.Err() == nil {
 			p.logger().Error("stream poll failed", "error", err.Error())
@@ -61,6 +61,7 @@ func (p *Poller) Run(ctx context.Context) error {
 		case <-time.After(p.interval()):
 		}
 	}
+	return nil
 }
 
 // PollOnce reads at most one batch per shard and hands it to the handler.

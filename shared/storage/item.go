@@ -35,9 +35,6 @@ const (
 // bookkeeping attributes never appear in snapshots or diffs.
 var bookkeeping = map[string]bool{AttrPK: true, AttrSK: true, AttrVersion: true, AttrAttribution: true, AttrExpiresAt: true}
 
-// IsBookkeeping reports whether an item attribute is internal bookkeeping.
-func IsBookkeeping(attribute string) bool { return bookkeeping[attribute] }
-
 // SortKey returns the sort key of the resource with that id: zero-padded, so
 // that the items of a type sort by id.
 func SortKey(id int64) string { return fmt.Sprintf("%020d", id) }
