@@ -53,7 +53,7 @@ func benchItems(n int) []map[string]types.AttributeValue {
 			Success: true, EventType: audit.EventTrustMarkUpdated,
 			Diff: map[string]any{"additional_claims": map[string]any{"changed": map[string]any{"ref": map[string]any{"old": "a", "new": "b"}}}},
 		}
-		summary, err := e.SummaryJSON()
+		encoded, err := e.Encode()
 		if err != nil {
 			panic(err)
 		}
@@ -61,7 +61,7 @@ func benchItems(n int) []map[string]types.AttributeValue {
 			"pk":      &types.AttributeValueMemberS{Value: fmt.Sprintf("entry#%020d", e.ID)},
 			"feed":    &types.AttributeValueMemberS{Value: "all"},
 			"sort":    &types.AttributeValueMemberS{Value: audit.SortKey(&e)},
-			"summary": &types.AttributeValueMemberS{Value: string(summary)},
+			"summary": &types.AttributeValueMemberS{Value: encoded.Summary},
 		}
 	}
 	return items

@@ -43,12 +43,14 @@ type encoder struct {
 	// members holds the pending members of the objects being written: a
 	// stack shared by nested objects, each sorting its own part.
 	members []member
-	// written locates in buf the objects written in the sides of a diff
-	// ({"new": {...}, "old": {...}}), by address: an object met again is
-	// copied, not encoded again. The stream decoder shares the objects a
-	// change left alone between the old and new images, so the unchanged
-	// parts of the sides are written once.
+	// written locates in buf the objects already written, by address, when
+	// memo is on or in the sides of a diff ({"new": {...}, "old": {...}}):
+	// an object met again is copied, not encoded again. The stream decoder
+	// shares the objects a change left alone between the old and new
+	// images, so the unchanged parts of the sides are written once.
 	written map[uintptr]written
+	// memo is on while an entry is encoded (see Entry.Encode).
+	memo bool
 	// inSides is > 0 while the sides of a diff are written.
 	inSides int
 }
@@ -69,7 +71,7 @@ var encoderPool = sync.Pool{New: func() any {
 // release returns e to the pool, empty.
 func (e *encoder) release() {
 	clear(e.members) // members left by an error
-	e.buf, e.members, e.inSides = e.buf[:0], e.members[:0], 0
+	e.buf, e.members, e.inSides, e.memo = e.buf[:0], e.members[:0], 0, false
 	if cap(e.buf) > maxPooledBuffer {
 		e.buf = make([]byte, 0, 4096)
 	}
@@ -146,7 +148,7 @@ func (e *encoder) object(m map[string]any) error {
 		return nil
 	}
 	var addr uintptr
-	if e.inSides > 0 {
+	if e.memo || e.inSides > 0 {
 		// m is alive (and unchanged) for the whole encoding: its address is
 		// not reused for another object meanwhile.
 		addr = reflect.ValueOf(m).Pointer()

@@ -118,15 +118,56 @@ func TestDiffSidesSharingObjects(t *testing.T) {
 	}
 	e := apiEntry()
 	e.Diff = d
-	summary, err := e.SummaryJSON()
+	e.SnapshotBefore, e.SnapshotAfter = before, after
+	encoded, err := e.Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := `"diff":` + mustJSON(t, d) + `,"event_type":"trustmarktype_deactivated"}`
-	if !strings.HasSuffix(string(summary), want) {
-		t.Errorf("summary %s\ndoes not end with %s", summary, want)
+	if !strings.HasSuffix(encoded.Summary, want) {
+		t.Errorf("summary %s\ndoes not end with %s", encoded.Summary, want)
+	}
+	if encoded.Before != mustJSON(t, before) || encoded.After != mustJSON(t, after) {
+		t.Errorf("snapshots\n got %s\n     %s\nwant %s\n     %s", encoded.Before, encoded.After, mustJSON(t, before), mustJSON(t, after))
 	}
 	if _, err := EncodeJSON(obj{"new": obj{"a": shared}, "old": obj{"a": shared, "b": 1.5}}); err == nil {
 		t.Error("an unencodable value in the sides of a diff gave no error")
+	}
+}
+
+// TestEntryEncodeMatchesEncodingJSONOnRandomChanges: an entry's summary
+// and snapshots are the bytes of json.Marshal when the snapshots share
+// random objects (as the stream decoder shares what a change left alone)
+// and the diff's sides are objects of the snapshots.
+func TestEntryEncodeMatchesEncodingJSONOnRandomChanges(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 1000 {
+		before := map[string]any{}
+		for range r.IntN(12) {
+			before[randomString(r)] = randomValue(r, 3)
+		}
+		after := make(map[string]any, len(before))
+		for k, v := range before {
+			switch r.IntN(4) {
+			case 0: // removed
+			case 1:
+				after[k] = randomValue(r, 3)
+			default:
+				after[k] = v // shared, as decoded once
+			}
+		}
+		e := apiEntry()
+		e.SnapshotBefore, e.SnapshotAfter, e.Diff = before, after, Diff(before, after)
+		encoded, err := e.Encode()
+		if err != nil {
+			t.Fatalf("change #%d: %v", i, err)
+		}
+		if encoded.Before != mustJSON(t, before) || encoded.After != mustJSON(t, after) {
+			t.Fatalf("change #%d snapshots\n got %s\n     %s\nwant %s\n     %s", i, encoded.Before, encoded.After, mustJSON(t, before), mustJSON(t, after))
+		}
+		want := `"diff":` + mustJSON(t, e.Diff) + `,"event_type":"trustmarktype_deactivated"}`
+		if !strings.HasSuffix(encoded.Summary, want) {
+			t.Fatalf("change #%d summary %s\ndoes not end with %s", i, encoded.Summary, want)
+		}
 	}
 }

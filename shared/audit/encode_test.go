@@ -169,12 +169,12 @@ func apiEntry() Entry {
 	}
 }
 
-// TestSummaryJSON: the list form has every entry field but the
+// TestEncodeSummary: the list form has every entry field but the
 // snapshots, nulls for what is unknown, and times in UTC with a Z.
-func TestSummaryJSON(t *testing.T) {
+func TestEncodeSummary(t *testing.T) {
 	t.Run("entry of an API write", func(t *testing.T) {
 		e := apiEntry()
-		b, err := e.SummaryJSON()
+		b, err := summaryJSON(&e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +198,7 @@ func TestSummaryJSON(t *testing.T) {
 	t.Run("out-of-band entry: nil pointers, no diff and no event type are null", func(t *testing.T) {
 		e := Entry{ID: 3, Timestamp: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), AuthMethod: AuthOutOfBand,
 			Action: ActionCreate, ResourceType: "TrustMark", ResourceRepr: "https://rp", Success: true}
-		b, err := e.SummaryJSON()
+		b, err := summaryJSON(&e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +219,7 @@ func TestSummaryJSON(t *testing.T) {
 	t.Run("an empty diff is {}, not null", func(t *testing.T) {
 		e := apiEntry()
 		e.Diff = obj{}
-		b, err := e.SummaryJSON()
+		b, err := summaryJSON(&e)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,8 +230,8 @@ func TestSummaryJSON(t *testing.T) {
 	t.Run("a diff that cannot be encoded is an error", func(t *testing.T) {
 		e := apiEntry()
 		e.Diff = obj{"x": 1.5}
-		if _, err := e.SummaryJSON(); err == nil {
-			t.Error("SummaryJSON gave no error for an unencodable diff")
+		if _, err := summaryJSON(&e); err == nil {
+			t.Error("Encode gave no error for an unencodable diff")
 		}
 	})
 }
@@ -239,7 +239,7 @@ func TestSummaryJSON(t *testing.T) {
 // TestDetailJSON: the detail form is the summary plus both snapshots.
 func TestDetailJSON(t *testing.T) {
 	e := apiEntry()
-	summary, err := e.SummaryJSON()
+	summary, err := summaryJSON(&e)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@
 package audit
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -50,12 +51,45 @@ type Entry struct {
 	ResourceVersion int64
 }
 
-// SummaryJSON returns the entry as the list endpoint shows it (no
-// snapshots), fields in Inmor's order, that of Entry. It is written by hand
-// because it runs once per stream record.
-func (e *Entry) SummaryJSON() ([]byte, error) {
-	b := make([]byte, 0, 640)
-	b = append(b, `{"id":`...)
+// Encoded is an entry as the journal stores it: the summary (the entry as
+// the list endpoint shows it, without snapshots) and both snapshots as JSON,
+// "null" for a missing snapshot.
+type Encoded struct {
+	Summary, Before, After string
+}
+
+// Encode writes the entry's summary, fields in Inmor's order (that of
+// Entry), and its snapshots. One encoder writes the three, the snapshots
+// first, so an object they share is encoded once and copied: the stream
+// decoder shares the objects a change left alone between the two images,
+// and the sides of a diff are objects of the snapshots. It is written by
+// hand because it runs once per stream record.
+func (e *Entry) Encode() (Encoded, error) {
+	enc := encoderPool.Get().(*encoder)
+	defer enc.release()
+	enc.memo = true
+	snapshot := func(m map[string]any) error {
+		if m == nil {
+			enc.buf = append(enc.buf, "null"...)
+			return nil
+		}
+		return enc.object(m)
+	}
+	if err := snapshot(e.SnapshotBefore); err != nil {
+		return Encoded{}, fmt.Errorf("snapshot before: %w", err)
+	}
+	afterStart := len(enc.buf)
+	if err := snapshot(e.SnapshotAfter); err != nil {
+		return Encoded{}, fmt.Errorf("snapshot after: %w", err)
+	}
+	diffStart := len(enc.buf)
+	if e.Diff == nil {
+		enc.buf = append(enc.buf, "null"...)
+	} else if err := enc.object(e.Diff); err != nil {
+		return Encoded{}, fmt.Errorf("diff: %w", err)
+	}
+	summaryStart := len(enc.buf)
+	b := append(enc.buf, `{"id":`...)
 	b = strconv.AppendInt(b, e.ID, 10)
 	b = append(b, `,"timestamp":"`...)
 	b = e.Timestamp.UTC().AppendFormat(b, TimeFormat)
@@ -84,20 +118,16 @@ func (e *Entry) SummaryJSON() ([]byte, error) {
 	b = append(b, `,"success":`...)
 	b = strconv.AppendBool(b, e.Success)
 	b = append(b, `,"diff":`...)
-	if e.Diff == nil {
-		b = append(b, "null"...)
-	} else {
-		var err error
-		if b, err = appendJSON(b, e.Diff); err != nil {
-			return nil, err
-		}
-	}
+	b = append(b, b[diffStart:summaryStart]...)
 	var eventType *string
 	if e.EventType != "" {
 		eventType = &e.EventType
 	}
 	b = appendField(b, "event_type", eventType)
-	return append(b, '}'), nil
+	b = append(b, '}')
+	enc.buf = b
+	all := string(b) // one copy holds the three parts (and the diff twice)
+	return Encoded{Summary: all[summaryStart:], Before: all[:afterStart], After: all[afterStart:diffStart]}, nil
 }
 
 func appendOptionalInt(b []byte, n *int64) []byte {

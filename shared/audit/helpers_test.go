@@ -25,3 +25,9 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// summaryJSON is the summary Encode writes for e.
+func summaryJSON(e *Entry) ([]byte, error) {
+	encoded, err := e.Encode()
+	return []byte(encoded.Summary), err
+}

@@ -38,7 +38,7 @@ func (j *memoryJournal) Append(_ context.Context, e *audit.Entry) (bool, error) 
 		return false, nil
 	}
 	// Encode as the DynamoDB journal would, so encoding errors surface here.
-	if _, err := e.SummaryJSON(); err != nil {
+	if _, err := e.Encode(); err != nil {
 		return false, err
 	}
 	j.seen[e.SourceEventID] = true

@@ -16,19 +16,11 @@ import (
 type encodingJournal struct{ bytes int }
 
 func (j *encodingJournal) Append(_ context.Context, e *audit.Entry) (bool, error) {
-	s, err := e.SummaryJSON()
+	encoded, err := e.Encode()
 	if err != nil {
 		return false, err
 	}
-	b, err := audit.SnapshotJSON(e.SnapshotBefore)
-	if err != nil {
-		return false, err
-	}
-	a, err := audit.SnapshotJSON(e.SnapshotAfter)
-	if err != nil {
-		return false, err
-	}
-	j.bytes += len(s) + len(b) + len(a)
+	j.bytes += len(encoded.Summary) + len(encoded.Before) + len(encoded.After)
 	return true, nil
 }
 

@@ -153,15 +153,7 @@ func (j *Journal) appendInput(e *audit.Entry, previousID int64) (*dynamodb.Trans
 // entryItem is the stored form of an entry: the filterable fields as
 // attributes (index keys), the list view as JSON, and the snapshots as JSON.
 func entryItem(e *audit.Entry) (map[string]types.AttributeValue, error) {
-	summary, err := e.SummaryJSON()
-	if err != nil {
-		return nil, err
-	}
-	before, err := audit.SnapshotJSON(e.SnapshotBefore)
-	if err != nil {
-		return nil, err
-	}
-	after, err := audit.SnapshotJSON(e.SnapshotAfter)
+	encoded, err := e.Encode()
 	if err != nil {
 		return nil, err
 	}
@@ -177,9 +169,9 @@ func entryItem(e *audit.Entry) (map[string]types.AttributeValue, error) {
 	item[tables.AuditSearchAttribute] = str(audit.SearchText(e))
 	item["event_id"] = str(e.SourceEventID)
 	item["resource_version"] = num(e.ResourceVersion)
-	item[tables.AuditSummaryAttribute] = str(string(summary))
-	item["snapshot_before"] = str(string(before))
-	item["snapshot_after"] = str(string(after))
+	item[tables.AuditSummaryAttribute] = str(encoded.Summary)
+	item["snapshot_before"] = str(encoded.Before)
+	item["snapshot_after"] = str(encoded.After)
 	if e.EventType != "" {
 		item[tables.AuditEventType.Attribute] = str(e.EventType)
 	}

@@ -9,6 +9,7 @@ package storage
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -106,11 +107,9 @@ func ParseImage(item map[string]any) (im Image, ok bool, err error) {
 		return Image{}, false, nil
 	}
 	im.Type = resource.Type(pk)
-	im.Fields = make(map[string]any, len(item))
-	for k, v := range item {
-		if !bookkeeping[k] {
-			im.Fields[k] = v
-		}
+	im.Fields = maps.Clone(item) // faster than inserting the fields one by one
+	for k := range bookkeeping {
+		delete(im.Fields, k)
 	}
 	if v, present := item[AttrID]; present {
 		if im.ID, err = Int(v); err != nil {

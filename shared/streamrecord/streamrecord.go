@@ -55,12 +55,12 @@ type Record struct {
 // Field names are matched exactly (as AWS sends them); unknown fields are
 // skipped whatever their JSON type. Image maps are nested at most 64 levels
 // deep (counting the image itself). The returned values share no memory with
-// payload. An attribute value whose bytes are the same in a record's old and
+// payload: strings are slices of one copy of it. An attribute value whose bytes are the same in a record's old and
 // new images (most of a MODIFY) is decoded once, and both images hold that
 // one value: treat images as read-only.
 func Decode(payload []byte) ([]Record, error) {
 	d := decoderPool.Get().(*decoder)
-	d.buf, d.pos = payload, 0
+	d.buf, d.pos, d.text = payload, 0, string(payload)
 	recs, err := d.envelope()
 	d.release()
 	if err != nil {
@@ -75,8 +75,6 @@ const (
 	maxDepth = 64
 	// maxJSONDepth bounds JSON nesting overall, as encoding/json does.
 	maxJSONDepth = 10000
-	// maxIntern bounds the table of interned attribute names.
-	maxIntern = 4096
 	// maxScratch is the largest unescape buffer kept in the pool.
 	maxScratch = 64 << 10
 	// maxNodes is the largest recorded image kept in the pool (in nodes).
@@ -123,7 +121,13 @@ type decoder struct {
 	keys    []string          // pending map keys (a stack shared by nested maps)
 	vals    []any             // pending map/list values (shared stack)
 	stack   []byte            // closers for skipValue
-	intern  map[string]string // attribute names and other repeated strings
+	// text is buf as one string: a string without escapes is a slice of
+	// it, so decoding allocates no string (values hold the whole payload's
+	// copy alive, for as long as a batch is handled).
+	text string
+	// escaped is whether the last string str read had escapes (or invalid
+	// UTF-8), so its bytes are in scratch, not in buf.
+	escaped bool
 
 	// The first image of a record is recorded (see node) so that the other
 	// image takes the values it has unchanged instead of decoding them.
@@ -152,14 +156,13 @@ var decoderPool = sync.Pool{New: func() any {
 		keys:    make([]string, 0, 64),
 		vals:    make([]any, 0, 64),
 		stack:   make([]byte, 0, 32),
-		intern:  make(map[string]string, 64),
 		nodes:   make([]node, 0, 64),
 		pending: make([]node, 0, 32),
 	}
 }}
 
 func (d *decoder) release() {
-	d.buf = nil
+	d.buf, d.text = nil, ""
 	d.resetStacks()
 	d.forgetImage()
 	if cap(d.scratch) > maxScratch {
@@ -337,11 +340,11 @@ func (d *decoder) record(r *Record) error {
 		start := d.pos
 		switch field {
 		case fEventID:
-			r.EventID, err = d.stringField(false)
+			r.EventID, err = d.stringField()
 		case fEventName:
-			r.EventName, err = d.stringField(true)
+			r.EventName, err = d.stringField()
 		case fEventSourceARN:
-			r.EventSourceARN, err = d.stringField(true)
+			r.EventSourceARN, err = d.stringField()
 		case fDynamoDB:
 			err = d.change(r)
 		default:
@@ -409,7 +412,7 @@ func (d *decoder) change(r *Record) error {
 		case fOldImage:
 			r.OldImage, err = d.image(true)
 		case fSequenceNumber:
-			r.SequenceNumber, err = d.stringField(false)
+			r.SequenceNumber, err = d.stringField()
 		default:
 			err = d.skipValue(4)
 		}
@@ -426,9 +429,8 @@ func (d *decoder) change(r *Record) error {
 	}
 }
 
-// stringField reads a string (or null → ""). Repeated values (event names,
-// ARNs) are interned when intern is set.
-func (d *decoder) stringField(intern bool) (string, error) {
+// stringField reads a string (or null → "").
+func (d *decoder) stringField() (string, error) {
 	if d.peek('n') {
 		return "", d.literal("null")
 	}
@@ -436,10 +438,7 @@ func (d *decoder) stringField(intern bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if intern {
-		return d.internString(b), nil
-	}
-	return string(b), nil
+	return d.stringOf(b), nil
 }
 
 // image reads Keys/NewImage/OldImage (an attribute map, or null → nil).
@@ -527,10 +526,10 @@ func (d *decoder) attrMap(depth int, ref *span) (map[string]any, span, error) {
 			key = same.key
 			cursor++
 		case ref != nil:
-			key = d.internString(kb)
+			key = d.stringOf(kb)
 			same = d.recorded(*ref, key, &cursor)
 		default:
-			key = d.internString(kb)
+			key = d.stringOf(kb)
 		}
 		if err := d.expect(':', "after object key"); err != nil {
 			return nil, span{}, err
@@ -666,9 +665,9 @@ func (d *decoder) set(kind int) ([]any, error) {
 		var v any
 		switch kind {
 		case setS:
-			v = string(b)
+			v = d.stringOf(b)
 		case setN:
-			v, err = number(b, start)
+			v, err = d.number(b, start)
 		default:
 			v, err = binary(b, start)
 		}
@@ -710,12 +709,12 @@ func (d *decoder) attr(depth int, ref *span) (v any, members span, err error) {
 	case "S":
 		var b []byte
 		if b, err = d.str(); err == nil {
-			v = string(b)
+			v = d.stringOf(b)
 		}
 	case "N":
 		var b []byte
 		if b, err = d.str(); err == nil {
-			v, err = number(b, vstart)
+			v, err = d.number(b, vstart)
 		}
 	case "BOOL":
 		v, err = d.boolean()
@@ -753,12 +752,12 @@ func (d *decoder) attr(depth int, ref *span) (v any, members span, err error) {
 	return nil, members, d.unexpected("after attribute value")
 }
 
-// number converts the content of an N attribute.
-func number(b []byte, off int) (any, error) {
+// number converts the content of an N attribute, b, just read by str.
+func (d *decoder) number(b []byte, off int) (any, error) {
 	if end, ok := scanNumber(b, 0); !ok || end != len(b) {
 		return nil, &decodeError{off: off, msg: fmt.Sprintf("invalid number %q", b)}
 	}
-	return json.Number(b), nil
+	return json.Number(d.stringOf(b)), nil
 }
 
 // binary converts the content of a B attribute (standard base64).
@@ -784,18 +783,14 @@ func (d *decoder) boolean() (bool, error) {
 	return false, d.unexpected("looking for a boolean")
 }
 
-// internString returns string(b), sharing one copy of repeated values
-// (attribute names repeat in OldImage, NewImage and across records).
-func (d *decoder) internString(b []byte) string {
-	if s, ok := d.intern[string(b)]; ok {
-		return s
+// stringOf returns b, the string str has just read, as a string: a slice
+// of d.text when it had no escapes, else a copy.
+func (d *decoder) stringOf(b []byte) string {
+	if d.escaped {
+		return string(b)
 	}
-	s := string(b)
-	if len(d.intern) >= maxIntern {
-		clear(d.intern)
-	}
-	d.intern[s] = s
-	return s
+	end := d.pos - 1 // the closing quote
+	return d.text[end-len(b) : end]
 }
 
 // ---------------------------------------------------------------------------
@@ -882,6 +877,7 @@ func (d *decoder) str() ([]byte, error) {
 	}
 	i++
 	start := i
+	d.escaped = false
 	for {
 		for i < len(buf) && strSafe[buf[i]] {
 			i++
@@ -909,6 +905,7 @@ func (d *decoder) str() ([]byte, error) {
 // bytes become U+FFFD, as with encoding/json); buf[start:i] is clean.
 func (d *decoder) strSlow(start, i int) ([]byte, error) {
 	buf := d.buf
+	d.escaped = true
 	s := append(d.scratch[:0], buf[start:i]...)
 	for i < len(buf) {
 		c := buf[i]
