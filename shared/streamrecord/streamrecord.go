@@ -117,10 +117,10 @@ func withPath(err error, seg string) error {
 type decoder struct {
 	buf     []byte
 	pos     int
-	scratch []byte            // unescaped string bytes
-	keys    []string          // pending map keys (a stack shared by nested maps)
-	vals    []any             // pending map/list values (shared stack)
-	stack   []byte            // closers for skipValue
+	scratch []byte   // unescaped string bytes
+	keys    []string // pending map keys (a stack shared by nested maps)
+	vals    []any    // pending map/list values (shared stack)
+	stack   []byte   // closers for skipValue
 	// text is buf as one string: a string without escapes is a slice of
 	// it, so decoding allocates no string (values hold the whole payload's
 	// copy alive, for as long as a batch is handled).
