@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/storage"
@@ -11,7 +13,7 @@ import (
 )
 
 // AuditFunction is the function that consumes the resources table's stream.
-const AuditFunction = app.Audit
+const AuditFunction = function.Audit
 
 // DynamoDB actions granted. TransactWriteItems has no IAM action of its own:
 // each item of a transaction is authorised as its PutItem, UpdateItem,
@@ -153,11 +155,11 @@ func Functions() []Function {
 // deploymentsByName are the sizing and permissions of each function.
 func deploymentsByName() []Function {
 	return []Function{
-		resourceFunction(adminapi.FunctionTrustMarkTypes, "Inmor admin API: TrustMarkType routes"),
-		resourceFunction(adminapi.FunctionTrustMarks, "Inmor admin API: trust mark routes; signs trust marks"),
-		resourceFunction(adminapi.FunctionSubordinates, "Inmor admin API: subordinate routes; signs subordinate statements"),
+		resourceFunction(function.TrustMarkTypes, "Inmor admin API: TrustMarkType routes"),
+		resourceFunction(function.TrustMarks, "Inmor admin API: trust mark routes; signs trust marks"),
+		resourceFunction(function.Subordinates, "Inmor admin API: subordinate routes; signs subordinate statements"),
 		{
-			Name: adminapi.FunctionAuth, Description: "Inmor admin API: login, logout, me, csrf",
+			Name: function.Auth, Description: "Inmor admin API: login, logout, me, csrf",
 			MemoryMB: 512, TimeoutSeconds: 10,
 			Tables: []string{tables.Auth.ID},
 			Access: sessionAccess,
@@ -166,7 +168,7 @@ func deploymentsByName() []Function {
 			// It also serves the admin pages, whose login opens sessions:
 			// the auth function's access to the auth table, and its memory
 			// for argon2id.
-			Name: adminapi.FunctionAuditQuery, Description: "Inmor admin API: the audit log (read-only), the admin pages and the OpenAPI document",
+			Name: function.AuditQuery, Description: "Inmor admin API: the audit log (read-only), the admin pages and the OpenAPI document",
 			MemoryMB: 512, TimeoutSeconds: 10,
 			Tables: []string{tables.Audit.ID, tables.Auth.ID},
 			Access: append([]Access{

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
@@ -307,10 +309,10 @@ func (s *InmorStack) environment(f Function) map[string]*string {
 		}
 		env["TRUSTMARK_ISSUER"] = jsii.String(issuer)
 	}
-	if f.Name == adminapi.FunctionAuth {
+	if f.Name == function.Auth {
 		env["SESSION_COOKIE_SECURE"] = jsii.String("true")
 	}
-	if f.Name == adminapi.FunctionAuditQuery && s.CursorKey != nil {
+	if f.Name == function.AuditQuery && s.CursorKey != nil {
 		env[cursorKeyVariable] = s.CursorKey.SecretValue().UnsafeUnwrap()
 	}
 	return env
@@ -470,14 +472,14 @@ func RouteTargets() (map[string]string, error) {
 		if err := add(r.Method, r.Path, r.Function); err != nil {
 			return nil, err
 		}
-		if r.Function == adminapi.FunctionAuditQuery {
+		if r.Function == function.AuditQuery {
 			auditPaths[r.Path] = true
 		}
 	}
 	for p := range auditPaths {
 		for _, m := range auditWriteMethods {
 			if _, ok := out[m+" "+routePath(p)]; !ok {
-				if err := add(m, p, adminapi.FunctionAuditQuery); err != nil {
+				if err := add(m, p, function.AuditQuery); err != nil {
 					return nil, err
 				}
 			}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
@@ -235,13 +237,13 @@ func TestFunctions(t *testing.T) {
 				t.Errorf("%s: signing environment %v", f.Name, env)
 			}
 		}
-		if f.Name == adminapi.FunctionAuth {
+		if f.Name == function.Auth {
 			want["SESSION_COOKIE_SECURE"] = true
 			if env["SESSION_COOKIE_SECURE"] != "true" {
 				t.Errorf("auth: SESSION_COOKIE_SECURE = %v, want true", env["SESSION_COOKIE_SECURE"])
 			}
 		}
-		if f.Name == adminapi.FunctionAuditQuery && configVariables()[cursorKeyVariable] {
+		if f.Name == function.AuditQuery && configVariables()[cursorKeyVariable] {
 			want[cursorKeyVariable] = true
 			if !strings.Contains(jsonString(env[cursorKeyVariable]), "resolve:secretsmanager") {
 				t.Errorf("auditquery: AUDIT_CURSOR_KEY = %v, want the cursor key secret", env["AUDIT_CURSOR_KEY"])
@@ -353,11 +355,11 @@ func TestRoutes(t *testing.T) {
 		}
 	}
 	for _, r := range adminapi.Routes {
-		if r.Function != adminapi.FunctionAuditQuery {
+		if r.Function != function.AuditQuery {
 			continue
 		}
 		for _, m := range auditWriteMethods {
-			if key := m + " " + routePath(r.Path); got[key] != adminapi.FunctionAuditQuery {
+			if key := m + " " + routePath(r.Path); got[key] != function.AuditQuery {
 				t.Errorf("%s: served by %q, want the audit query function (it answers 405)", key, got[key])
 			}
 		}
@@ -849,7 +851,7 @@ func TestSigningKey(t *testing.T) {
 			signers = append(signers, s.logicalID(s.stack.Roles[f.Name])+".Arn")
 		}
 	}
-	if !sameStrings(signers, []string{s.logicalID(s.stack.Roles[adminapi.FunctionTrustMarks]) + ".Arn", s.logicalID(s.stack.Roles[adminapi.FunctionSubordinates]) + ".Arn"}) {
+	if !sameStrings(signers, []string{s.logicalID(s.stack.Roles[function.TrustMarks]) + ".Arn", s.logicalID(s.stack.Roles[function.Subordinates]) + ".Arn"}) {
 		t.Errorf("signers %v, want the trustmarks and subordinates roles", signers)
 	}
 	for _, st := range get(k.Properties, "KeyPolicy", "Statement").([]any) {
@@ -1084,8 +1086,8 @@ func TestKeyPrefixesMatchStores(t *testing.T) {
 		functions []string
 	}{
 		{"audit", []string{AuditFunction}},
-		{"resources", []string{adminapi.FunctionTrustMarkTypes, adminapi.FunctionTrustMarks, adminapi.FunctionSubordinates}},
-		{"auth", []string{adminapi.FunctionAuth, adminapi.FunctionTrustMarkTypes, adminapi.FunctionAuditQuery}},
+		{"resources", []string{function.TrustMarkTypes, function.TrustMarks, function.Subordinates}},
+		{"auth", []string{function.Auth, function.TrustMarkTypes, function.AuditQuery}},
 	} {
 		keys := keysOf[c.table]
 		if len(keys) == 0 {

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
@@ -36,7 +38,7 @@ func TestFailedWritesAreRecordedAsAttempts(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			hs, store, _ := handlers(c.caller)
-			rec := serve(hs[FunctionTrustMarkTypes], c.method, c.target, c.body)
+			rec := serve(hs[function.TrustMarkTypes], c.method, c.target, c.body)
 			if rec.Code != c.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, c.status, rec.Body)
 			}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -28,7 +30,7 @@ func NewAuditQueryHandler(reader audit.Reader, authn httpapi.Authenticator, curs
 		}
 		handlers[id] = page
 	}
-	return newFunctionHandler(FunctionAuditQuery, authn, nil, handlers)
+	return newFunctionHandler(function.AuditQuery, authn, nil, handlers)
 }
 
 type auditHandlers struct {

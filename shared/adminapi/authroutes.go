@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
@@ -19,7 +21,7 @@ type SessionConfig struct {
 // the session's user and the CSRF token.
 func NewAuthHandler(logins auth.Logins, users auth.UserStore, authn *auth.Authenticator, cfg SessionConfig) http.Handler {
 	h := authHandlers{logins: logins, users: users, authn: authn, cfg: cfg}
-	return newFunctionHandler(FunctionAuth, authn, nil, map[string]http.HandlerFunc{
+	return newFunctionHandler(function.Auth, authn, nil, map[string]http.HandlerFunc{
 		"login":  h.login,
 		"logout": h.logout,
 		"me":     h.me,

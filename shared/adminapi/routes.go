@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -38,15 +40,6 @@ const (
 // AdminAuditLogPath is the admin view's list of audit entries; an entry is
 // at AdminAuditLogPath + "{id}/change/".
 const AdminAuditLogPath = AdminPath + "/auditlog/auditlogentry/"
-
-// Functions that serve routes (the registry, shared/app, declares them).
-const (
-	FunctionTrustMarkTypes = "trustmarktypes"
-	FunctionTrustMarks     = "trustmarks"
-	FunctionSubordinates   = "subordinates"
-	FunctionAuditQuery     = "auditquery"
-	FunctionAuth           = "auth"
-)
 
 // Param is a path or query parameter.
 type Param struct {
@@ -137,109 +130,109 @@ func withErrors(ok map[int]string, statuses ...int) map[int]string {
 // Routes lists every route the API serves.
 var Routes = []Route{
 	{
-		Method: http.MethodPost, Path: BasePath + "/trustmarktypes", Function: FunctionTrustMarkTypes,
+		Method: http.MethodPost, Path: BasePath + "/trustmarktypes", Function: function.TrustMarkTypes,
 		OperationID: "createTrustMarkType", Operation: resource.OpCreate, ResourceType: resource.TypeTrustMarkType, Summary: "Create a TrustMarkType; an existing tmtype answers 403 with the existing type.",
 		Body:      "TrustMarkTypeCreate",
 		Responses: withErrors(map[int]string{201: "TrustMarkType", 403: "TrustMarkType"}, 413, 422),
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/trustmarktypes", Function: FunctionTrustMarkTypes,
+		Method: http.MethodGet, Path: BasePath + "/trustmarktypes", Function: function.TrustMarkTypes,
 		OperationID: "listTrustMarkTypes", Summary: "List TrustMarkTypes by id.",
 		Params:    []Param{limitParam, offsetParam},
 		Responses: withErrors(map[int]string{200: "TrustMarkTypePage"}, 422),
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/trustmarktypes/", Function: FunctionTrustMarkTypes,
+		Method: http.MethodGet, Path: BasePath + "/trustmarktypes/", Function: function.TrustMarkTypes,
 		OperationID: "getTrustMarkTypeByTMType", Summary: "Find a TrustMarkType by tmtype (query parameter, or a JSON body {tmtype} as Inmor clients send).",
 		Params:    []Param{{Name: "tmtype", In: "query", Type: "string", Description: "The tmtype URL."}},
 		Responses: withErrors(map[int]string{200: "TrustMarkType"}, 404, 422),
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/trustmarktypes/{id}", Function: FunctionTrustMarkTypes,
+		Method: http.MethodGet, Path: BasePath + "/trustmarktypes/{id}", Function: function.TrustMarkTypes,
 		OperationID: "getTrustMarkType", Summary: "Get a TrustMarkType.",
 		Params:    []Param{idParam},
 		Responses: withErrors(map[int]string{200: "TrustMarkType"}, 404, 422),
 	},
 	{
-		Method: http.MethodPut, Path: BasePath + "/trustmarktypes/{id}", Function: FunctionTrustMarkTypes,
+		Method: http.MethodPut, Path: BasePath + "/trustmarktypes/{id}", Function: function.TrustMarkTypes,
 		OperationID: "updateTrustMarkType", Operation: resource.OpUpdate, ResourceType: resource.TypeTrustMarkType, Summary: "Update a TrustMarkType; written only when at least one field is given.",
 		Params: []Param{idParam}, Body: "TrustMarkTypeUpdate",
 		Responses: withErrors(map[int]string{200: "TrustMarkType"}, 404, 409, 413, 422),
 	},
 	{
-		Method: http.MethodPost, Path: BasePath + "/trustmarks", Function: FunctionTrustMarks,
+		Method: http.MethodPost, Path: BasePath + "/trustmarks", Function: function.TrustMarks,
 		OperationID: "createTrustMark", Operation: resource.OpCreate, ResourceType: resource.TypeTrustMark,
 		Summary:   "Issue a trust mark; omitted values come from its type. An existing (tmt, domain) answers 403 with the existing mark.",
 		Body:      "TrustMarkCreate",
 		Responses: withErrors(map[int]string{201: "TrustMark", 403: "TrustMark"}, 400, 404, 413, 422),
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/trustmarks", Function: FunctionTrustMarks,
+		Method: http.MethodGet, Path: BasePath + "/trustmarks", Function: function.TrustMarks,
 		OperationID: "listTrustMarks", Summary: "List trust marks by id.",
 		Params:    []Param{limitParam, offsetParam},
 		Responses: withErrors(map[int]string{200: "TrustMarkPage"}, 422),
 	},
 	{
-		Method: http.MethodPost, Path: BasePath + "/trustmarks/list", Function: FunctionTrustMarks,
+		Method: http.MethodPost, Path: BasePath + "/trustmarks/list", Function: function.TrustMarks,
 		OperationID: "listTrustMarksByDomain", Summary: "List the trust marks of a domain (\"\" lists all).",
 		Params: []Param{limitParam, offsetParam}, Body: "TrustMarkDomain",
 		Responses: withErrors(map[int]string{200: "TrustMarkPage"}, 413, 422),
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/trustmarks/{id}", Function: FunctionTrustMarks,
+		Method: http.MethodGet, Path: BasePath + "/trustmarks/{id}", Function: function.TrustMarks,
 		OperationID: "getTrustMark", Summary: "Get a trust mark.",
 		Params:    []Param{idParam},
 		Responses: withErrors(map[int]string{200: "TrustMark"}, 404, 422),
 	},
 	{
-		Method: http.MethodPost, Path: BasePath + "/trustmarks/{id}/renew", Function: FunctionTrustMarks,
+		Method: http.MethodPost, Path: BasePath + "/trustmarks/{id}/renew", Function: function.TrustMarks,
 		OperationID: "renewTrustMark", Operation: resource.OpRenew, ResourceType: resource.TypeTrustMark,
 		Summary:   "Re-sign an active trust mark with a new iat and exp.",
 		Params:    []Param{idParam},
 		Responses: withErrors(map[int]string{200: "TrustMark"}, 400, 404, 409, 422),
 	},
 	{
-		Method: http.MethodPut, Path: BasePath + "/trustmarks/{id}", Function: FunctionTrustMarks,
+		Method: http.MethodPut, Path: BasePath + "/trustmarks/{id}", Function: function.TrustMarks,
 		OperationID: "updateTrustMark", Operation: resource.OpUpdate, ResourceType: resource.TypeTrustMark,
 		Summary: "Update a trust mark: active=false revokes it, active=true re-issues it, changed additional_claims re-sign it; omitted fields are kept.",
 		Params:  []Param{idParam}, Body: "TrustMarkUpdate",
 		Responses: withErrors(map[int]string{200: "TrustMark"}, 404, 409, 413, 422),
 	},
 	{
-		Method: http.MethodPost, Path: BasePath + "/subordinates", Function: FunctionSubordinates,
+		Method: http.MethodPost, Path: BasePath + "/subordinates", Function: function.Subordinates,
 		OperationID: "createSubordinate", Operation: resource.OpCreate, ResourceType: resource.TypeSubordinate,
 		Summary:   "Register a subordinate and sign its statement. An existing entityid answers 403 with the existing subordinate.",
 		Body:      "SubordinateCreate",
 		Responses: withErrors(map[int]string{201: "Subordinate", 403: "Subordinate"}, 400, 413, 422),
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/subordinates", Function: FunctionSubordinates,
+		Method: http.MethodGet, Path: BasePath + "/subordinates", Function: function.Subordinates,
 		OperationID: "listSubordinates", Summary: "List subordinates by id.",
 		Params:    []Param{limitParam, offsetParam},
 		Responses: withErrors(map[int]string{200: "SubordinatePage"}, 422),
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/subordinates/{id}", Function: FunctionSubordinates,
+		Method: http.MethodGet, Path: BasePath + "/subordinates/{id}", Function: function.Subordinates,
 		OperationID: "getSubordinate", Summary: "Get a subordinate.",
 		Params:    []Param{idParam},
 		Responses: withErrors(map[int]string{200: "Subordinate"}, 404, 422),
 	},
 	{
-		Method: http.MethodPost, Path: BasePath + "/subordinates/{id}", Function: FunctionSubordinates,
+		Method: http.MethodPost, Path: BasePath + "/subordinates/{id}", Function: function.Subordinates,
 		OperationID: "updateSubordinate", Operation: resource.OpUpdate, ResourceType: resource.TypeSubordinate,
 		Summary: "Update a subordinate (metadata, forced_metadata and jwks required; omitted optional fields are kept) and re-sign its statement.",
 		Params:  []Param{idParam}, Body: "SubordinateUpdate",
 		Responses: withErrors(map[int]string{200: "Subordinate"}, 400, 404, 409, 413, 422),
 	},
 	{
-		Method: http.MethodPost, Path: BasePath + "/subordinates/{id}/renew", Function: FunctionSubordinates,
+		Method: http.MethodPost, Path: BasePath + "/subordinates/{id}/renew", Function: function.Subordinates,
 		OperationID: "renewSubordinate", Operation: resource.OpRenew, ResourceType: resource.TypeSubordinate,
 		Summary:   "Re-sign an active subordinate's statement with a new iat and exp.",
 		Params:    []Param{idParam},
 		Responses: withErrors(map[int]string{200: "Subordinate"}, 400, 404, 409, 422),
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/auditlog", Function: FunctionAuditQuery,
+		Method: http.MethodGet, Path: BasePath + "/auditlog", Function: function.AuditQuery,
 		OperationID: "listAuditLog", AuditRead: true, Summary: "List audit entries, newest first.",
 		Params: []Param{
 			limitParam, auditOffsetParam,
@@ -259,73 +252,73 @@ var Routes = []Route{
 		Responses: withErrors(map[int]string{200: "AuditLogPage"}, 422),
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/auditlog/{id}", Function: FunctionAuditQuery,
+		Method: http.MethodGet, Path: BasePath + "/auditlog/{id}", Function: function.AuditQuery,
 		OperationID: "getAuditLogEntry", AuditRead: true, Summary: "Get one audit entry with its snapshots.",
 		Params:    []Param{idParam},
 		Responses: withErrors(map[int]string{200: "AuditLogEntryDetail"}, 404, 422),
 	},
 	{
-		Method: http.MethodPost, Path: BasePath + "/auth/login", Function: FunctionAuth,
+		Method: http.MethodPost, Path: BasePath + "/auth/login", Function: function.Auth,
 		OperationID: "login", Summary: "Log in: sets the sessionid and csrftoken cookies.", Public: true,
 		Body:      "Login",
 		Responses: map[int]string{200: "User", 401: "MessageOnly", 413: "Detail", 422: "ValidationError", 429: "MessageOnly", 500: "Detail"},
 	},
 	{
-		Method: http.MethodPost, Path: BasePath + "/auth/logout", Function: FunctionAuth,
+		Method: http.MethodPost, Path: BasePath + "/auth/logout", Function: function.Auth,
 		OperationID: "logout", Summary: "Log out: the session is revoked server-side.", Public: true,
 		Responses: map[int]string{200: "MessageOnly", 500: "Detail"},
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/auth/me", Function: FunctionAuth,
+		Method: http.MethodGet, Path: BasePath + "/auth/me", Function: function.Auth,
 		OperationID: "me", Summary: "The user of the session.", Public: true,
 		Responses: map[int]string{200: "User", 401: "MessageOnly", 500: "Detail"},
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/auth/csrf", Function: FunctionAuth,
+		Method: http.MethodGet, Path: BasePath + "/auth/csrf", Function: function.Auth,
 		OperationID: "csrf", Summary: "A CSRF token; also sets the csrftoken cookie.", Public: true,
 		Responses: map[int]string{200: "CSRFToken", 500: "Detail"},
 	},
 	{
-		Method: http.MethodGet, Path: BasePath + "/openapi.json", Function: FunctionAuditQuery,
+		Method: http.MethodGet, Path: BasePath + "/openapi.json", Function: function.AuditQuery,
 		OperationID: "openapi", Summary: "This OpenAPI document.", Public: true,
 		Responses: map[int]string{200: ""},
 	},
 	// The admin view: read-only HTML pages for staff sessions.
 	// Write methods on the list and the entry answer 405.
 	{
-		Method: http.MethodGet, Path: AdminPath, Function: FunctionAuditQuery, Page: true,
+		Method: http.MethodGet, Path: AdminPath, Function: function.AuditQuery, Page: true,
 		OperationID: PageAdminRoot, Summary: "Redirect to the audit log list.",
 	},
 	{
-		Method: http.MethodGet, Path: AdminPath + "/", Function: FunctionAuditQuery, Page: true,
+		Method: http.MethodGet, Path: AdminPath + "/", Function: function.AuditQuery, Page: true,
 		OperationID: PageAdminIndex, Summary: "Redirect to the audit log list.",
 	},
 	{
-		Method: http.MethodGet, Path: AdminPath + "/login/", Function: FunctionAuditQuery, Page: true,
+		Method: http.MethodGet, Path: AdminPath + "/login/", Function: function.AuditQuery, Page: true,
 		OperationID: PageLogin, Summary: "The login form.",
 	},
 	{
-		Method: http.MethodPost, Path: AdminPath + "/login/", Function: FunctionAuditQuery, Page: true,
+		Method: http.MethodPost, Path: AdminPath + "/login/", Function: function.AuditQuery, Page: true,
 		OperationID: PageLoginSubmit, Summary: "Log in (form post with the CSRF token); throttled as the API's login.",
 	},
 	{
-		Method: http.MethodGet, Path: AdminPath + "/logout/", Function: FunctionAuditQuery, Page: true,
+		Method: http.MethodGet, Path: AdminPath + "/logout/", Function: function.AuditQuery, Page: true,
 		OperationID: PageLogoutConfirm, Summary: "A form to log out.",
 	},
 	{
-		Method: http.MethodPost, Path: AdminPath + "/logout/", Function: FunctionAuditQuery, Page: true,
+		Method: http.MethodPost, Path: AdminPath + "/logout/", Function: function.AuditQuery, Page: true,
 		OperationID: PageLogout, Summary: "Log out (form post with the CSRF token).",
 	},
 	{
-		Method: http.MethodGet, Path: AdminAuditLogPath, Function: FunctionAuditQuery, Page: true,
+		Method: http.MethodGet, Path: AdminAuditLogPath, Function: function.AuditQuery, Page: true,
 		OperationID: PageAuditLogList, Summary: "The audit log: filters, search, cursor paging.",
 	},
 	{
-		Method: http.MethodGet, Path: AdminAuditLogPath + "{id}/change/", Function: FunctionAuditQuery, Page: true,
+		Method: http.MethodGet, Path: AdminAuditLogPath + "{id}/change/", Function: function.AuditQuery, Page: true,
 		OperationID: PageAuditLogEntry, Summary: "One audit entry: every field, the diff and both snapshots.",
 	},
 	{
-		Method: http.MethodGet, Path: AdminPath + "/static/{file}", Function: FunctionAuditQuery, Page: true,
+		Method: http.MethodGet, Path: AdminPath + "/static/{file}", Function: function.AuditQuery, Page: true,
 		OperationID: PageStatic, Summary: "The admin view's stylesheet.",
 	},
 }

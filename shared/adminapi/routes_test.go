@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -137,12 +139,12 @@ func stubPages() Pages {
 func handlers(a authn) (map[string]http.Handler, *memStore, *fakeReader) {
 	store, reader := &memStore{}, &fakeReader{entries: map[int64]json.RawMessage{}}
 	return map[string]http.Handler{
-		FunctionTrustMarkTypes: NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, a, store),
-		FunctionTrustMarks:     NewTrustMarksHandler(resource.TrustMarks{}, a, store),
-		FunctionSubordinates:   NewSubordinatesHandler(resource.Subordinates{}, a, store),
-		FunctionAuditQuery:     NewAuditQueryHandler(reader, a, testCursors, stubPages()),
+		function.TrustMarkTypes: NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, a, store),
+		function.TrustMarks:     NewTrustMarksHandler(resource.TrustMarks{}, a, store),
+		function.Subordinates:   NewSubordinatesHandler(resource.Subordinates{}, a, store),
+		function.AuditQuery:     NewAuditQueryHandler(reader, a, testCursors, stubPages()),
 		// Without stores: these tests reach no route that reads them.
-		FunctionAuth: NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
+		function.Auth: NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
 	}, store, reader
 }
 
@@ -181,8 +183,8 @@ func TestRoutesAreUnique(t *testing.T) {
 		}
 		ops[r.OperationID] = true
 		if r.Page {
-			if r.Path != AdminPath && !strings.HasPrefix(r.Path, AdminPath+"/") || r.Function != FunctionAuditQuery || r.Public {
-				t.Errorf("page %s must be under %s, served by %s, and not Public (it checks the session itself)", r.Key(), AdminPath, FunctionAuditQuery)
+			if r.Path != AdminPath && !strings.HasPrefix(r.Path, AdminPath+"/") || r.Function != function.AuditQuery || r.Public {
+				t.Errorf("page %s must be under %s, served by %s, and not Public (it checks the session itself)", r.Key(), AdminPath, function.AuditQuery)
 			}
 		} else if !strings.HasPrefix(r.Path, BasePath+"/") {
 			t.Errorf("route %s is not under %s", r.Key(), BasePath)
@@ -432,7 +434,7 @@ func TestEveryRouteIsServed(t *testing.T) {
 // TestOpenAPIRoute serves the document generated from the route table.
 func TestOpenAPIRoute(t *testing.T) {
 	hs, _, _ := handlers(nobody)
-	rec := serve(hs[FunctionAuditQuery], "GET", BasePath+"/openapi.json", "")
+	rec := serve(hs[function.AuditQuery], "GET", BasePath+"/openapi.json", "")
 	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("openapi.json: %d %s", rec.Code, rec.Header())
 	}
@@ -451,22 +453,22 @@ func TestFunctionsServeOnlyTheirRoutes(t *testing.T) {
 		status                 int
 		allow                  string
 	}{
-		{FunctionTrustMarkTypes, "GET", BasePath + "/auditlog", 404, ""},
-		{FunctionTrustMarkTypes, "GET", BasePath + "/openapi.json", 404, ""},
-		{FunctionAuditQuery, "GET", BasePath + "/trustmarktypes", 404, ""},
-		{FunctionAuditQuery, "POST", BasePath + "/auditlog", 405, "GET"},
-		{FunctionAuditQuery, "DELETE", BasePath + "/auditlog", 405, "GET"},
-		{FunctionAuditQuery, "PUT", BasePath + "/auditlog/1", 405, "GET"},
-		{FunctionAuditQuery, "PATCH", BasePath + "/auditlog/1", 405, "GET"},
-		{FunctionAuditQuery, "DELETE", BasePath + "/auditlog/1", 405, "GET"},
-		{FunctionAuditQuery, "POST", AdminAuditLogPath, 405, "GET"},
-		{FunctionAuditQuery, "DELETE", AdminAuditLogPath + "1/change/", 405, "GET"},
-		{FunctionAuditQuery, "PUT", AdminAuditLogPath + "1/change/", 405, "GET"},
-		{FunctionAuditQuery, "PATCH", AdminAuditLogPath, 405, "GET"},
-		{FunctionAuditQuery, "DELETE", AdminPath + "/login/", 405, "GET, POST"},
-		{FunctionTrustMarkTypes, "GET", AdminAuditLogPath, 404, ""},
-		{FunctionTrustMarkTypes, "DELETE", BasePath + "/trustmarktypes/1", 405, "GET, PUT"},
-		{FunctionTrustMarkTypes, "GET", BasePath + "/trustmarktypes/1/", 404, ""},
+		{function.TrustMarkTypes, "GET", BasePath + "/auditlog", 404, ""},
+		{function.TrustMarkTypes, "GET", BasePath + "/openapi.json", 404, ""},
+		{function.AuditQuery, "GET", BasePath + "/trustmarktypes", 404, ""},
+		{function.AuditQuery, "POST", BasePath + "/auditlog", 405, "GET"},
+		{function.AuditQuery, "DELETE", BasePath + "/auditlog", 405, "GET"},
+		{function.AuditQuery, "PUT", BasePath + "/auditlog/1", 405, "GET"},
+		{function.AuditQuery, "PATCH", BasePath + "/auditlog/1", 405, "GET"},
+		{function.AuditQuery, "DELETE", BasePath + "/auditlog/1", 405, "GET"},
+		{function.AuditQuery, "POST", AdminAuditLogPath, 405, "GET"},
+		{function.AuditQuery, "DELETE", AdminAuditLogPath + "1/change/", 405, "GET"},
+		{function.AuditQuery, "PUT", AdminAuditLogPath + "1/change/", 405, "GET"},
+		{function.AuditQuery, "PATCH", AdminAuditLogPath, 405, "GET"},
+		{function.AuditQuery, "DELETE", AdminPath + "/login/", 405, "GET, POST"},
+		{function.TrustMarkTypes, "GET", AdminAuditLogPath, 404, ""},
+		{function.TrustMarkTypes, "DELETE", BasePath + "/trustmarktypes/1", 405, "GET, PUT"},
+		{function.TrustMarkTypes, "GET", BasePath + "/trustmarktypes/1/", 404, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.function+" "+c.method+" "+c.path, func(t *testing.T) {
@@ -483,7 +485,7 @@ func TestFunctionsServeOnlyTheirRoutes(t *testing.T) {
 func TestTrustMarkTypeRoutes(t *testing.T) {
 	admin := authn{p: auth.Principal{UserID: 1, Username: "alice", AuthMethod: auth.MethodAPIKey, APIKeyName: "ci", Tenant: "acme", Scope: auth.ScopeAdmin}}
 	hs, store, _ := handlers(admin)
-	h := hs[FunctionTrustMarkTypes]
+	h := hs[function.TrustMarkTypes]
 	steps := []struct {
 		name, method, target, body string
 		status                     int
@@ -546,10 +548,10 @@ func TestKeyScope(t *testing.T) {
 		function, method, target, body string
 		status                         int
 	}{
-		{FunctionAuditQuery, "GET", "/api/v1/auditlog", "", 200},
-		{FunctionAuditQuery, "GET", "/api/v1/auditlog/5", "", 404},
-		{FunctionTrustMarkTypes, "POST", "/api/v1/trustmarktypes", `{"tmtype": "https://tm/x"}`, 403},
-		{FunctionTrustMarkTypes, "GET", "/api/v1/trustmarktypes", "", 403},
+		{function.AuditQuery, "GET", "/api/v1/auditlog", "", 200},
+		{function.AuditQuery, "GET", "/api/v1/auditlog/5", "", 404},
+		{function.TrustMarkTypes, "POST", "/api/v1/trustmarktypes", `{"tmtype": "https://tm/x"}`, 403},
+		{function.TrustMarkTypes, "GET", "/api/v1/trustmarktypes", "", 403},
 	}
 	for _, c := range cases {
 		t.Run(c.method+" "+c.target, func(t *testing.T) {
@@ -591,7 +593,7 @@ func TestAuditLogVisibility(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			hs, _, reader := handlers(authn{p: c.principal})
 			reader.entries[1] = entry(c.entryTenant)
-			h := hs[FunctionAuditQuery]
+			h := hs[function.AuditQuery]
 			rec := serve(h, "GET", "/api/v1/auditlog?resource_type=TrustMarkType&action=UPDATE&limit=7&offset=2", "")
 			if rec.Code != 200 || len(reader.queries) != 1 {
 				t.Fatalf("list: %d %s", rec.Code, rec.Body)
@@ -621,7 +623,7 @@ func TestAuditLogQueryValidation(t *testing.T) {
 		"cursor=forged.cursor", "cursor=abc&offset=5", "q=" + strings.Repeat("x", 201), "username=" + strings.Repeat("u", 151),
 	} {
 		t.Run(q, func(t *testing.T) {
-			rec := serve(hs[FunctionAuditQuery], "GET", "/api/v1/auditlog?"+q, "")
+			rec := serve(hs[function.AuditQuery], "GET", "/api/v1/auditlog?"+q, "")
 			if rec.Code != 422 {
 				t.Errorf("%s: %d %s, want 422", q, rec.Code, rec.Body)
 			}
@@ -630,7 +632,7 @@ func TestAuditLogQueryValidation(t *testing.T) {
 	if len(reader.queries) != 0 {
 		t.Errorf("the reader was queried %d times with invalid parameters", len(reader.queries))
 	}
-	rec := serve(hs[FunctionAuditQuery], "GET", "/api/v1/auditlog", "")
+	rec := serve(hs[function.AuditQuery], "GET", "/api/v1/auditlog", "")
 	if rec.Code != 200 || !reflect.DeepEqual(decode(t, rec), map[string]any{"items": []any{}, "count": 0.0, "count_exact": true, "next_cursor": nil}) {
 		t.Errorf("empty list: %d %s", rec.Code, rec.Body)
 	}

@@ -4,13 +4,15 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/httpapi"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
 // NewSubordinatesHandler returns the handler of the subordinates function.
 func NewSubordinatesHandler(svc resource.Subordinates, authn httpapi.Authenticator, attempts resource.AttemptRecorder) http.Handler {
-	return newFunctionHandler(FunctionSubordinates, authn, attempts, map[string]http.HandlerFunc{
+	return newFunctionHandler(function.Subordinates, authn, attempts, map[string]http.HandlerFunc{
 		"createSubordinate": withBody(http.StatusCreated, func(r *http.Request) (resource.Subordinate, error) {
 			in, err := readSubordinate(r, true)
 			if err != nil {

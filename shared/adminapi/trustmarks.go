@@ -3,13 +3,15 @@ package adminapi
 import (
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/httpapi"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
 // NewTrustMarksHandler returns the handler of the trustmarks function.
 func NewTrustMarksHandler(svc resource.TrustMarks, authn httpapi.Authenticator, attempts resource.AttemptRecorder) http.Handler {
-	return newFunctionHandler(FunctionTrustMarks, authn, attempts, map[string]http.HandlerFunc{
+	return newFunctionHandler(function.TrustMarks, authn, attempts, map[string]http.HandlerFunc{
 		"createTrustMark": withBody(http.StatusCreated, func(r *http.Request) (resource.TrustMark, error) {
 			in, err := readNewTrustMark(r)
 			if err != nil {

@@ -3,13 +3,15 @@ package adminapi
 import (
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/httpapi"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
 // NewTrustMarkTypesHandler returns the handler of the trustmarktypes function.
 func NewTrustMarkTypesHandler(svc resource.TrustMarkTypes, authn httpapi.Authenticator, attempts resource.AttemptRecorder) http.Handler {
-	return newFunctionHandler(FunctionTrustMarkTypes, authn, attempts, map[string]http.HandlerFunc{
+	return newFunctionHandler(function.TrustMarkTypes, authn, attempts, map[string]http.HandlerFunc{
 		"createTrustMarkType": withBody(http.StatusCreated, func(r *http.Request) (resource.TrustMarkType, error) {
 			in, err := readNewTrustMarkType(r)
 			if err != nil {

@@ -21,19 +21,17 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/logging"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
-
-// Audit is the function that consumes the resources table's stream.
-const Audit = "audit"
 
 // Kind says how a function is invoked.
 type Kind int
@@ -59,12 +57,12 @@ type Spec struct {
 
 // specs is the set of functions, declared once.
 var specs = []Spec{
-	{Name: adminapi.FunctionTrustMarkTypes, Kind: HTTP},
-	{Name: adminapi.FunctionTrustMarks, Kind: HTTP, Signs: true},
-	{Name: adminapi.FunctionSubordinates, Kind: HTTP, Signs: true},
-	{Name: adminapi.FunctionAuditQuery, Kind: HTTP},
-	{Name: adminapi.FunctionAuth, Kind: HTTP},
-	{Name: Audit, Kind: Stream},
+	{Name: function.TrustMarkTypes, Kind: HTTP},
+	{Name: function.TrustMarks, Kind: HTTP, Signs: true},
+	{Name: function.Subordinates, Kind: HTTP, Signs: true},
+	{Name: function.AuditQuery, Kind: HTTP},
+	{Name: function.Auth, Kind: HTTP},
+	{Name: function.Audit, Kind: Stream},
 }
 
 // Specs returns every function of the system, in a stable order.

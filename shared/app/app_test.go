@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	_ "github.com/inmor/inmor-serverless/shared/app/all"
@@ -73,8 +75,8 @@ func TestRegisterRefusesMistakes(t *testing.T) {
 		register   func()
 	}{
 		{"undeclared", "not a declared function", func() { app.Register("nonexistent", build, nil) }},
-		{"twice", "registered twice", func() { app.Register(adminapi.FunctionAuth, build, nil) }},
-		{"signs, no signer", "signer factory", func() { app.Register(adminapi.FunctionTrustMarks, build, nil) }},
+		{"twice", "registered twice", func() { app.Register(function.Auth, build, nil) }},
+		{"signs, no signer", "signer factory", func() { app.Register(function.TrustMarks, build, nil) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			defer func() {
@@ -97,7 +99,7 @@ func TestFunctionsLinkWhatTheyServe(t *testing.T) {
 			t.Fatalf("go list %s: %v", spec.Name, err)
 		}
 		deps := strings.Fields(string(out))
-		if got, want := slices.Contains(deps, "github.com/inmor/inmor-serverless/shared/adminui"), spec.Name == adminapi.FunctionAuditQuery; got != want {
+		if got, want := slices.Contains(deps, "github.com/inmor/inmor-serverless/shared/adminui"), spec.Name == function.AuditQuery; got != want {
 			t.Errorf("%s links the admin pages: %v, want %v", spec.Name, got, want)
 		}
 		if got := slices.Contains(deps, "github.com/aws/aws-sdk-go-v2/service/kms"); got != spec.Signs {

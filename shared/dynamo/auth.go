@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -31,70 +30,37 @@ type Auth struct {
 	Table  string
 }
 
-type userRecord struct {
-	PK           string `dynamodbav:"pk"`
-	Kind         string `dynamodbav:"kind"`
-	Sort         string `dynamodbav:"sort"`
-	ID           int64  `dynamodbav:"id"`
-	Username     string `dynamodbav:"username"`
-	Email        string `dynamodbav:"email"`
-	IsStaff      bool   `dynamodbav:"is_staff"`
-	IsSuperuser  bool   `dynamodbav:"is_superuser"`
-	IsActive     bool   `dynamodbav:"is_active"`
-	PasswordHash string `dynamodbav:"password_hash"`
-	DateJoined   string `dynamodbav:"date_joined"`
-}
-
-type apiKeyRecord struct {
-	PK         string `dynamodbav:"pk"`
-	Kind       string `dynamodbav:"kind"`
-	Sort       string `dynamodbav:"sort"`
-	Hash       string `dynamodbav:"hash"`
-	Prefix     string `dynamodbav:"prefix"`
-	Name       string `dynamodbav:"name"`
-	Username   string `dynamodbav:"username"`
-	UserID     int64  `dynamodbav:"user_id"`
-	Tenant     string `dynamodbav:"tenant"`
-	Scope      string `dynamodbav:"scope"`
-	IsActive   bool   `dynamodbav:"is_active"`
-	CreatedAt  string `dynamodbav:"created_at"`
-	ExpiresAt  string `dynamodbav:"key_expires_at,omitempty"`
-	LastUsedAt string `dynamodbav:"last_used_at,omitempty"`
-}
-
-func optionalTime(s string) *time.Time {
-	if s == "" {
+// optionalTime reads a time attribute: nil when absent, NULL or unreadable.
+func optionalTime(s *string) *time.Time {
+	if s == nil {
 		return nil
 	}
-	t, err := time.Parse(timeFormatRFC3339, s)
+	t, err := time.Parse(timeFormatRFC3339, *s)
 	if err != nil {
 		return nil
 	}
 	return &t
 }
 
-func (a *Auth) get(ctx context.Context, pk string, into any) error {
+// get reads one item, or a NotFound error.
+func (a *Auth) get(ctx context.Context, pk string) (*itemReader, error) {
 	out, err := a.Client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(pk)}, ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if out.Item == nil {
-		return apperr.E(apperr.Op("dynamo.Auth"), apperr.NotFound)
+		return nil, apperr.E(apperr.Op("dynamo.Auth"), apperr.NotFound)
 	}
-	return attributevalue.UnmarshalMap(out.Item, into)
+	return &itemReader{item: out.Item}, nil
 }
 
 // putNew stores a new item: Exists when its key is taken by another item.
 // The very same item already stored is a put the SDK retried after it had
 // been applied (its answer lost), so it succeeds.
-func (a *Auth) putNew(ctx context.Context, record any) error {
-	item, err := attributevalue.MarshalMap(record)
-	if err != nil {
-		return err
-	}
-	_, err = a.Client.PutItem(ctx, &dynamodb.PutItemInput{
+func (a *Auth) putNew(ctx context.Context, item map[string]types.AttributeValue) error {
+	_, err := a.Client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(a.Table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -110,27 +76,71 @@ func (a *Auth) putNew(ctx context.Context, record any) error {
 
 // APIKeyByHash implements auth.KeyStore.
 func (a *Auth) APIKeyByHash(ctx context.Context, hash string) (auth.APIKey, error) {
-	var r apiKeyRecord
-	if err := a.get(ctx, storage.APIKeyPrefix+hash, &r); err != nil {
+	r, err := a.get(ctx, storage.APIKeyPrefix+hash)
+	if err != nil {
 		return auth.APIKey{}, err
 	}
-	return r.apiKey(), nil
+	return apiKeyFromItem(r)
 }
 
-func (r apiKeyRecord) apiKey() auth.APIKey {
-	return auth.APIKey{
-		Hash: r.Hash, Prefix: r.Prefix, Name: r.Name, Username: r.Username, UserID: r.UserID,
-		Tenant: r.Tenant, Scope: r.Scope, IsActive: r.IsActive, CreatedAt: *orNow(optionalTime(r.CreatedAt)),
-		ExpiresAt: optionalTime(r.ExpiresAt), LastUsedAt: optionalTime(r.LastUsedAt),
+// apiKeyItem is a key as stored: its hash is the partition key; the kind
+// index lists keys by owner and creation time.
+func apiKeyItem(k auth.APIKey) map[string]types.AttributeValue {
+	w := newItemWriter()
+	w.str("pk", storage.APIKeyPrefix+k.Hash)
+	w.str("kind", kindAPIKey)
+	w.str("sort", k.Username+"#"+formatAuthTime(k.CreatedAt))
+	w.str("hash", k.Hash)
+	w.str("prefix", k.Prefix)
+	w.str("name", k.Name)
+	w.str("username", k.Username)
+	w.int("user_id", k.UserID)
+	w.str("tenant", k.Tenant)
+	w.str("scope", k.Scope)
+	w.bool("is_active", k.IsActive)
+	w.str("created_at", formatAuthTime(k.CreatedAt))
+	if k.ExpiresAt != nil {
+		w.str("key_expires_at", formatAuthTime(*k.ExpiresAt))
 	}
+	return w.item
 }
 
-func (r userRecord) user() auth.User {
-	return auth.User{
-		ID: r.ID, Username: r.Username, Email: r.Email, IsStaff: r.IsStaff, IsSuperuser: r.IsSuperuser,
-		IsActive: r.IsActive, PasswordHash: r.PasswordHash, DateJoined: *orNow(optionalTime(r.DateJoined)),
+func apiKeyFromItem(r *itemReader) (auth.APIKey, error) {
+	k := auth.APIKey{
+		Hash: r.str("hash"), Prefix: r.str("prefix"), Name: r.str("name"), Username: r.str("username"), UserID: r.int("user_id"),
+		Tenant: r.str("tenant"), Scope: r.str("scope"), IsActive: r.bool("is_active"), CreatedAt: *orNow(optionalTime(r.optionalStr("created_at"))),
+		ExpiresAt: optionalTime(r.optionalStr("key_expires_at")), LastUsedAt: optionalTime(r.optionalStr("last_used_at")),
 	}
+	return k, r.err
 }
+
+// userItem is a user as stored: the username is the partition key; the
+// kind index lists users by username.
+func userItem(u auth.User) map[string]types.AttributeValue {
+	w := newItemWriter()
+	w.str("pk", storage.UserPrefix+u.Username)
+	w.str("kind", kindUser)
+	w.str("sort", u.Username)
+	w.int("id", u.ID)
+	w.str("username", u.Username)
+	w.str("email", u.Email)
+	w.bool("is_staff", u.IsStaff)
+	w.bool("is_superuser", u.IsSuperuser)
+	w.bool("is_active", u.IsActive)
+	w.str("password_hash", u.PasswordHash)
+	w.str("date_joined", formatAuthTime(u.DateJoined))
+	return w.item
+}
+
+func userFromItem(r *itemReader) (auth.User, error) {
+	u := auth.User{
+		ID: r.int("id"), Username: r.str("username"), Email: r.str("email"), IsStaff: r.bool("is_staff"), IsSuperuser: r.bool("is_superuser"),
+		IsActive: r.bool("is_active"), PasswordHash: r.str("password_hash"), DateJoined: *orNow(optionalTime(r.optionalStr("date_joined"))),
+	}
+	return u, r.err
+}
+
+func formatAuthTime(t time.Time) string { return t.UTC().Format(timeFormatRFC3339) }
 
 func orNow(t *time.Time) *time.Time {
 	if t == nil {
@@ -142,11 +152,11 @@ func orNow(t *time.Time) *time.Time {
 
 // UserByUsername implements auth.KeyStore.
 func (a *Auth) UserByUsername(ctx context.Context, username string) (auth.User, error) {
-	var r userRecord
-	if err := a.get(ctx, storage.UserPrefix+username, &r); err != nil {
+	r, err := a.get(ctx, storage.UserPrefix+username)
+	if err != nil {
 		return auth.User{}, err
 	}
-	return r.user(), nil
+	return userFromItem(r)
 }
 
 // CreateUser stores a new user with a fresh id; an Exists error when the username
@@ -163,34 +173,19 @@ func (a *Auth) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
 	if err != nil {
 		return u, fmt.Errorf("allocate user id: %w", err)
 	}
-	var counter struct {
-		Value int64 `dynamodbav:"value"`
+	counter := &itemReader{item: out.Attributes}
+	if u.ID = counter.int("value"); counter.err != nil {
+		return u, fmt.Errorf("allocate user id: %w", counter.err)
 	}
-	if err := attributevalue.UnmarshalMap(out.Attributes, &counter); err != nil {
-		return u, err
-	}
-	u.ID = counter.Value
 	if u.DateJoined.IsZero() {
 		u.DateJoined = time.Now().UTC()
 	}
-	return u, a.putNew(ctx, userRecord{
-		PK: storage.UserPrefix + u.Username, Kind: kindUser, Sort: u.Username, ID: u.ID, Username: u.Username, Email: u.Email, IsStaff: u.IsStaff,
-		IsSuperuser: u.IsSuperuser, IsActive: u.IsActive, PasswordHash: u.PasswordHash,
-		DateJoined: u.DateJoined.UTC().Format(timeFormatRFC3339),
-	})
+	return u, a.putNew(ctx, userItem(u))
 }
 
 // CreateAPIKey stores a new key; an Exists error when its hash is stored already.
 func (a *Auth) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
-	r := apiKeyRecord{
-		PK: storage.APIKeyPrefix + k.Hash, Kind: kindAPIKey, Sort: k.Username + "#" + k.CreatedAt.UTC().Format(timeFormatRFC3339), Hash: k.Hash, Prefix: k.Prefix, Name: k.Name, Username: k.Username,
-		UserID: k.UserID, Tenant: k.Tenant, Scope: k.Scope, IsActive: k.IsActive,
-		CreatedAt: k.CreatedAt.UTC().Format(timeFormatRFC3339),
-	}
-	if k.ExpiresAt != nil {
-		r.ExpiresAt = k.ExpiresAt.UTC().Format(timeFormatRFC3339)
-	}
-	return a.putNew(ctx, r)
+	return a.putNew(ctx, apiKeyItem(k))
 }
 
 // queryKind reads every item of a kind from the kind index, optionally only
@@ -225,11 +220,11 @@ func (a *Auth) queryKind(ctx context.Context, kind, prefix string, each func(map
 func (a *Auth) Users(ctx context.Context) ([]auth.User, error) {
 	var users []auth.User
 	err := a.queryKind(ctx, kindUser, "", func(item map[string]types.AttributeValue) error {
-		var r userRecord
-		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+		u, err := userFromItem(&itemReader{item: item})
+		if err != nil {
 			return err
 		}
-		users = append(users, r.user())
+		users = append(users, u)
 		return nil
 	})
 	return users, err
@@ -244,12 +239,12 @@ func (a *Auth) APIKeys(ctx context.Context, username string) ([]auth.APIKey, err
 	}
 	var keys []auth.APIKey
 	err := a.queryKind(ctx, kindAPIKey, prefix, func(item map[string]types.AttributeValue) error {
-		var r apiKeyRecord
-		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+		k, err := apiKeyFromItem(&itemReader{item: item})
+		if err != nil {
 			return err
 		}
-		if username == "" || r.Username == username { // the prefix "alice#" also matches "alice#x"'s keys
-			keys = append(keys, r.apiKey())
+		if username == "" || k.Username == username { // the prefix "alice#" also matches "alice#x"'s keys
+			keys = append(keys, k)
 		}
 		return nil
 	})
@@ -289,23 +284,18 @@ func (a *Auth) TouchAPIKey(ctx context.Context, hash string, now, notBefore time
 	return err
 }
 
-type sessionRecord struct {
-	PK        string `dynamodbav:"pk"`
-	Username  string `dynamodbav:"username"`
-	UserID    int64  `dynamodbav:"user_id"`
-	CreatedAt string `dynamodbav:"created_at"`
-	ExpiresAt int64  `dynamodbav:"expires_at"` // TTL
-}
-
 // CreateSession implements auth.SessionStore.
 //
 // Session ids are 256-bit random, so an existing item with the same hash can
 // only be this very session: the SDK retried a put whose answer was lost.
 func (a *Auth) CreateSession(ctx context.Context, s auth.Session) error {
-	err := a.putNew(ctx, sessionRecord{
-		PK: storage.SessionPrefix + s.Hash, Username: s.Username, UserID: s.UserID,
-		CreatedAt: s.CreatedAt.UTC().Format(timeFormatRFC3339), ExpiresAt: s.ExpiresAt.Unix(),
-	})
+	w := newItemWriter()
+	w.str("pk", storage.SessionPrefix+s.Hash)
+	w.str("username", s.Username)
+	w.int("user_id", s.UserID)
+	w.str("created_at", formatAuthTime(s.CreatedAt))
+	w.int("expires_at", s.ExpiresAt.Unix()) // TTL
+	err := a.putNew(ctx, w.item)
 	if apperr.Is(apperr.Exists, err) {
 		return nil
 	}
@@ -314,14 +304,15 @@ func (a *Auth) CreateSession(ctx context.Context, s auth.Session) error {
 
 // SessionByHash implements auth.SessionStore.
 func (a *Auth) SessionByHash(ctx context.Context, hash string) (auth.Session, error) {
-	var r sessionRecord
-	if err := a.get(ctx, storage.SessionPrefix+hash, &r); err != nil {
+	r, err := a.get(ctx, storage.SessionPrefix+hash)
+	if err != nil {
 		return auth.Session{}, err
 	}
-	return auth.Session{
-		Hash: hash, Username: r.Username, UserID: r.UserID, CreatedAt: *orNow(optionalTime(r.CreatedAt)),
-		ExpiresAt: time.Unix(r.ExpiresAt, 0),
-	}, nil
+	s := auth.Session{
+		Hash: hash, Username: r.str("username"), UserID: r.int("user_id"), CreatedAt: *orNow(optionalTime(r.optionalStr("created_at"))),
+		ExpiresAt: time.Unix(r.int("expires_at"), 0),
+	}
+	return s, r.err
 }
 
 // DeleteSession implements auth.SessionStore.
@@ -332,19 +323,17 @@ func (a *Auth) DeleteSession(ctx context.Context, hash string) error {
 	return err
 }
 
-type loginFailRecord struct {
-	Count     int   `dynamodbav:"count"`
-	ExpiresAt int64 `dynamodbav:"expires_at"` // the window's end; TTL
-}
-
 // LoginFailures implements auth.LoginThrottle.
 func (a *Auth) LoginFailures(ctx context.Context, username string) (int, time.Time, error) {
-	var r loginFailRecord
-	err := a.get(ctx, storage.LoginFailPrefix+username, &r)
+	r, err := a.get(ctx, storage.LoginFailPrefix+username)
 	if apperr.Is(apperr.NotFound, err) {
 		return 0, time.Time{}, nil
 	}
-	return r.Count, time.Unix(r.ExpiresAt, 0), err
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	count, windowEnd := r.int("count"), r.int("expires_at") // the window's end; TTL
+	return int(count), time.Unix(windowEnd, 0), r.err
 }
 
 // RecordLoginFailure implements auth.LoginThrottle: it counts within the

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -51,13 +50,12 @@ func (s *Resources) nextID(ctx context.Context, t resource.Type) (int64, error) 
 	if err != nil {
 		return 0, fmt.Errorf("allocate %s id: %w", t, err)
 	}
-	var counter struct {
-		Value int64 `dynamodbav:"value"`
+	counter := &itemReader{item: out.Attributes}
+	id := counter.int("value")
+	if counter.err != nil {
+		return 0, fmt.Errorf("allocate %s id: %w", t, counter.err)
 	}
-	if err := attributevalue.UnmarshalMap(out.Attributes, &counter); err != nil {
-		return 0, err
-	}
-	return counter.Value, nil
+	return id, nil
 }
 
 // createUnique writes a new resource item together with the guard of its
@@ -80,18 +78,17 @@ func (s *Resources) createUnique(ctx context.Context, t resource.Type, field, va
 	}})
 	reasons := cancellationReasons(err)
 	if reasonCode(reasons, 0) == "ConditionalCheckFailed" {
-		var holder struct {
-			ID int64 `dynamodbav:"id"`
+		holder := &itemReader{item: reasons[0].Item}
+		holderID := holder.int("id")
+		if holder.err != nil || holderID == 0 {
+			return 0, fmt.Errorf("read uniqueness guard of %s %q: %v", t, value, holder.err)
 		}
-		if err := attributevalue.UnmarshalMap(reasons[0].Item, &holder); err != nil || holder.ID == 0 {
-			return 0, fmt.Errorf("read uniqueness guard of %s %q: %v", t, value, err)
-		}
-		if holder.ID == id {
+		if holderID == id {
 			// The guard holds our own id: the SDK retried a transaction that
 			// had been applied but whose answer was lost.
 			return id, nil
 		}
-		return holder.ID, apperr.E(apperr.Op("dynamo.Resources"), apperr.Exists)
+		return holderID, apperr.E(apperr.Op("dynamo.Resources"), apperr.Exists)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("create %s: %w", t, err)
@@ -109,15 +106,6 @@ func (s *Resources) getRawItem(ctx context.Context, t resource.Type, id int64) (
 		return nil, apperr.E(apperr.Op("dynamo.Resources"), apperr.NotFound)
 	}
 	return out.Item, nil
-}
-
-// getItem reads one resource item into a record, or a NotFound error.
-func (s *Resources) getItem(ctx context.Context, t resource.Type, id int64, into any) error {
-	item, err := s.getRawItem(ctx, t, id)
-	if err != nil {
-		return err
-	}
-	return attributevalue.UnmarshalMap(item, into)
 }
 
 // replaceItem overwrites a resource item if its version is still expected.
@@ -244,7 +232,7 @@ func (s *Resources) listItems(ctx context.Context, t resource.Type, filter *equa
 // withBookkeeping adds the keys, the version and the attribution to a
 // resource's fields.
 func withBookkeeping(t resource.Type, id, version int64, fields map[string]types.AttributeValue, a resource.Attribution) (map[string]types.AttributeValue, error) {
-	attribution, err := attributevalue.Marshal(storage.AttributionMap(a, version))
+	attribution, err := toAttributeValue(storage.AttributionMap(a, version))
 	if err != nil {
 		return nil, err
 	}
@@ -263,31 +251,26 @@ func parseTime(s string) time.Time {
 	return t
 }
 
-// trustMarkTypeRecord is a TrustMarkType item as stored.
-type trustMarkTypeRecord struct {
-	ID          int64  `dynamodbav:"id"`
-	TMType      string `dynamodbav:"tmtype"`
-	Autorenew   bool   `dynamodbav:"autorenew"`
-	ValidFor    int64  `dynamodbav:"valid_for"`
-	RenewalTime int64  `dynamodbav:"renewal_time"`
-	Active      bool   `dynamodbav:"active"`
-	Added       string `dynamodbav:"added"`
-	Version     int64  `dynamodbav:"version"`
-}
-
-func (r trustMarkTypeRecord) trustMarkType() resource.TrustMarkType {
-	return resource.TrustMarkType{
-		ID: r.ID, TMType: r.TMType, Autorenew: r.Autorenew, ValidFor: r.ValidFor,
-		RenewalTime: r.RenewalTime, Active: r.Active, Added: parseTime(r.Added), Version: r.Version,
-	}
-}
-
 func trustMarkTypeItem(t resource.TrustMarkType, a resource.Attribution) (map[string]types.AttributeValue, error) {
-	return withBookkeeping(resource.TypeTrustMarkType, t.ID, t.Version, map[string]types.AttributeValue{
-		"id": num(t.ID), "tmtype": str(t.TMType), "autorenew": boolean(t.Autorenew),
-		"valid_for": num(t.ValidFor), "renewal_time": num(t.RenewalTime), "active": boolean(t.Active),
-		storage.AttrAdded: str(formatTime(t.Added)),
-	}, a)
+	w := newItemWriter()
+	w.int("id", t.ID)
+	w.str("tmtype", t.TMType)
+	w.bool("autorenew", t.Autorenew)
+	w.int("valid_for", t.ValidFor)
+	w.int("renewal_time", t.RenewalTime)
+	w.bool("active", t.Active)
+	w.str(storage.AttrAdded, formatTime(t.Added))
+	return withBookkeeping(resource.TypeTrustMarkType, t.ID, t.Version, w.item, a)
+}
+
+func readTrustMarkType(item map[string]types.AttributeValue) (resource.TrustMarkType, error) {
+	r := &itemReader{item: item}
+	t := resource.TrustMarkType{
+		ID: r.int("id"), TMType: r.str("tmtype"), Autorenew: r.bool("autorenew"), ValidFor: r.int("valid_for"),
+		RenewalTime: r.int("renewal_time"), Active: r.bool("active"), Added: parseTime(r.str(storage.AttrAdded)),
+		Version: r.int(storage.AttrVersion),
+	}
+	return t, r.err
 }
 
 // CreateTrustMarkType implements resource.TrustMarkTypeStore: two requests,
@@ -315,11 +298,11 @@ func (s *Resources) CreateTrustMarkType(ctx context.Context, t resource.TrustMar
 
 // TrustMarkType implements resource.TrustMarkTypeStore.
 func (s *Resources) TrustMarkType(ctx context.Context, id int64) (resource.TrustMarkType, error) {
-	var r trustMarkTypeRecord
-	if err := s.getItem(ctx, resource.TypeTrustMarkType, id, &r); err != nil {
+	item, err := s.getRawItem(ctx, resource.TypeTrustMarkType, id)
+	if err != nil {
 		return resource.TrustMarkType{}, err
 	}
-	return r.trustMarkType(), nil
+	return readTrustMarkType(item)
 }
 
 // TrustMarkTypeByTMType implements resource.TrustMarkTypeStore: the guard
@@ -346,11 +329,11 @@ func (s *Resources) TrustMarkTypeByTMType(ctx context.Context, tmtype string) (r
 func (s *Resources) TrustMarkTypes(ctx context.Context, p resource.Page) ([]resource.TrustMarkType, int, error) {
 	list := []resource.TrustMarkType{}
 	count, err := s.listItems(ctx, resource.TypeTrustMarkType, nil, p, func(item map[string]types.AttributeValue) error {
-		var r trustMarkTypeRecord
-		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+		t, err := readTrustMarkType(item)
+		if err != nil {
 			return err
 		}
-		list = append(list, r.trustMarkType())
+		list = append(list, t)
 		return nil
 	})
 	return list, count, err
@@ -377,7 +360,7 @@ const attemptLifetime = 48 * time.Hour
 // RecordAttempt implements resource.AttemptRecorder: one put of an item
 // that expires. The audit function turns its INSERT into a failed entry.
 func (s *Resources) RecordAttempt(ctx context.Context, a resource.Attempt) error {
-	attribution, err := attributevalue.Marshal(storage.AttributionMap(a.Attribution, 0))
+	attribution, err := toAttributeValue(storage.AttributionMap(a.Attribution, 0))
 	if err != nil {
 		return err
 	}

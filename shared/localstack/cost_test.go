@@ -57,7 +57,7 @@ func TestCostOfAuditPerRecord(t *testing.T) {
 	meter := dynamo.NewMeter()
 	var stats []int
 	s := startStack(t, func(o *localstack.Options) {
-		o.PollInterval = time.Hour
+		o.ManualPolling = true
 		cfg := app.ConfigFromEnv(o.Getenv)
 		client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()), meter.Option())
 		o.Audit = func(localstack.StreamHandler) localstack.StreamHandler {

@@ -87,7 +87,7 @@ func faultStack(t *testing.T, wrap func(localstack.StreamHandler) localstack.Str
 	t.Helper()
 	var getenv func(string) string
 	s := startStack(t, func(o *localstack.Options) {
-		o.PollInterval = time.Hour
+		o.ManualPolling = true
 		o.Audit = wrap
 		getenv = o.Getenv
 	})
@@ -353,7 +353,7 @@ func TestAuditTableWriteFailuresAreRetriedWithoutDuplicates(t *testing.T) {
 			w := &writeFaults{fail: fail}
 			var getenv func(string) string
 			s := startStack(t, func(o *localstack.Options) {
-				o.PollInterval = time.Hour
+				o.ManualPolling = true
 				getenv = o.Getenv
 				o.Audit = w.wrap(t, &getenv)
 			})
@@ -382,7 +382,7 @@ func TestPersistentAuditTableWriteFailureEndsInTheDeadLetters(t *testing.T) {
 	}}
 	var getenv func(string) string
 	s := startStack(t, func(o *localstack.Options) {
-		o.PollInterval = time.Hour
+		o.ManualPolling = true
 		getenv = o.Getenv
 		o.Audit = w.wrap(t, &getenv)
 	})

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -114,7 +113,7 @@ func assertEachChangeOnce(t *testing.T, page auditPage, ids []int64) {
 
 func TestBatchDeliveredTwiceAddsNothing(t *testing.T) {
 	s := startStack(t, func(o *localstack.Options) {
-		o.PollInterval = time.Hour
+		o.ManualPolling = true
 		o.Audit = func(h localstack.StreamHandler) localstack.StreamHandler { return redeliverer{h} }
 	})
 	ids := makeChanges(t, s, 6)
@@ -127,7 +126,7 @@ func TestCrashAfterKthRecordThenRetryRecordsEachChangeOnce(t *testing.T) {
 			t.Run(fmt.Sprintf("k=%d partial=%v", k, partial), func(t *testing.T) {
 				c := &crasher{k: k, partial: partial}
 				s := startStack(t, func(o *localstack.Options) {
-					o.PollInterval = time.Hour
+					o.ManualPolling = true
 					o.Audit = func(h localstack.StreamHandler) localstack.StreamHandler { c.inner = h; return c }
 				})
 				ids := makeChanges(t, s, 8)

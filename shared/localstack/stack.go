@@ -47,6 +47,10 @@ type Options struct {
 	Audit func(StreamHandler) StreamHandler
 	// PollInterval is the poller's pause when the stream is idle.
 	PollInterval time.Duration
+	// ManualPolling: the stack does not run its poller; the caller hands
+	// the stream to the audit function with Poller.PollOnce (tests that
+	// decide what a batch holds).
+	ManualPolling bool
 }
 
 // Stack is a running local stack.
@@ -156,7 +160,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.cancel = cancel
 	go func() {
 		defer close(s.done)
-		_ = s.Poller.Run(runCtx)
+		if !o.ManualPolling {
+			_ = s.Poller.Run(runCtx)
+		}
 	}()
 	go func() {
 		if err := s.server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -40,9 +39,9 @@ func newVerifyStack(t *testing.T) *verifyStack {
 			"INMOR_DEV_API_KEY": verifyTestKey, "INMOR_DEV_ADMIN_PASSWORD": "test-password",
 			"SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "signing-key.json"),
 		}),
-		Out:          io.Discard,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		PollInterval: time.Hour,
+		Out:           io.Discard,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ManualPolling: true,
 	})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -48,9 +47,9 @@ func start(t *testing.T) *harness {
 			"INMOR_DEV_API_KEY": testKey, "INMOR_DEV_ADMIN_PASSWORD": "test-password",
 			"SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "signing-key.json"),
 		}),
-		Out:          io.Discard,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		PollInterval: time.Hour, // the poller polls once at start, then only when drained
+		Out:           io.Discard,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		ManualPolling: true,
 	})
 	if err != nil {
 		t.Fatalf("start stack: %v", err)

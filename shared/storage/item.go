@@ -64,7 +64,7 @@ func AttributionMap(a resource.Attribution, version int64) map[string]any {
 	m := map[string]any{
 		attrUserID:       a.UserID,
 		attrOperation:    string(a.Operation),
-		attrResponseCode: a.ResponseCode,
+		attrResponseCode: int64(a.ResponseCode),
 		attrCommittedAt:  a.CommittedAt.UTC().Format(time.RFC3339Nano),
 		attrVersion:      version,
 	}

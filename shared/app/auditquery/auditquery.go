@@ -6,6 +6,8 @@ package auditquery
 import (
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/adminui"
 	"github.com/inmor/inmor-serverless/shared/app"
@@ -15,7 +17,7 @@ import (
 )
 
 func init() {
-	app.Register(adminapi.FunctionAuditQuery, func(d app.Deps) (app.Handler, error) {
+	app.Register(function.AuditQuery, func(d app.Deps) (app.Handler, error) {
 		h, err := New(d)
 		return app.Handler{HTTP: h}, err
 	}, nil)

@@ -5,13 +5,15 @@ package auth
 import (
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	userauth "github.com/inmor/inmor-serverless/shared/auth"
 )
 
 func init() {
-	app.Register(adminapi.FunctionAuth, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, nil)
+	app.Register(function.Auth, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, nil)
 }
 
 // New is the function's HTTP handler.

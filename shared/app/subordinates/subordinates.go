@@ -5,6 +5,8 @@ package subordinates
 import (
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/app/signer"
@@ -12,7 +14,7 @@ import (
 )
 
 func init() {
-	app.Register(adminapi.FunctionSubordinates, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, signer.FromEnv)
+	app.Register(function.Subordinates, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, signer.FromEnv)
 }
 
 // New is the function's HTTP handler.

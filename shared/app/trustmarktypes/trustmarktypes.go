@@ -5,13 +5,15 @@ package trustmarktypes
 import (
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/function"
+
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
 func init() {
-	app.Register(adminapi.FunctionTrustMarkTypes, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, nil)
+	app.Register(function.TrustMarkTypes, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, nil)
 }
 
 // New is the function's HTTP handler.
