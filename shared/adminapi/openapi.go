@@ -78,82 +78,85 @@ func toAny(s []string) []any {
 	return out
 }
 
-// schemas are the components every route refers to by name.
-var schemas = object{
-	"TrustMarkType": object{"type": "object", "required": []string{"id", "tmtype", "autorenew", "valid_for", "renewal_time", "active"}, "properties": object{
-		"id": prop("integer"), "tmtype": prop("string"), "autorenew": prop("boolean"),
-		"valid_for": prop("integer"), "renewal_time": prop("integer"), "active": prop("boolean"),
-	}},
-	"TrustMarkTypeCreate": object{"type": "object", "required": []string{"tmtype"}, "properties": object{
-		"tmtype":       prop("string", "minLength", 1, "maxLength", resource.MaxURLLength),
-		"autorenew":    prop("boolean", "default", true),
-		"valid_for":    prop("integer", "minimum", 1, "maximum", resource.MaxHours, "default", resource.DefaultValidFor),
-		"renewal_time": prop("integer", "minimum", 0, "maximum", resource.MaxHours, "default", resource.DefaultRenewalTime),
-		"active":       prop("boolean", "default", true),
-	}},
-	"TrustMarkTypeUpdate": object{"type": "object", "properties": object{
-		"autorenew":    prop("boolean"),
-		"valid_for":    prop("integer", "minimum", 1, "maximum", resource.MaxHours),
-		"renewal_time": prop("integer", "minimum", 0, "maximum", resource.MaxHours),
-		"active":       prop("boolean"),
-	}},
-	"TrustMarkTypePage": page("TrustMarkType"),
-	"TrustMark": object{"type": "object", "required": []string{"id", "tmt_id", "domain", "autorenew", "valid_for", "renewal_time", "active", "mark", "expire_at", "additional_claims"}, "properties": object{
-		"id": prop("integer"), "tmt_id": prop("integer"), "domain": prop("string"), "autorenew": prop("boolean"),
-		"valid_for": prop("integer"), "renewal_time": prop("integer"), "active": prop("boolean"),
-		"mark": nullable("string"), "expire_at": object{"type": []string{"string", "null"}, "format": "date-time"},
-		"additional_claims": anyObject,
-	}},
-	"TrustMarkCreate": object{"type": "object", "required": []string{"tmt", "domain"}, "properties": object{
-		"tmt": prop("integer", "minimum", 1), "domain": prop("string", "minLength", 1, "maxLength", resource.MaxURLLength),
-		"autorenew": prop("boolean"), "valid_for": prop("integer", "minimum", 1, "maximum", resource.MaxHours),
-		"renewal_time": prop("integer", "minimum", 0, "maximum", resource.MaxHours), "active": prop("boolean"),
-		"additional_claims": anyObject,
-	}},
-	"TrustMarkUpdate": object{"type": "object", "properties": object{
-		"autorenew": prop("boolean"), "active": prop("boolean"), "additional_claims": anyObject,
-	}},
-	"TrustMarkDomain": object{"type": "object", "required": []string{"domain"}, "properties": object{"domain": prop("string", "maxLength", resource.MaxURLLength)}},
-	"TrustMarkPage":   page("TrustMark"),
-	"Subordinate": object{"type": "object", "required": []string{"id", "entityid", "metadata", "forced_metadata", "jwks", "required_trustmarks", "valid_for", "expire_at", "autorenew", "active", "additional_claims"}, "properties": object{
-		"id": prop("integer"), "entityid": prop("string"), "metadata": prop("object"), "forced_metadata": prop("object"),
-		"jwks": ref("JWKS"), "required_trustmarks": nullable("string"), "valid_for": prop("integer"),
-		"expire_at": object{"type": []string{"string", "null"}, "format": "date-time"},
-		"autorenew": prop("boolean"), "active": prop("boolean"), "additional_claims": anyObject,
-	}},
-	"SubordinateCreate": subordinateBody(true),
-	"SubordinateUpdate": subordinateBody(false),
-	"SubordinatePage":   page("Subordinate"),
-	"JWKS": object{"type": "object", "required": []string{"keys"}, "properties": object{
-		"keys": object{"type": "array", "minItems": 1, "items": object{"type": "object", "required": []string{"kty"}, "properties": object{
-			"kty": prop("string", "enum", []string{"RSA", "EC", "OKP"}),
-		}}},
-	}},
-	"AuditLogEntry":       object{"type": "object", "properties": auditEntryProperties(false)},
-	"AuditLogEntryDetail": object{"type": "object", "properties": auditEntryProperties(true)},
-	"AuditLogPage": object{"type": "object", "required": []string{"items", "count", "count_exact", "next_cursor"}, "properties": object{
-		"items": object{"type": "array", "items": ref("AuditLogEntry")}, "count": prop("integer"),
-		"count_exact": prop("boolean", "description", "false when count is an upper bound (filters no counter serves)"),
-		"next_cursor": nullable("string"),
-	}},
-	"Message": object{"type": "object", "required": []string{"message", "id"}, "properties": object{
-		"message": prop("string"), "id": prop("integer"),
-	}},
-	"User": object{"type": "object", "required": []string{"id", "username", "email", "is_staff", "is_superuser"}, "properties": object{
-		"id": prop("integer"), "username": prop("string"), "email": prop("string"), "is_staff": prop("boolean"), "is_superuser": prop("boolean"),
-	}},
-	"Login": object{"type": "object", "required": []string{"username", "password"}, "properties": object{
-		"username": prop("string"), "password": prop("string", "format", "password"),
-	}},
-	"CSRFToken":    object{"type": "object", "required": []string{"csrf_token"}, "properties": object{"csrf_token": prop("string")}},
-	"MessageOnly":  object{"type": "object", "required": []string{"message"}, "properties": object{"message": prop("string")}},
-	"Detail":       object{"type": "object", "required": []string{"detail"}, "properties": object{"detail": prop("string")}},
-	"Unauthorized": object{"type": "object", "required": []string{"detail"}, "properties": object{"detail": prop("string", "enum", []string{"Unauthorized"})}},
-	"ValidationError": object{"type": "object", "required": []string{"detail"}, "properties": object{
-		"detail": object{"type": "array", "items": object{"type": "object", "required": []string{"loc", "msg", "type"}, "properties": object{
-			"loc": object{"type": "array", "items": object{"type": []string{"string", "integer"}}}, "msg": prop("string"), "type": prop("string"),
-		}}},
-	}},
+// componentSchemas are the components every route refers to by name (made
+// with the document, not at init).
+func componentSchemas() object {
+	return object{
+		"TrustMarkType": object{"type": "object", "required": []string{"id", "tmtype", "autorenew", "valid_for", "renewal_time", "active"}, "properties": object{
+			"id": prop("integer"), "tmtype": prop("string"), "autorenew": prop("boolean"),
+			"valid_for": prop("integer"), "renewal_time": prop("integer"), "active": prop("boolean"),
+		}},
+		"TrustMarkTypeCreate": object{"type": "object", "required": []string{"tmtype"}, "properties": object{
+			"tmtype":       prop("string", "minLength", 1, "maxLength", resource.MaxURLLength),
+			"autorenew":    prop("boolean", "default", true),
+			"valid_for":    prop("integer", "minimum", 1, "maximum", resource.MaxHours, "default", resource.DefaultValidFor),
+			"renewal_time": prop("integer", "minimum", 0, "maximum", resource.MaxHours, "default", resource.DefaultRenewalTime),
+			"active":       prop("boolean", "default", true),
+		}},
+		"TrustMarkTypeUpdate": object{"type": "object", "properties": object{
+			"autorenew":    prop("boolean"),
+			"valid_for":    prop("integer", "minimum", 1, "maximum", resource.MaxHours),
+			"renewal_time": prop("integer", "minimum", 0, "maximum", resource.MaxHours),
+			"active":       prop("boolean"),
+		}},
+		"TrustMarkTypePage": page("TrustMarkType"),
+		"TrustMark": object{"type": "object", "required": []string{"id", "tmt_id", "domain", "autorenew", "valid_for", "renewal_time", "active", "mark", "expire_at", "additional_claims"}, "properties": object{
+			"id": prop("integer"), "tmt_id": prop("integer"), "domain": prop("string"), "autorenew": prop("boolean"),
+			"valid_for": prop("integer"), "renewal_time": prop("integer"), "active": prop("boolean"),
+			"mark": nullable("string"), "expire_at": object{"type": []string{"string", "null"}, "format": "date-time"},
+			"additional_claims": anyObject,
+		}},
+		"TrustMarkCreate": object{"type": "object", "required": []string{"tmt", "domain"}, "properties": object{
+			"tmt": prop("integer", "minimum", 1), "domain": prop("string", "minLength", 1, "maxLength", resource.MaxURLLength),
+			"autorenew": prop("boolean"), "valid_for": prop("integer", "minimum", 1, "maximum", resource.MaxHours),
+			"renewal_time": prop("integer", "minimum", 0, "maximum", resource.MaxHours), "active": prop("boolean"),
+			"additional_claims": anyObject,
+		}},
+		"TrustMarkUpdate": object{"type": "object", "properties": object{
+			"autorenew": prop("boolean"), "active": prop("boolean"), "additional_claims": anyObject,
+		}},
+		"TrustMarkDomain": object{"type": "object", "required": []string{"domain"}, "properties": object{"domain": prop("string", "maxLength", resource.MaxURLLength)}},
+		"TrustMarkPage":   page("TrustMark"),
+		"Subordinate": object{"type": "object", "required": []string{"id", "entityid", "metadata", "forced_metadata", "jwks", "required_trustmarks", "valid_for", "expire_at", "autorenew", "active", "additional_claims"}, "properties": object{
+			"id": prop("integer"), "entityid": prop("string"), "metadata": prop("object"), "forced_metadata": prop("object"),
+			"jwks": ref("JWKS"), "required_trustmarks": nullable("string"), "valid_for": prop("integer"),
+			"expire_at": object{"type": []string{"string", "null"}, "format": "date-time"},
+			"autorenew": prop("boolean"), "active": prop("boolean"), "additional_claims": anyObject,
+		}},
+		"SubordinateCreate": subordinateBody(true),
+		"SubordinateUpdate": subordinateBody(false),
+		"SubordinatePage":   page("Subordinate"),
+		"JWKS": object{"type": "object", "required": []string{"keys"}, "properties": object{
+			"keys": object{"type": "array", "minItems": 1, "items": object{"type": "object", "required": []string{"kty"}, "properties": object{
+				"kty": prop("string", "enum", []string{"RSA", "EC", "OKP"}),
+			}}},
+		}},
+		"AuditLogEntry":       object{"type": "object", "properties": auditEntryProperties(false)},
+		"AuditLogEntryDetail": object{"type": "object", "properties": auditEntryProperties(true)},
+		"AuditLogPage": object{"type": "object", "required": []string{"items", "count", "count_exact", "next_cursor"}, "properties": object{
+			"items": object{"type": "array", "items": ref("AuditLogEntry")}, "count": prop("integer"),
+			"count_exact": prop("boolean", "description", "false when count is an upper bound (filters no counter serves)"),
+			"next_cursor": nullable("string"),
+		}},
+		"Message": object{"type": "object", "required": []string{"message", "id"}, "properties": object{
+			"message": prop("string"), "id": prop("integer"),
+		}},
+		"User": object{"type": "object", "required": []string{"id", "username", "email", "is_staff", "is_superuser"}, "properties": object{
+			"id": prop("integer"), "username": prop("string"), "email": prop("string"), "is_staff": prop("boolean"), "is_superuser": prop("boolean"),
+		}},
+		"Login": object{"type": "object", "required": []string{"username", "password"}, "properties": object{
+			"username": prop("string"), "password": prop("string", "format", "password"),
+		}},
+		"CSRFToken":    object{"type": "object", "required": []string{"csrf_token"}, "properties": object{"csrf_token": prop("string")}},
+		"MessageOnly":  object{"type": "object", "required": []string{"message"}, "properties": object{"message": prop("string")}},
+		"Detail":       object{"type": "object", "required": []string{"detail"}, "properties": object{"detail": prop("string")}},
+		"Unauthorized": object{"type": "object", "required": []string{"detail"}, "properties": object{"detail": prop("string", "enum", []string{"Unauthorized"})}},
+		"ValidationError": object{"type": "object", "required": []string{"detail"}, "properties": object{
+			"detail": object{"type": "array", "items": object{"type": "object", "required": []string{"loc", "msg", "type"}, "properties": object{
+				"loc": object{"type": "array", "items": object{"type": []string{"string", "integer"}}}, "msg": prop("string"), "type": prop("string"),
+			}}},
+		}},
+	}
 }
 
 // OpenAPI returns the OpenAPI 3.1 document of every route in Routes but
@@ -217,7 +220,7 @@ func OpenAPI() object {
 		},
 		"paths": paths,
 		"components": object{
-			"schemas": schemas,
+			"schemas": componentSchemas(),
 			"securitySchemes": object{
 				"apiKey":  object{"type": "apiKey", "in": "header", "name": "X-API-Key"},
 				"session": object{"type": "apiKey", "in": "cookie", "name": "sessionid", "description": "Unsafe methods also need the csrftoken cookie echoed in X-CSRFToken."},

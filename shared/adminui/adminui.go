@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/inmor/inmor-serverless/shared/adminapi"
@@ -106,8 +107,10 @@ func staticURL(name string) string {
 	return staticPath + name + "?v=" + staticFiles[name].version
 }
 
-// templates are the pages, each joined with the layout.
-var templates = func() map[string]*template.Template {
+// templates are the pages, each joined with the layout. They are parsed
+// at the first page served, not at init: the function that serves the
+// pages serves the audit API too, whose cold starts need no templates.
+var templates = sync.OnceValue(func() map[string]*template.Template {
 	layout := template.Must(template.New("layout.html").ParseFS(templateFiles, "templates/layout.html"))
 	pages, err := fs.Glob(templateFiles, "templates/*.html")
 	if err != nil {
@@ -122,7 +125,7 @@ var templates = func() map[string]*template.Template {
 		out[name] = template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, p))
 	}
 	return out
-}()
+})
 
 // New returns the admin view's pages by operation id, for
 // adminapi.NewAuditQueryHandler.
@@ -189,7 +192,7 @@ func (v view) withUser(l layout, w http.ResponseWriter, r *http.Request, p auth.
 // failure answers a whole error page, never half a page.
 func (v view) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
 	var buf bytes.Buffer
-	if err := templates[name].Execute(&buf, data); err != nil {
+	if err := templates()[name].Execute(&buf, data); err != nil {
 		v.fail(w, r, err)
 		return
 	}
@@ -223,7 +226,7 @@ func (v view) errorPage(w http.ResponseWriter, r *http.Request, status int, p *a
 		data.BodyClass = "login"
 	}
 	var buf bytes.Buffer
-	if err := templates["error.html"].Execute(&buf, data); err != nil {
+	if err := templates()["error.html"].Execute(&buf, data); err != nil {
 		slog.ErrorContext(r.Context(), "admin error page failed", "error", err.Error())
 		http.Error(w, heading, status)
 		return
