@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/inmor/inmor-serverless/shared/memstore"
+
 	"github.com/inmor/inmor-serverless/shared/function"
 
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -43,15 +45,15 @@ func TestFailedWritesAreRecordedAsAttempts(t *testing.T) {
 				t.Fatalf("status %d, want %d: %s", rec.Code, c.status, rec.Body)
 			}
 			if c.attempt == nil {
-				if len(store.attempts) != 0 {
-					t.Fatalf("recorded %+v, want nothing", store.attempts)
+				if len(store.Attempts()) != 0 {
+					t.Fatalf("recorded %+v, want nothing", store.Attempts())
 				}
 				return
 			}
-			if len(store.attempts) != 1 {
-				t.Fatalf("recorded %d attempts, want 1", len(store.attempts))
+			if len(store.Attempts()) != 1 {
+				t.Fatalf("recorded %d attempts, want 1", len(store.Attempts()))
 			}
-			got := store.attempts[0]
+			got := store.Attempts()[0]
 			if got.ResourceType != c.attempt.ResourceType || got.ResourceID != c.attempt.ResourceID ||
 				got.Attribution.Operation != c.attempt.Attribution.Operation || got.Attribution.ResponseCode != c.attempt.Attribution.ResponseCode {
 				t.Errorf("attempt %+v, want %+v", got, *c.attempt)
@@ -67,14 +69,14 @@ func TestFailedWritesAreRecordedAsAttempts(t *testing.T) {
 // TestAPanicIsAnswered500AndRecorded: a handler that panics answers 500
 // without leaking the panic, and the failure is recorded.
 func TestAPanicIsAnswered500AndRecorded(t *testing.T) {
-	store := &memStore{}
+	store := &memstore.Store{}
 	route := Route{Method: "POST", Path: "/p", Operation: resource.OpCreate, ResourceType: resource.TypeSubordinate}
 	h := recordFailures(store, route, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
 	rec := serve(h, "POST", "/p", "{}")
 	if rec.Code != 500 || rec.Body.String() != `{"detail":"Internal server error"}` {
 		t.Errorf("answer %d %s", rec.Code, rec.Body)
 	}
-	if len(store.attempts) != 1 || store.attempts[0].Attribution.ResponseCode != 500 || store.attempts[0].ResourceType != resource.TypeSubordinate {
-		t.Errorf("attempts %+v", store.attempts)
+	if len(store.Attempts()) != 1 || store.Attempts()[0].Attribution.ResponseCode != 500 || store.Attempts()[0].ResourceType != resource.TypeSubordinate {
+		t.Errorf("attempts %+v", store.Attempts())
 	}
 }

@@ -5,13 +5,19 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/inmor/inmor-serverless/shared/memstore"
+	"github.com/inmor/inmor-serverless/shared/signing"
 
 	"github.com/inmor/inmor-serverless/shared/function"
 
@@ -22,73 +28,6 @@ import (
 )
 
 // --- fakes -----------------------------------------------------------------
-
-// memStore is an in-memory TrustMarkTypeStore.
-type memStore struct {
-	types []resource.TrustMarkType
-	// attributions records every write's attribution.
-	attributions []resource.Attribution
-	// attempts records the failed requests.
-	attempts []resource.Attempt
-}
-
-func (s *memStore) RecordAttempt(_ context.Context, a resource.Attempt) error {
-	s.attempts = append(s.attempts, a)
-	return nil
-}
-
-func (s *memStore) CreateTrustMarkType(_ context.Context, t resource.TrustMarkType, a resource.Attribution) (resource.TrustMarkType, error) {
-	for _, x := range s.types {
-		if x.TMType == t.TMType {
-			return x, apperr.E(apperr.Exists)
-		}
-	}
-	t.ID, t.Version = int64(len(s.types)+1), 1
-	s.types = append(s.types, t)
-	s.attributions = append(s.attributions, a)
-	return t, nil
-}
-
-func (s *memStore) TrustMarkType(_ context.Context, id int64) (resource.TrustMarkType, error) {
-	for _, x := range s.types {
-		if x.ID == id {
-			return x, nil
-		}
-	}
-	return resource.TrustMarkType{}, apperr.E(apperr.NotFound)
-}
-
-func (s *memStore) TrustMarkTypeByTMType(_ context.Context, tmtype string) (resource.TrustMarkType, error) {
-	for _, x := range s.types {
-		if x.TMType == tmtype {
-			return x, nil
-		}
-	}
-	return resource.TrustMarkType{}, apperr.E(apperr.NotFound)
-}
-
-func (s *memStore) TrustMarkTypes(_ context.Context, p resource.Page) ([]resource.TrustMarkType, int, error) {
-	items := []resource.TrustMarkType{}
-	for i := p.Offset; i < len(s.types) && len(items) < p.Limit; i++ {
-		items = append(items, s.types[i])
-	}
-	return items, len(s.types), nil
-}
-
-func (s *memStore) ReplaceTrustMarkType(_ context.Context, t resource.TrustMarkType, a resource.Attribution) (resource.TrustMarkType, error) {
-	for i, x := range s.types {
-		if x.ID == t.ID {
-			if x.Version != t.Version {
-				return resource.TrustMarkType{}, apperr.E(apperr.Stale)
-			}
-			t.Version++
-			s.types[i] = t
-			s.attributions = append(s.attributions, a)
-			return t, nil
-		}
-	}
-	return resource.TrustMarkType{}, apperr.E(apperr.NotFound)
-}
 
 var testCursors, _ = audit.NewCursorCodec([]byte("test"))
 
@@ -136,13 +75,28 @@ func stubPages() Pages {
 	return pages
 }
 
-func handlers(a authn) (map[string]http.Handler, *memStore, *fakeReader) {
-	store, reader := &memStore{}, &fakeReader{entries: map[int64]json.RawMessage{}}
+// testSigner signs with a key generated once for the package's tests.
+var testSigner = sync.OnceValue(func() resource.Signer {
+	dir, err := os.MkdirTemp("", "adminapi-test")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	signer, err := signing.GenerateLocalFile(filepath.Join(dir, "key.json"))
+	if err != nil {
+		panic(err)
+	}
+	return signer
+})
+
+func handlers(a authn) (map[string]http.Handler, *memstore.Store, *fakeReader) {
+	store, reader := &memstore.Store{}, &fakeReader{entries: map[int64]json.RawMessage{}}
 	return map[string]http.Handler{
 		function.TrustMarkTypes: NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, a, store),
-		function.TrustMarks:     NewTrustMarksHandler(resource.TrustMarks{}, a, store),
-		function.Subordinates:   NewSubordinatesHandler(resource.Subordinates{}, a, store),
-		function.AuditQuery:     NewAuditQueryHandler(reader, a, testCursors, stubPages()),
+		function.TrustMarks: NewTrustMarksHandler(resource.TrustMarks{Store: store, Types: store, Signer: testSigner(), Issuer: "https://ta.example"},
+			a, store),
+		function.Subordinates: NewSubordinatesHandler(resource.Subordinates{Store: store, Signer: testSigner(), EntityID: "https://ta.example"}, a, store),
+		function.AuditQuery:   NewAuditQueryHandler(reader, a, testCursors, stubPages()),
 		// Without stores: these tests reach no route that reads them.
 		function.Auth: NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
 	}, store, reader
@@ -383,8 +337,8 @@ func TestHandlersConstruct(t *testing.T) {
 			t.Fatalf("constructing the handlers panicked: %v", r)
 		}
 	}()
-	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memStore{}) == nil || NewAuditQueryHandler(nil, nobody, testCursors, stubPages()) == nil ||
-		NewTrustMarksHandler(resource.TrustMarks{}, nobody, &memStore{}) == nil || NewSubordinatesHandler(resource.Subordinates{}, nobody, &memStore{}) == nil {
+	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memstore.Store{}) == nil || NewAuditQueryHandler(nil, nobody, testCursors, stubPages()) == nil ||
+		NewTrustMarksHandler(resource.TrustMarks{}, nobody, &memstore.Store{}) == nil || NewSubordinatesHandler(resource.Subordinates{}, nobody, &memstore.Store{}) == nil {
 		t.Error("a constructor returned nil")
 	}
 }
@@ -530,10 +484,10 @@ func TestTrustMarkTypeRoutes(t *testing.T) {
 		})
 	}
 	// Writes carry who made them and how.
-	if len(store.attributions) != 2 {
-		t.Fatalf("store saw %d writes, want 2 (create, update)", len(store.attributions))
+	if len(store.Attributions()) != 2 {
+		t.Fatalf("store saw %d writes, want 2 (create, update)", len(store.Attributions()))
 	}
-	a := store.attributions[1]
+	a := store.Attributions()[1]
 	if a.Username != "alice" || a.AuthMethod != auth.MethodAPIKey || a.Tenant != "acme" || a.APIKeyName != "ci" ||
 		a.Path != "/api/v1/trustmarktypes/1" || a.Method != "PUT" || a.Operation != resource.OpUpdate || a.ResponseCode != 200 {
 		t.Errorf("update attribution = %+v", a)
@@ -559,7 +513,7 @@ func TestKeyScope(t *testing.T) {
 			rec := serve(hs[c.function], c.method, c.target, c.body)
 			if rec.Code != c.status {
 				t.Errorf("audit:read key: %s %s answered %d %s, want %d (store writes: %d)",
-					c.method, c.target, rec.Code, rec.Body, c.status, len(store.types))
+					c.method, c.target, rec.Code, rec.Body, c.status, len(store.Attributions()))
 			}
 		})
 	}

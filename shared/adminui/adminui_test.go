@@ -200,7 +200,7 @@ func TestLoginForm(t *testing.T) {
 			rec := s.do(request{method: "POST", target: loginPath, form: c.form, cookies: c.cookies, headers: c.headers})
 			body := mustCode(t, rec, 403)
 			mustContain(t, body, "CSRF verification failed. Request aborted.", c.reason)
-			if setCookie(rec, auth.SessionCookie) != nil || s.store.sessionCount() != 0 {
+			if setCookie(rec, auth.SessionCookie) != nil || s.store.SessionCount() != 0 {
 				t.Error("a refused post opened a session")
 			}
 		})
@@ -221,8 +221,8 @@ func TestLoginForm(t *testing.T) {
 				cookies: []string{auth.CSRFCookie, testToken}, headers: []string{"Origin", "http://example.com"}})
 			body := mustCode(t, rec, 200)
 			mustContain(t, body, c.message, `role="alert"`)
-			if setCookie(rec, auth.SessionCookie) != nil || s.store.sessionCount() != 0 {
-				t.Errorf("the failed login left a session (%d)", s.store.sessionCount())
+			if setCookie(rec, auth.SessionCookie) != nil || s.store.SessionCount() != 0 {
+				t.Errorf("the failed login left a session (%d)", s.store.SessionCount())
 			}
 		})
 	}
@@ -333,7 +333,7 @@ func TestLogout(t *testing.T) {
 	if c := setCookie(rec, auth.SessionCookie); c == nil || c.MaxAge >= 0 {
 		t.Errorf("the session cookie was not cleared: %+v", c)
 	}
-	if s.store.sessionCount() != 0 {
+	if s.store.SessionCount() != 0 {
 		t.Error("the session survived the logout")
 	}
 	if rec := s.get(listPath, session); rec.Code != 302 {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/memstore"
+
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/adminui"
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -27,84 +29,6 @@ import (
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	os.Exit(m.Run())
-}
-
-// memAuth keeps users, sessions and login failures in memory: what
-// auth.Authenticator and auth.Logins read and write.
-type memAuth struct {
-	mu       sync.Mutex
-	users    map[string]auth.User
-	sessions map[string]auth.Session
-	failures map[string]int
-	window   map[string]time.Time
-}
-
-func (m *memAuth) UserByUsername(_ context.Context, username string) (auth.User, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	u, ok := m.users[username]
-	if !ok {
-		return auth.User{}, apperr.E(apperr.NotFound)
-	}
-	return u, nil
-}
-
-func (m *memAuth) APIKeyByHash(context.Context, string) (auth.APIKey, error) {
-	return auth.APIKey{}, apperr.E(apperr.NotFound)
-}
-
-func (m *memAuth) CreateSession(_ context.Context, s auth.Session) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.sessions[s.Hash] = s
-	return nil
-}
-
-func (m *memAuth) SessionByHash(_ context.Context, hash string) (auth.Session, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.sessions[hash]
-	if !ok {
-		return auth.Session{}, apperr.E(apperr.NotFound)
-	}
-	return s, nil
-}
-
-func (m *memAuth) DeleteSession(_ context.Context, hash string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.sessions, hash)
-	return nil
-}
-
-func (m *memAuth) LoginFailures(_ context.Context, u string) (int, time.Time, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.failures[u], m.window[u], nil
-}
-
-func (m *memAuth) RecordLoginFailure(_ context.Context, u string, now time.Time, window time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !now.Before(m.window[u]) {
-		m.failures[u], m.window[u] = 0, now.Add(window)
-	}
-	m.failures[u]++
-	return nil
-}
-
-func (m *memAuth) ClearLoginFailures(_ context.Context, u string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.failures, u)
-	delete(m.window, u)
-	return nil
-}
-
-func (m *memAuth) sessionCount() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.sessions)
 }
 
 // fakeReader is an audit log of fixed entries (newest first) that records
@@ -167,9 +91,9 @@ func (r *fakeReader) queryCount() int {
 
 // Users of the tests: their passwords are "pw-" + username.
 var testUsers = []auth.User{
-	{ID: 1, Username: "root", IsActive: true, IsStaff: true, IsSuperuser: true},
-	{ID: 2, Username: "auditor", IsActive: true, IsStaff: true},
-	{ID: 3, Username: "alice", IsActive: true},
+	{Username: "root", IsActive: true, IsStaff: true, IsSuperuser: true},
+	{Username: "auditor", IsActive: true, IsStaff: true},
+	{Username: "alice", IsActive: true},
 }
 
 // hashes are the test users' password hashes, made once (argon2id is slow).
@@ -189,17 +113,22 @@ var hashes = sync.OnceValue(func() map[string]string {
 type site struct {
 	t       *testing.T
 	handler http.Handler
-	store   *memAuth
+	store   *memstore.Store
+	users   map[string]auth.User
 	reader  *fakeReader
 	cursors *audit.CursorCodec
 }
 
 func newSite(t *testing.T, entries ...map[string]any) *site {
 	t.Helper()
-	store := &memAuth{users: map[string]auth.User{}, sessions: map[string]auth.Session{}, failures: map[string]int{}, window: map[string]time.Time{}}
+	store, users := &memstore.Store{}, map[string]auth.User{}
 	for _, u := range testUsers {
 		u.PasswordHash = hashes()[u.Username]
-		store.users[u.Username] = u
+		created, err := store.CreateUser(context.Background(), u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users[u.Username] = created
 	}
 	cursors, err := audit.NewCursorCodec([]byte("adminui-test"))
 	if err != nil {
@@ -211,13 +140,13 @@ func newSite(t *testing.T, entries ...map[string]any) *site {
 		Reader: reader, Cursors: cursors, Sessions: authn,
 		Logins: auth.Logins{Users: store, Sessions: store, Throttle: store},
 	})
-	return &site{t: t, handler: adminapi.NewAuditQueryHandler(reader, authn, cursors, pages), store: store, reader: reader, cursors: cursors}
+	return &site{t: t, handler: adminapi.NewAuditQueryHandler(reader, authn, cursors, pages), store: store, users: users, reader: reader, cursors: cursors}
 }
 
 // session opens a session for a test user and returns its id.
 func (s *site) session(username string) string {
 	s.t.Helper()
-	u := s.store.users[username]
+	u := s.users[username]
 	id := "session-of-" + username
 	now := time.Now()
 	if err := s.store.CreateSession(context.Background(), auth.Session{

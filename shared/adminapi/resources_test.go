@@ -1,0 +1,123 @@
+package adminapi
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/function"
+	"github.com/inmor/inmor-serverless/shared/resource"
+)
+
+var admin = authn{p: auth.Principal{UserID: 1, Username: "alice", AuthMethod: auth.MethodAPIKey, Tenant: "acme", Scope: auth.ScopeAdmin}}
+
+// answer decodes a JSON object answer.
+func answer(t *testing.T, body string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("answer is not a JSON object: %v\n%s", err, body)
+	}
+	return m
+}
+
+// jwtType returns the typ header of a compact JWS, verified with the key
+// of the test signer.
+func jwtType(t *testing.T, compact string) string {
+	t.Helper()
+	jws, err := jose.ParseSigned(compact, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.PS256, jose.EdDSA})
+	if err != nil {
+		t.Fatalf("not a JWS: %v", err)
+	}
+	typ, _ := jws.Signatures[0].Protected.ExtraHeaders[jose.HeaderType].(string)
+	return typ
+}
+
+// TestTrustMarksOnTheMemoryStore: the trust marks function issues a mark
+// for a stored type, answers 403 with the existing mark for the same type
+// and domain, 404 for an unknown type, and lists marks by domain.
+func TestTrustMarksOnTheMemoryStore(t *testing.T) {
+	hs, store, _ := handlers(admin)
+	rec := serve(hs[function.TrustMarkTypes], "POST", "/api/v1/trustmarktypes", `{"tmtype":"https://tm.example/member"}`)
+	if rec.Code != 201 {
+		t.Fatalf("create type: %d %s", rec.Code, rec.Body)
+	}
+	tmt := int64(answer(t, rec.Body.String())["id"].(float64))
+
+	body := fmt.Sprintf(`{"tmt":%d,"domain":"https://rp.example.org"}`, tmt)
+	rec = serve(hs[function.TrustMarks], "POST", "/api/v1/trustmarks", body)
+	if rec.Code != 201 {
+		t.Fatalf("issue: %d %s", rec.Code, rec.Body)
+	}
+	mark := answer(t, rec.Body.String())
+	if typ := jwtType(t, mark["mark"].(string)); typ != resource.TrustMarkJWTType {
+		t.Errorf("mark typ %q, want %q", typ, resource.TrustMarkJWTType)
+	}
+
+	rec = serve(hs[function.TrustMarks], "POST", "/api/v1/trustmarks", body)
+	if rec.Code != 403 || answer(t, rec.Body.String())["id"] != mark["id"] {
+		t.Errorf("the same type and domain: %d %s, want 403 with mark %v", rec.Code, rec.Body, mark["id"])
+	}
+	rec = serve(hs[function.TrustMarks], "POST", "/api/v1/trustmarks", `{"tmt":99,"domain":"https://rp.example.org"}`)
+	if rec.Code != 404 {
+		t.Errorf("an unknown type: %d %s, want 404", rec.Code, rec.Body)
+	}
+	rec = serve(hs[function.TrustMarks], "POST", "/api/v1/trustmarks", fmt.Sprintf(`{"tmt":%d,"domain":"https://other.example.org"}`, tmt))
+	if rec.Code != 201 {
+		t.Fatalf("issue for another domain: %d %s", rec.Code, rec.Body)
+	}
+
+	rec = serve(hs[function.TrustMarks], "POST", "/api/v1/trustmarks/list", `{"domain":"https://rp.example.org"}`)
+	if page := answer(t, rec.Body.String()); rec.Code != 200 || page["count"] != 1.0 {
+		t.Errorf("list by domain: %d %s, want 200 with a count of 1", rec.Code, rec.Body)
+	}
+	// One type and two marks, each write attributed to its caller.
+	for _, a := range store.Attributions() {
+		if a.Username != "alice" || a.Tenant != "acme" {
+			t.Errorf("write attributed to %+v", a)
+		}
+	}
+	if n := len(store.Attributions()); n != 3 {
+		t.Errorf("%d writes, want 3 (a type, two marks)", n)
+	}
+}
+
+// TestSubordinatesOnTheMemoryStore: the subordinates function registers an
+// entity with a signed statement, answers 403 with the existing one for
+// the same entity id and 422 for keys that are not a JWK Set.
+func TestSubordinatesOnTheMemoryStore(t *testing.T) {
+	hs, _, _ := handlers(admin)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk, err := json.Marshal(jose.JSONWebKey{Key: &key.PublicKey, KeyID: "rp-1", Algorithm: "ES256", Use: "sig"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"entityid":"https://rp.example.org","metadata":{"openid_relying_party":{"client_name":"RP"}},"forced_metadata":{},"jwks":{"keys":[` + string(jwk) + `]}}`
+	rec := serve(hs[function.Subordinates], "POST", "/api/v1/subordinates", body)
+	if rec.Code != 201 {
+		t.Fatalf("register: %d %s", rec.Code, rec.Body)
+	}
+	sub := answer(t, rec.Body.String())
+	if sub["entityid"] != "https://rp.example.org" || sub["active"] != true {
+		t.Errorf("registered %v", sub)
+	}
+	rec = serve(hs[function.Subordinates], "POST", "/api/v1/subordinates", body)
+	if rec.Code != 403 || answer(t, rec.Body.String())["id"] != sub["id"] {
+		t.Errorf("the same entity id: %d %s, want 403 with subordinate %v", rec.Code, rec.Body, sub["id"])
+	}
+	badKeys := `{"entityid":"https://op.example.org","metadata":{},"forced_metadata":{},"jwks":{"keys":"no"}}`
+	rec = serve(hs[function.Subordinates], "POST", "/api/v1/subordinates", badKeys)
+	if rec.Code != 422 || !strings.Contains(rec.Body.String(), "jwks") {
+		t.Errorf("keys that are not a JWK Set: %d %s, want 422", rec.Code, rec.Body)
+	}
+}
