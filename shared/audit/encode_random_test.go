@@ -169,5 +169,13 @@ func TestEntryEncodeMatchesEncodingJSONOnRandomChanges(t *testing.T) {
 		if !strings.HasSuffix(encoded.Summary, want) {
 			t.Fatalf("change #%d summary %s\ndoes not end with %s", i, encoded.Summary, want)
 		}
+		// The canonical form is the detail form read back, keys sorted.
+		canonical, err := CanonicalJSON(encoded.Detail())
+		if err != nil {
+			t.Fatalf("change #%d: %v", i, err)
+		}
+		if encoded.Canonical != string(canonical) {
+			t.Fatalf("change #%d: canonical form differs from the detail form read back", i)
+		}
 	}
 }

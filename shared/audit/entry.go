@@ -4,8 +4,12 @@
 package audit
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -53,81 +57,186 @@ type Entry struct {
 
 // Encoded is an entry as the journal stores it: the summary (the entry as
 // the list endpoint shows it, without snapshots) and both snapshots as JSON,
-// "null" for a missing snapshot.
+// "null" for a missing snapshot; and its canonical form, what the audit
+// log's Merkle tree hashes: the detail form (summary and snapshots) as one
+// object with every key sorted.
 type Encoded struct {
 	Summary, Before, After string
+	Canonical              string
 }
 
-// Encode writes the entry's summary, fields in Inmor's order (that of
-// Entry), and its snapshots. One encoder writes the three, the snapshots
-// first, so an object they share is encoded once and copied: the stream
-// decoder shares the objects a change left alone between the two images,
-// and the sides of a diff are objects of the snapshots. It is written by
-// hand because it runs once per stream record.
+// Detail is the entry's detail form: DetailJSON of its parts.
+func (e Encoded) Detail() []byte {
+	return DetailJSON([]byte(e.Summary), []byte(e.Before), []byte(e.After))
+}
+
+// summaryFields are the names of the summary's fields in Inmor's order,
+// that of Entry, with the two snapshots after them (the detail form).
+var summaryFields = [...]string{
+	"id", "timestamp", "user_id", "username", "auth_method", "api_key_name", "tenant", "ip_address",
+	"user_agent", "request_id", "action", "resource_type", "resource_id", "resource_repr", "endpoint",
+	"http_method", "response_code", "success", "diff", "event_type", "snapshot_before", "snapshot_after",
+}
+
+// canonicalOrder lists the indexes of summaryFields with the names sorted.
+var canonicalOrder = func() (order [len(summaryFields)]int) {
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order[:], func(a, b int) int { return strings.Compare(summaryFields[a], summaryFields[b]) })
+	return order
+}()
+
+// Encode writes the entry's parts (see Encoded). One encoder writes every
+// value once, the snapshots first, and remembers each object it wrote by
+// address, so an object met again is copied: the stream decoder shares the
+// objects a change left alone between the two images, and the sides of a
+// diff are objects of the snapshots. The summary and the canonical form
+// are then put together from the values written. It is written by hand
+// because it runs once per stream record.
 func (e *Entry) Encode() (Encoded, error) {
 	enc := encoderPool.Get().(*encoder)
 	defer enc.release()
 	enc.memo = true
-	snapshot := func(m map[string]any) error {
-		if m == nil {
-			enc.buf = append(enc.buf, "null"...)
-			return nil
+	var spans [len(summaryFields)]struct{ start, end int }
+	value := func(field int, write func()) {
+		spans[field].start = len(enc.buf)
+		write()
+		spans[field].end = len(enc.buf)
+	}
+	object := func(field int, m map[string]any) (err error) {
+		value(field, func() {
+			if m == nil {
+				enc.buf = append(enc.buf, "null"...)
+			} else {
+				err = enc.object(m)
+			}
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", summaryFields[field], err)
 		}
-		return enc.object(m)
+		return nil
 	}
-	if err := snapshot(e.SnapshotBefore); err != nil {
-		return Encoded{}, fmt.Errorf("snapshot before: %w", err)
+	str := func(field int, s *string) {
+		value(field, func() {
+			if s == nil {
+				enc.buf = append(enc.buf, "null"...)
+			} else {
+				enc.buf = appendString(enc.buf, *s)
+			}
+		})
 	}
-	afterStart := len(enc.buf)
-	if err := snapshot(e.SnapshotAfter); err != nil {
-		return Encoded{}, fmt.Errorf("snapshot after: %w", err)
+	integer := func(field int, n *int64) {
+		value(field, func() { enc.buf = appendOptionalInt(enc.buf, n) })
 	}
-	diffStart := len(enc.buf)
-	if e.Diff == nil {
-		enc.buf = append(enc.buf, "null"...)
-	} else if err := enc.object(e.Diff); err != nil {
-		return Encoded{}, fmt.Errorf("diff: %w", err)
+	if err := object(20, e.SnapshotBefore); err != nil {
+		return Encoded{}, err
 	}
-	summaryStart := len(enc.buf)
-	b := append(enc.buf, `{"id":`...)
-	b = strconv.AppendInt(b, e.ID, 10)
-	b = append(b, `,"timestamp":"`...)
-	b = e.Timestamp.UTC().AppendFormat(b, TimeFormat)
-	b = append(b, `","user_id":`...)
-	b = appendOptionalInt(b, e.UserID)
-	b = appendField(b, "username", e.Username)
-	b = appendField(b, "auth_method", &e.AuthMethod)
-	b = appendField(b, "api_key_name", e.APIKeyName)
-	b = appendField(b, "tenant", e.Tenant)
-	b = appendField(b, "ip_address", e.IPAddress)
-	b = appendField(b, "user_agent", e.UserAgent)
-	b = appendField(b, "request_id", e.RequestID)
-	b = appendField(b, "action", &e.Action)
-	b = appendField(b, "resource_type", &e.ResourceType)
-	b = append(b, `,"resource_id":`...)
-	b = appendOptionalInt(b, e.ResourceID)
-	b = appendField(b, "resource_repr", &e.ResourceRepr)
-	b = appendField(b, "endpoint", e.Endpoint)
-	b = appendField(b, "http_method", e.HTTPMethod)
-	b = append(b, `,"response_code":`...)
-	if e.ResponseCode == nil {
-		b = append(b, "null"...)
-	} else {
-		b = strconv.AppendInt(b, int64(*e.ResponseCode), 10)
+	if err := object(21, e.SnapshotAfter); err != nil {
+		return Encoded{}, err
 	}
-	b = append(b, `,"success":`...)
-	b = strconv.AppendBool(b, e.Success)
-	b = append(b, `,"diff":`...)
-	b = append(b, b[diffStart:summaryStart]...)
+	if err := object(18, e.Diff); err != nil {
+		return Encoded{}, err
+	}
+	id := e.ID
+	integer(0, &id)
+	value(1, func() {
+		enc.buf = append(enc.buf, '"')
+		enc.buf = e.Timestamp.UTC().AppendFormat(enc.buf, TimeFormat)
+		enc.buf = append(enc.buf, '"')
+	})
+	integer(2, e.UserID)
+	str(3, e.Username)
+	str(4, &e.AuthMethod)
+	str(5, e.APIKeyName)
+	str(6, e.Tenant)
+	str(7, e.IPAddress)
+	str(8, e.UserAgent)
+	str(9, e.RequestID)
+	str(10, &e.Action)
+	str(11, &e.ResourceType)
+	integer(12, e.ResourceID)
+	str(13, &e.ResourceRepr)
+	str(14, e.Endpoint)
+	str(15, e.HTTPMethod)
+	var code *int64
+	if e.ResponseCode != nil {
+		c := int64(*e.ResponseCode)
+		code = &c
+	}
+	integer(16, code)
+	value(17, func() { enc.buf = strconv.AppendBool(enc.buf, e.Success) })
 	var eventType *string
 	if e.EventType != "" {
 		eventType = &e.EventType
 	}
-	b = appendField(b, "event_type", eventType)
-	b = append(b, '}')
-	enc.buf = b
-	all := string(b) // one copy holds the three parts (and the diff twice)
-	return Encoded{Summary: all[summaryStart:], Before: all[:afterStart], After: all[afterStart:diffStart]}, nil
+	str(19, eventType)
+
+	// One string holds the parts: the snapshots, the summary, the
+	// canonical form.
+	values := enc.buf
+	out := make([]byte, 0, 3*len(values)+512)
+	out = append(out, values[spans[20].start:spans[20].end]...)
+	afterStart := len(out)
+	out = append(out, values[spans[21].start:spans[21].end]...)
+	summaryStart := len(out)
+	for i := range 20 { // the summary has no snapshots
+		out = appendMember(out, i == 0, summaryFields[i], values[spans[i].start:spans[i].end])
+	}
+	out = append(out, '}')
+	canonicalStart := len(out)
+	for i, field := range canonicalOrder {
+		out = appendMember(out, i == 0, summaryFields[field], values[spans[field].start:spans[field].end])
+	}
+	out = append(out, '}')
+	if bytes.Contains(values, []byte(`\ufffd`)) {
+		// A string had invalid UTF-8, written as the \ufffd escape, which
+		// reads back as U+FFFD written raw: the canonical form is defined
+		// by reading the detail form back (the stream decoder never makes
+		// such strings, so this path is rare).
+		detail := DetailJSON(out[summaryStart:canonicalStart], out[:afterStart], out[afterStart:summaryStart])
+		canonical, err := CanonicalJSON(detail)
+		if err != nil {
+			return Encoded{}, err
+		}
+		out = append(out[:canonicalStart], canonical...)
+	}
+	all := string(out)
+	return Encoded{
+		Before: all[:afterStart], After: all[afterStart:summaryStart],
+		Summary: all[summaryStart:canonicalStart], Canonical: all[canonicalStart:],
+	}, nil
+}
+
+// CanonicalJSON is the canonical form of an entry from its detail form
+// (see Encoded): the same object with every key sorted, numbers and
+// strings as stored. An auditor recomputes it from the detail endpoint's
+// answer or the stored entry.
+func CanonicalJSON(detail []byte) ([]byte, error) {
+	d := json.NewDecoder(bytes.NewReader(detail))
+	d.UseNumber()
+	var v map[string]any
+	if err := d.Decode(&v); err != nil {
+		return nil, fmt.Errorf("entry is not a JSON object: %w", err)
+	}
+	if v == nil || d.More() {
+		return nil, fmt.Errorf("entry is not one JSON object")
+	}
+	return EncodeJSON(v)
+}
+
+// appendMember writes "name":value after { for the first member, else
+// after a comma.
+func appendMember(b []byte, first bool, name string, value []byte) []byte {
+	if first {
+		b = append(b, '{')
+	} else {
+		b = append(b, ',')
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	b = append(b, '"', ':')
+	return append(b, value...)
 }
 
 func appendOptionalInt(b []byte, n *int64) []byte {
@@ -135,17 +244,6 @@ func appendOptionalInt(b []byte, n *int64) []byte {
 		return append(b, "null"...)
 	}
 	return strconv.AppendInt(b, *n, 10)
-}
-
-// appendField writes ,"name":value with a null for a nil value.
-func appendField(b []byte, name string, value *string) []byte {
-	b = append(b, ',', '"')
-	b = append(b, name...)
-	b = append(b, '"', ':')
-	if value == nil {
-		return append(b, "null"...)
-	}
-	return appendString(b, *value)
 }
 
 // SnapshotJSON returns a snapshot as JSON, "null" for a nil one.
