@@ -64,8 +64,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	audited := newAuditClock()
 	stack, err := localstack.Start(ctx, localstack.Options{
 		Getenv: func(name string) string {
-			if name == "SIGNING_KEY_FILE" {
+			switch name {
+			case "SIGNING_KEY_FILE":
 				return filepath.Join(dir, "signing-key.json")
+			case "AUDIT_LOG_KEY_FILE":
+				return filepath.Join(dir, "audit-log-key")
 			}
 			return ""
 		},

@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/inmor/inmor-serverless/shared/integrity"
+
 	"github.com/inmor/inmor-serverless/shared/function"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -14,15 +16,20 @@ import (
 )
 
 // NewAuditQueryHandler returns the handler of the auditquery function: the
-// read-only audit log, the OpenAPI document and the admin view's pages
+// read-only audit log, its checkpoints and proofs (from log; they answer
+// 404 when log is nil), the OpenAPI document and the admin view's pages
 // (the read-only admin view), which pages serves by operation id. Write methods on its
 // read-only paths answer 405. Cursors are signed by cursors.
-func NewAuditQueryHandler(reader audit.Reader, authn httpapi.Authenticator, cursors *audit.CursorCodec, pages Pages) http.Handler {
+func NewAuditQueryHandler(reader audit.Reader, log integrity.Log, authn httpapi.Authenticator, cursors *audit.CursorCodec, pages Pages) http.Handler {
 	h := auditHandlers{reader: reader, cursors: cursors}
+	proofs := proofHandlers{log: log, reader: reader}
 	handlers := map[string]http.HandlerFunc{
-		"listAuditLog":     h.list,
-		"getAuditLogEntry": h.get,
-		"openapi":          serveOpenAPI,
+		"listAuditLog":          h.list,
+		"getAuditLogEntry":      h.get,
+		"getAuditLogCheckpoint": proofs.latest,
+		"proveAuditLogEntry":    proofs.inclusion,
+		"proveAuditLogGrowth":   proofs.consistency,
+		"openapi":               serveOpenAPI,
 	}
 	for id, page := range pages {
 		if _, taken := handlers[id]; taken {

@@ -73,7 +73,7 @@ func benchmarkAuditPage(b *testing.B, limit int) {
 	fake := &fakeDynamoDB{items: benchItems(limit + 1), count: 5000}
 	cursors, _ := audit.NewCursorCodec([]byte("bench"))
 	admin := authn{p: auth.Principal{UserID: 1, Username: "admin", IsSuperuser: true, Scope: auth.ScopeAdmin, Tenant: "default"}}
-	h := NewAuditQueryHandler(&dynamo.AuditLog{Client: fake, Table: "audit"}, admin, cursors, stubPages())
+	h := NewAuditQueryHandler(&dynamo.AuditLog{Client: fake, Table: "audit"}, nil, admin, cursors, stubPages())
 	target := fmt.Sprintf("/api/v1/auditlog?limit=%d", limit)
 	// The request log line is formatted as in Lambda, but not printed
 	// among the results.

@@ -82,6 +82,14 @@ func toAny(s []string) []any {
 // with the document, not at init).
 func componentSchemas() object {
 	return object{
+		"InclusionProof": object{"type": "object", "required": []string{"id", "leaf_index", "leaf_hash", "tree_size", "proof", "checkpoint"}, "properties": object{
+			"id": prop("integer"), "leaf_index": prop("integer"), "leaf_hash": prop("string", "description", "Base64 SHA-256 (RFC 6962 leaf hash of the canonical entry)."),
+			"tree_size": prop("integer"), "proof": object{"type": "array", "items": prop("string")}, "checkpoint": prop("string"),
+		}},
+		"ConsistencyProof": object{"type": "object", "required": []string{"from", "to", "proof", "to_checkpoint"}, "properties": object{
+			"from": prop("integer"), "to": prop("integer"), "proof": object{"type": "array", "items": prop("string")},
+			"from_checkpoint": prop("string"), "to_checkpoint": prop("string"),
+		}},
 		"TrustMarkType": object{"type": "object", "required": []string{"id", "tmtype", "autorenew", "valid_for", "renewal_time", "active"}, "properties": object{
 			"id": prop("integer"), "tmtype": prop("string"), "autorenew": prop("boolean"),
 			"valid_for": prop("integer"), "renewal_time": prop("integer"), "active": prop("boolean"),

@@ -251,6 +251,32 @@ var Routes = []Route{
 		},
 		Responses: withErrors(map[int]string{200: "AuditLogPage"}, 422),
 	},
+	// Before /auditlog/{id}: the first route that matches serves.
+	{
+		Method: http.MethodGet, Path: BasePath + "/auditlog/checkpoint", Function: function.AuditQuery,
+		OperationID: "getAuditLogCheckpoint", AuditRead: true,
+		Summary:   "The latest signed checkpoint of the log's Merkle tree (a C2SP tlog-checkpoint note, text/plain).",
+		Responses: withErrors(map[int]string{200: ""}, 404),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/auditlog/consistency", Function: function.AuditQuery,
+		OperationID: "proveAuditLogGrowth", AuditRead: true,
+		Summary: "Prove that the tree of size to extends the tree of size from.",
+		Params: []Param{
+			{Name: "from", In: "query", Type: "integer", Required: true, Minimum: intPtr(1), Description: "The older tree size."},
+			{Name: "to", In: "query", Type: "integer", Minimum: intPtr(1), Description: "The newer tree size (that of a stored checkpoint); the latest by default."},
+		},
+		Responses: withErrors(map[int]string{200: "ConsistencyProof"}, 404, 422),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/auditlog/{id}/proof", Function: function.AuditQuery,
+		OperationID: "proveAuditLogEntry", AuditRead: true,
+		Summary: "Prove that an entry is in the tree of a checkpoint.",
+		Params: []Param{idParam,
+			{Name: "size", In: "query", Type: "integer", Minimum: intPtr(1), Description: "The tree size (that of a stored checkpoint); the latest by default."},
+		},
+		Responses: withErrors(map[int]string{200: "InclusionProof"}, 404, 422),
+	},
 	{
 		Method: http.MethodGet, Path: BasePath + "/auditlog/{id}", Function: function.AuditQuery,
 		OperationID: "getAuditLogEntry", AuditRead: true, Summary: "Get one audit entry with its snapshots.",

@@ -96,7 +96,7 @@ func handlers(a authn) (map[string]http.Handler, *memstore.Store, *fakeReader) {
 		function.TrustMarks: NewTrustMarksHandler(resource.TrustMarks{Store: store, Types: store, Signer: testSigner(), Issuer: "https://ta.example"},
 			a, store),
 		function.Subordinates: NewSubordinatesHandler(resource.Subordinates{Store: store, Signer: testSigner(), EntityID: "https://ta.example"}, a, store),
-		function.AuditQuery:   NewAuditQueryHandler(reader, a, testCursors, stubPages()),
+		function.AuditQuery:   NewAuditQueryHandler(reader, nil, a, testCursors, stubPages()),
 		// Without stores: these tests reach no route that reads them.
 		function.Auth: NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
 	}, store, reader
@@ -337,7 +337,7 @@ func TestHandlersConstruct(t *testing.T) {
 			t.Fatalf("constructing the handlers panicked: %v", r)
 		}
 	}()
-	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memstore.Store{}) == nil || NewAuditQueryHandler(nil, nobody, testCursors, stubPages()) == nil ||
+	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memstore.Store{}) == nil || NewAuditQueryHandler(nil, nil, nobody, testCursors, stubPages()) == nil ||
 		NewTrustMarksHandler(resource.TrustMarks{}, nobody, &memstore.Store{}) == nil || NewSubordinatesHandler(resource.Subordinates{}, nobody, &memstore.Store{}) == nil {
 		t.Error("a constructor returned nil")
 	}

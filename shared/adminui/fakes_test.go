@@ -140,7 +140,7 @@ func newSite(t *testing.T, entries ...map[string]any) *site {
 		Reader: reader, Cursors: cursors, Sessions: authn,
 		Logins: auth.Logins{Users: store, Sessions: store, Throttle: store},
 	})
-	return &site{t: t, handler: adminapi.NewAuditQueryHandler(reader, authn, cursors, pages), store: store, users: users, reader: reader, cursors: cursors}
+	return &site{t: t, handler: adminapi.NewAuditQueryHandler(reader, nil, authn, cursors, pages), store: store, users: users, reader: reader, cursors: cursors}
 }
 
 // session opens a session for a test user and returns its id.

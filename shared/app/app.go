@@ -21,6 +21,10 @@ import (
 	"slices"
 	"sync"
 
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/inmor/inmor-serverless/shared/integrity"
+
 	"github.com/inmor/inmor-serverless/shared/function"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -53,6 +57,9 @@ type Spec struct {
 	// Signs: the function signs with the trust anchor's key, so it is
 	// given a Signer (AWS KMS, or a key file).
 	Signs bool
+	// Checkpoints: the function signs the audit log's checkpoints with the
+	// log's own key, so it is given a LogSigner.
+	Checkpoints bool
 }
 
 // specs is the set of functions, declared once.
@@ -62,7 +69,7 @@ var specs = []Spec{
 	{Name: function.Subordinates, Kind: HTTP, Signs: true},
 	{Name: function.AuditQuery, Kind: HTTP},
 	{Name: function.Auth, Kind: HTTP},
-	{Name: function.Audit, Kind: Stream},
+	{Name: function.Audit, Kind: Stream, Checkpoints: true},
 }
 
 // Specs returns every function of the system, in a stable order.
@@ -85,6 +92,9 @@ type Deps struct {
 	Config Config
 	// Signer signs with the trust anchor's key (functions whose Spec Signs).
 	Signer resource.Signer
+	// LogSigner signs the audit log's checkpoints (functions whose Spec
+	// Checkpoints); none are made when it is nil.
+	LogSigner note.Signer
 	// Logger receives the function's own logs (the default logger too).
 	Logger *slog.Logger
 	// Metrics, when set, receives Embedded Metric Format lines (in Lambda:
@@ -188,6 +198,15 @@ func start(ctx context.Context, name string, getenv func(string) string, logger 
 			return fmt.Errorf("configure signing: %w", err)
 		}
 		d.Signer = signer
+	}
+	if path := getenv(integrity.EnvKeyFile); spec.Checkpoints && path != "" {
+		k, err := integrity.LoadKeyFile(path)
+		if err != nil {
+			return fmt.Errorf("configure the audit log key: %w", err)
+		}
+		d.LogSigner = k.Signer
+	} else if spec.Checkpoints {
+		logger.Warn("no audit log key: checkpoints are not signed", "env", integrity.EnvKeyFile)
 	}
 	h, err := Build(name, d)
 	if err != nil {

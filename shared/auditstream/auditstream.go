@@ -41,6 +41,12 @@ type Handler struct {
 	Metrics io.Writer
 }
 
+// Checkpointer is a journal that signs checkpoints of the log (see
+// dynamo.Journal.Checkpoint).
+type Checkpointer interface {
+	Checkpoint(ctx context.Context) error
+}
+
 // Stats describes what one batch did.
 type Stats struct {
 	Records    int
@@ -102,6 +108,13 @@ func (h Handler) Process(ctx context.Context, payload []byte) (events.DynamoDBEv
 			}
 		default:
 			stats.Duplicates++
+		}
+	}
+	if c, ok := h.Journal.(Checkpointer); ok && stats.Appended > 0 {
+		// The entries are in; a checkpoint that fails is made after a
+		// later batch, so the batch is not failed for it.
+		if err := c.Checkpoint(ctx); err != nil {
+			h.logger().ErrorContext(ctx, "audit checkpoint", "error", err.Error())
 		}
 	}
 	h.logger().InfoContext(ctx, "audit batch", "records", stats.Records, "appended", stats.Appended,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -33,6 +34,9 @@ type AuditQueryAPI interface {
 type AuditLog struct {
 	Client AuditQueryAPI
 	Table  string
+
+	treeOnce sync.Once
+	hashes   *tree
 }
 
 // equality is one equality filter an index can serve.

@@ -7,6 +7,12 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/inmor/inmor-serverless/shared/integrity"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -38,9 +44,86 @@ type Journal struct {
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 
+	// Signer signs the checkpoints of the log's Merkle tree (a note key
+	// whose name is the checkpoints' origin); none are made when nil.
+	Signer note.Signer
+	// CheckpointInterval is the least time between two checkpoints;
+	// DefaultCheckpointInterval when zero.
+	CheckpointInterval time.Duration
+
 	mu     sync.Mutex
 	lastID int64
 	known  bool // lastID was read from the table
+	hashes *tree
+	// checkpointed is the size of the last checkpoint made, at checkpointedAt.
+	checkpointed   int64
+	checkpointedAt time.Time
+}
+
+// DefaultCheckpointInterval: at most one checkpoint a second.
+const DefaultCheckpointInterval = time.Second
+
+// Checkpoint signs and stores the tree head of the log as this journal
+// last appended to it, when the log grew since the last checkpoint and
+// that one is at least CheckpointInterval old: one transaction writes
+// checkpoint#<size> (never overwritten) and moves the latest checkpoint
+// forward (never back, should another instance be ahead).
+func (j *Journal) Checkpoint(ctx context.Context) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.Signer == nil {
+		return nil
+	}
+	if !j.known {
+		if err := j.readSequence(ctx); err != nil {
+			return err
+		}
+	}
+	interval := j.CheckpointInterval
+	if interval <= 0 {
+		interval = DefaultCheckpointInterval
+	}
+	now, size := j.now(), j.lastID
+	if size == 0 || size == j.checkpointed || now.Sub(j.checkpointedAt) < interval {
+		return nil
+	}
+	root, err := tlog.TreeHash(size, j.tree().reader(ctx))
+	if err != nil {
+		return fmt.Errorf("audit tree head: %w", err)
+	}
+	signed, err := integrity.Sign(integrity.Checkpoint{Origin: j.Signer.Name(), Size: size, Root: root}, j.Signer)
+	if err != nil {
+		return err
+	}
+	table := aws.String(j.Table)
+	item := checkpointKey(size)
+	item["size"], item["note"], item["created_at"] = num(size), str(signed), str(now.UTC().Format(time.RFC3339Nano))
+	_, err = j.Client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Update: &types.Update{
+			TableName: table, Key: map[string]types.AttributeValue{"pk": str(storage.LatestCheckpointPK)},
+			UpdateExpression:          aws.String("SET #s = :size, #n = :note"),
+			ConditionExpression:       aws.String("attribute_not_exists(pk) OR #s < :size"),
+			ExpressionAttributeNames:  map[string]string{"#s": "size", "#n": "note"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":size": num(size), ":note": str(signed)},
+		}},
+	}})
+	if reasons := cancellationReasons(err); reasonCode(reasons, 0) == "ConditionalCheckFailed" || reasonCode(reasons, 1) == "ConditionalCheckFailed" {
+		err = nil // another instance checkpointed this size, or a later one
+	}
+	if err != nil {
+		return fmt.Errorf("store audit checkpoint: %w", err)
+	}
+	j.checkpointed, j.checkpointedAt = size, now
+	return nil
+}
+
+// tree returns the journal's Merkle tree hashes.
+func (j *Journal) tree() *tree {
+	if j.hashes == nil {
+		j.hashes = &tree{client: j.Client, table: j.Table}
+	}
+	return j.hashes
 }
 
 // Append implements audit.Journal.
@@ -54,13 +137,14 @@ func (j *Journal) Append(ctx context.Context, e *audit.Entry) (bool, error) {
 			}
 		}
 		e.ID = j.lastID + 1
-		in, err := j.appendInput(e, j.lastID)
+		in, hashes, err := j.appendInput(ctx, e, j.lastID)
 		if err != nil {
 			return false, err
 		}
 		_, err = j.Client.TransactWriteItems(ctx, in)
 		if err == nil {
 			j.lastID = e.ID
+			j.tree().remember(integrity.LeafIndex(e.ID), hashes)
 			return true, nil
 		}
 		reasons := cancellationReasons(err)
@@ -104,10 +188,12 @@ func (j *Journal) now() time.Time {
 	return time.Now()
 }
 
-func (j *Journal) appendInput(e *audit.Entry, previousID int64) (*dynamodb.TransactWriteItemsInput, error) {
-	item, err := entryItem(e)
+// appendInput is the append transaction of an entry, and the tree hashes
+// it stores.
+func (j *Journal) appendInput(ctx context.Context, e *audit.Entry, previousID int64) (*dynamodb.TransactWriteItemsInput, []tlog.Hash, error) {
+	item, hashes, err := entryItem(e, j.tree().reader(ctx))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	table := aws.String(j.Table)
 	marker := map[string]types.AttributeValue{
@@ -147,15 +233,21 @@ func (j *Journal) appendInput(e *audit.Entry, previousID int64) (*dynamodb.Trans
 			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
 		}})
 	}
-	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, nil
+	return &dynamodb.TransactWriteItemsInput{TransactItems: items}, hashes, nil
 }
 
 // entryItem is the stored form of an entry: the filterable fields as
-// attributes (index keys), the list view as JSON, and the snapshots as JSON.
-func entryItem(e *audit.Entry) (map[string]types.AttributeValue, error) {
+// attributes (index keys), the list view as JSON, the snapshots as JSON,
+// and the Merkle tree hashes its leaf stores (read from earlier entries
+// through r); it returns those hashes too.
+func entryItem(e *audit.Entry, r tlog.HashReader) (map[string]types.AttributeValue, []tlog.Hash, error) {
 	encoded, err := e.Encode()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	hashes, err := tlog.StoredHashesForRecordHash(integrity.LeafIndex(e.ID), tlog.RecordHash([]byte(encoded.Canonical)), r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit tree hashes of entry %d: %w", e.ID, err)
 	}
 	item := entryKey(e.ID)
 	item["id"] = num(e.ID)
@@ -172,6 +264,7 @@ func entryItem(e *audit.Entry) (map[string]types.AttributeValue, error) {
 	item[tables.AuditSummaryAttribute] = str(encoded.Summary)
 	item["snapshot_before"] = str(encoded.Before)
 	item["snapshot_after"] = str(encoded.After)
+	item[treeHashesAttribute] = treeHashesValue(hashes)
 	if e.EventType != "" {
 		item[tables.AuditEventType.Attribute] = str(e.EventType)
 	}
@@ -185,7 +278,7 @@ func entryItem(e *audit.Entry) (map[string]types.AttributeValue, error) {
 		item["resource_id"] = num(*e.ResourceID)
 		item[tables.AuditResource.Attribute] = str(audit.ResourceKey(e.ResourceType, *e.ResourceID))
 	}
-	return item, nil
+	return item, hashes, nil
 }
 
 // attributed reports whether an entry claims an API request.
@@ -206,12 +299,19 @@ func (j *Journal) Import(ctx context.Context, entries []*audit.Entry) error {
 	previous := j.lastID
 	counts := map[string]int64{}
 	var writes []types.WriteRequest
+	// The import's own hashes are read from memory: its entries are
+	// written after all of them are made.
+	imported := importedHashes{hashes: map[int64]tlog.Hash{}, stored: j.tree().reader(ctx)}
 	for _, e := range entries {
 		j.lastID++
 		e.ID = j.lastID
-		item, err := entryItem(e)
+		item, hashes, err := entryItem(e, imported)
 		if err != nil {
 			return err
+		}
+		first := tlog.StoredHashIndex(0, integrity.LeafIndex(e.ID))
+		for i, h := range hashes {
+			imported.hashes[first+int64(i)] = h
 		}
 		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 		for _, k := range audit.CountKeys(e) {
@@ -255,4 +355,37 @@ func (j *Journal) Import(ctx context.Context, entries []*audit.Entry) error {
 		return fmt.Errorf("import: advance the id sequence: %w", err)
 	}
 	return nil
+}
+
+// importedHashes reads the hashes of an import's entries from memory and
+// the others from the table.
+type importedHashes struct {
+	hashes map[int64]tlog.Hash
+	stored tlog.HashReader
+}
+
+// ReadHashes implements tlog.HashReader.
+func (r importedHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	var rest []int64
+	for i, index := range indexes {
+		if h, ok := r.hashes[index]; ok {
+			out[i] = h
+		} else {
+			rest = append(rest, index)
+		}
+	}
+	if len(rest) == 0 {
+		return out, nil
+	}
+	read, err := r.stored.ReadHashes(rest)
+	if err != nil {
+		return nil, err
+	}
+	for i, index := range indexes {
+		if _, ok := r.hashes[index]; !ok {
+			out[i], read = read[0], read[1:]
+		}
+	}
+	return out, nil
 }

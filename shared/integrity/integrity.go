@@ -7,6 +7,7 @@
 package integrity
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"strconv"
@@ -96,4 +97,20 @@ func Open(signed []byte, verifier note.Verifier) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("checkpoint origin %q is not the log key's name %q", c.Origin, verifier.Name())
 	}
 	return c, nil
+}
+
+// Log reads a stored log's checkpoints and proofs. Sizes and ids count
+// entries; an unknown entry or checkpoint is a NotFound error (apperr).
+type Log interface {
+	// LatestCheckpoint returns the latest signed checkpoint.
+	LatestCheckpoint(ctx context.Context) (string, error)
+	// CheckpointAt returns the signed checkpoint of the tree of a size.
+	CheckpointAt(ctx context.Context, size int64) (string, error)
+	// LeafHash returns the stored leaf hash of an entry.
+	LeafHash(ctx context.Context, id int64) (tlog.Hash, error)
+	// ProveEntry proves that entry id is in the tree of the given size.
+	ProveEntry(ctx context.Context, id, size int64) (tlog.RecordProof, error)
+	// ProveConsistency proves that the tree of size to extends that of
+	// size from.
+	ProveConsistency(ctx context.Context, from, to int64) (tlog.TreeProof, error)
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/integrity"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
@@ -68,6 +70,8 @@ type Stack struct {
 	Poller *Poller
 	// Signer signs trust marks and subordinate statements.
 	Signer *signing.Local
+	// LogKey signs the audit log's checkpoints.
+	LogKey integrity.KeyFile
 
 	moto   *motoserver.Server
 	server *http.Server
@@ -117,6 +121,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s.Signer = signer
+	logKey, err := localLogKey(o.Getenv, o.Out)
+	if err != nil {
+		return nil, err
+	}
+	s.LogKey = logKey
 	// Every function of the registry, built as Lambda builds it: the API
 	// functions share one client (tests add their options to it); the
 	// stream function has a client of its own.
@@ -126,6 +135,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		d := app.Deps{Client: s.Client, Config: s.Config, Logger: o.Logger}
 		if spec.Signs {
 			d.Signer = signer
+		}
+		if spec.Checkpoints {
+			d.LogSigner = logKey.Signer
 		}
 		if spec.Kind == app.Stream {
 			d.Client = dynamo.NewClient(cfg)
@@ -192,6 +204,26 @@ func localSigner(getenv func(string) string, out io.Writer) (*signing.Local, err
 		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
 	return signer, nil
+}
+
+// DefaultLogKeyFile is where the local stack keeps the audit log's key
+// when AUDIT_LOG_KEY_FILE is unset (git-ignored).
+const DefaultLogKeyFile = ".local/audit-log-key"
+
+// localLogKey loads the audit log's key, generating it on first start.
+func localLogKey(getenv func(string) string, out io.Writer) (integrity.KeyFile, error) {
+	path := getenv(integrity.EnvKeyFile)
+	if path == "" {
+		path = DefaultLogKeyFile
+	}
+	k, generated, err := integrity.LoadOrGenerateKeyFile(path, integrity.DefaultOrigin)
+	if err != nil {
+		return k, fmt.Errorf("audit log key %s: %w", path, err)
+	}
+	if generated {
+		fmt.Fprintf(out, "audit log key generated: %s (verifier key %s)\n", path, k.VerifierKey)
+	}
+	return k, nil
 }
 
 // Moto is the moto server the stack started, nil when it was given an

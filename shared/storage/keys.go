@@ -31,6 +31,10 @@ const (
 	FailurePrefix = "failure#"
 	// DeadLetterPrefix starts a stream record set aside (a dead letter).
 	DeadLetterPrefix = "dlq#"
+	// CheckpointPrefix starts a signed checkpoint of the log's Merkle tree:
+	// checkpoint#<20-digit tree size>; LatestCheckpointPK holds the latest.
+	CheckpointPrefix   = "checkpoint#"
+	LatestCheckpointPK = "checkpoint"
 	// FeedAll is the by_feed partition of every entry; FeedDeadLetters the
 	// one that lists dead letters.
 	FeedAll         = "all"

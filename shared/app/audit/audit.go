@@ -14,11 +14,12 @@ func init() {
 }
 
 // New is the function's stream handler. It counts failed attempts and
-// keeps dead-letter records in the audit table, as it keeps the log;
+// keeps dead-letter records in the audit table, as it keeps the log, and
+// signs a checkpoint of the log after each batch (at most one a second);
 // `inmorctl audit dlq replay` replays them with this same handler.
 func New(d app.Deps) auditstream.Handler {
 	return auditstream.Handler{
-		Journal:     &dynamo.Journal{Client: d.Client, Table: d.Config.AuditTable},
+		Journal:     &dynamo.Journal{Client: d.Client, Table: d.Config.AuditTable, Signer: d.LogSigner},
 		DeadLetters: &dynamo.DeadLetters{Client: d.Client, Table: d.Config.AuditTable},
 		Logger:      d.Logger,
 		Metrics:     d.Metrics,

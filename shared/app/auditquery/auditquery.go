@@ -38,5 +38,5 @@ func New(d app.Deps) (http.Handler, error) {
 		Logins:         auth.Logins{Users: store, Sessions: store, Throttle: store},
 		AllowedOrigins: c.AllowedOrigins, SecureCookies: c.SessionCookieSecure,
 	})
-	return adminapi.NewAuditQueryHandler(log, authn, cursors, pages), nil
+	return adminapi.NewAuditQueryHandler(log, log, authn, cursors, pages), nil
 }

@@ -1,0 +1,178 @@
+package localstack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/inmor/inmor-serverless/shared/adminapi"
+	"github.com/inmor/inmor-serverless/shared/integrity"
+	"github.com/inmor/inmor-serverless/shared/localstack"
+)
+
+// memoryTree is a Merkle tree recomputed by an auditor from the entries.
+type memoryTree map[int64]tlog.Hash
+
+func (m memoryTree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, index := range indexes {
+		h, ok := m[index]
+		if !ok {
+			return nil, fmt.Errorf("no hash %d", index)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// recomputedRoot rebuilds the tree of the first size entries from their
+// detail forms, as the API shows them, and returns its root.
+func recomputedRoot(t *testing.T, s *localstack.Stack, size int64) tlog.Hash {
+	t.Helper()
+	tree := memoryTree{}
+	for id := int64(1); id <= size; id++ {
+		r := call(t, s, http.MethodGet, fmt.Sprintf("/api/v1/auditlog/%d", id), "")
+		mustStatus(t, r, http.StatusOK)
+		leaf, err := integrity.LeafHash(r.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes, err := tlog.StoredHashesForRecordHash(integrity.LeafIndex(id), leaf, tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, h := range hashes {
+			tree[tlog.StoredHashIndex(0, integrity.LeafIndex(id))+int64(i)] = h
+		}
+	}
+	root, err := tlog.TreeHash(size, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func hashOf(t *testing.T, s string) tlog.Hash {
+	t.Helper()
+	h, err := tlog.ParseHash(s)
+	if err != nil {
+		t.Fatalf("hash %q: %v", s, err)
+	}
+	return h
+}
+
+func hashesOf(t *testing.T, list []string) []tlog.Hash {
+	out := make([]tlog.Hash, len(list))
+	for i, s := range list {
+		out[i] = hashOf(t, s)
+	}
+	return out
+}
+
+// TestTheLogProvesItself: after each batch the audit function signs a
+// checkpoint with the log's key; an auditor who recomputes the tree from
+// the entries the API shows finds its root; every entry's inclusion proof
+// and the consistency proof between two checkpoints check out with tlog.
+func TestTheLogProvesItself(t *testing.T) {
+	s := startStack(t, func(o *localstack.Options) { o.ManualPolling = true })
+	verifier, err := note.NewVerifier(s.LogKey.VerifierKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, call(t, s, http.MethodGet, "/api/v1/auditlog/checkpoint", ""), http.StatusNotFound)
+
+	makeChanges(t, s, 4) // 6 entries
+	settle(t, s)
+	r := call(t, s, http.MethodGet, "/api/v1/auditlog/checkpoint", "")
+	mustStatus(t, r, http.StatusOK)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		t.Errorf("checkpoint Content-Type %q", ct)
+	}
+	first, err := integrity.Open(r.Body, verifier)
+	if err != nil {
+		t.Fatalf("the checkpoint does not verify with the log key: %v\n%s", err, r.Body)
+	}
+	if first.Size != 6 {
+		t.Fatalf("checkpoint of size %d, want 6", first.Size)
+	}
+	if root := recomputedRoot(t, s, first.Size); root != first.Root {
+		t.Fatal("the root recomputed from the entries is not the checkpoint's")
+	}
+
+	time.Sleep(1100 * time.Millisecond) // at most one checkpoint a second
+	for i := range 3 { // 3 more entries
+		mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarktypes", fmt.Sprintf(`{"tmtype":"https://example.org/more/%d"}`, i)), http.StatusCreated)
+	}
+	settle(t, s)
+	second, err := integrity.Open(call(t, s, http.MethodGet, "/api/v1/auditlog/checkpoint", "").Body, verifier)
+	if err != nil || second.Size != 9 {
+		t.Fatalf("second checkpoint: %+v %v, want size 9", second, err)
+	}
+
+	for id := int64(1); id <= second.Size; id++ {
+		r := call(t, s, http.MethodGet, fmt.Sprintf("/api/v1/auditlog/%d/proof", id), "")
+		mustStatus(t, r, http.StatusOK)
+		var p adminapi.InclusionProof
+		if err := json.Unmarshal(r.Body, &p); err != nil {
+			t.Fatal(err)
+		}
+		detail := call(t, s, http.MethodGet, fmt.Sprintf("/api/v1/auditlog/%d", id), "")
+		leaf, err := integrity.LeafHash(detail.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := integrity.Open([]byte(p.Checkpoint), verifier)
+		if err != nil || c != second || p.TreeSize != second.Size || hashOf(t, p.LeafHash) != leaf {
+			t.Fatalf("entry %d: proof %+v against %+v", id, p, second)
+		}
+		if err := tlog.CheckRecord(hashesOf(t, p.Proof), c.Size, c.Root, integrity.LeafIndex(id), leaf); err != nil {
+			t.Errorf("entry %d: inclusion proof does not check: %v", id, err)
+		}
+	}
+	r = call(t, s, http.MethodGet, "/api/v1/auditlog/3/proof?size=6", "")
+	mustStatus(t, r, http.StatusOK)
+	var old adminapi.InclusionProof
+	if err := json.Unmarshal(r.Body, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err := tlog.CheckRecord(hashesOf(t, old.Proof), first.Size, first.Root, 2, hashOf(t, old.LeafHash)); err != nil {
+		t.Errorf("proof in the first checkpoint: %v", err)
+	}
+
+	r = call(t, s, http.MethodGet, "/api/v1/auditlog/consistency?from=6", "")
+	mustStatus(t, r, http.StatusOK)
+	var growth adminapi.ConsistencyProof
+	if err := json.Unmarshal(r.Body, &growth); err != nil {
+		t.Fatal(err)
+	}
+	if growth.From != 6 || growth.To != 9 || growth.FromCheckpoint == "" {
+		t.Errorf("consistency answer %+v", growth)
+	}
+	if err := tlog.CheckTree(hashesOf(t, growth.Proof), second.Size, second.Root, first.Size, first.Root); err != nil {
+		t.Errorf("consistency proof does not check: %v", err)
+	}
+
+	for _, c := range []struct {
+		path   string
+		status int
+	}{
+		{"/api/v1/auditlog/10/proof", http.StatusNotFound},        // no such entry
+		{"/api/v1/auditlog/7/proof?size=6", http.StatusNotFound},  // not in that tree
+		{"/api/v1/auditlog/1/proof?size=5", http.StatusNotFound},  // no checkpoint of that size
+		{"/api/v1/auditlog/1/proof?size=0", http.StatusUnprocessableEntity},
+		{"/api/v1/auditlog/1/proof?size=x", http.StatusUnprocessableEntity},
+		{"/api/v1/auditlog/consistency", http.StatusUnprocessableEntity},
+		{"/api/v1/auditlog/consistency?from=10", http.StatusUnprocessableEntity},
+		{"/api/v1/auditlog/consistency?from=1&to=7", http.StatusNotFound},
+	} {
+		if r := call(t, s, http.MethodGet, c.path, ""); r.Status != c.status {
+			t.Errorf("GET %s: %d %s, want %d", c.path, r.Status, r.Body, c.status)
+		}
+	}
+}
