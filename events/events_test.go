@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/inmor/inmor-serverless/shared/integrity"
+
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/inmor/inmor-serverless/events"
@@ -95,6 +99,9 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 			t.Fatalf("%s: status %d, want %d: %s", name, resp.StatusCode, wantStatus, resp.Body)
 		}
 		lastCookies = resp.Cookies
+		if strings.HasPrefix(resp.Headers["Content-Type"], "text/plain") {
+			return map[string]any{"text": resp.Body}
+		}
 		var body map[string]any
 		if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 			t.Fatalf("%s: body is not a JSON object: %s", name, resp.Body)
@@ -144,7 +151,11 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		t.Errorf("update: %v", got)
 	}
 
-	audit := appaudit.New(app.Deps{Client: client, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	logKey, _, err := integrity.LoadOrGenerateKeyFile(filepath.Join(t.TempDir(), "audit-log-key"), integrity.DefaultOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit := appaudit.New(app.Deps{Client: client, Config: cfg, LogSigner: logKey.Signer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for _, c := range []struct {
 		file                          string
 		appended, duplicates, skipped int
@@ -178,6 +189,22 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 	entry := invoke("get-auditlog-entry", 200)
 	if entry["event_type"] != "trustmarktype_created" || entry["snapshot_after"] == nil {
 		t.Errorf("entry 1: %v", entry)
+	}
+	// The log's checkpoint (made after the batch) and its proofs.
+	verifier, err := note.NewVerifier(logKey.VerifierKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkpoint, err := integrity.Open([]byte(invoke("get-auditlog-checkpoint", 200)["text"].(string)), verifier)
+	// One checkpoint a second at most: the first batch's.
+	if err != nil || checkpoint.Size < 1 || checkpoint.Size > int64(len(items)) {
+		t.Errorf("checkpoint: %+v %v, want a size from 1 to %d", checkpoint, err, len(items))
+	}
+	if got := invoke("prove-auditlog-entry", 200); got["leaf_index"] != 0.0 || got["tree_size"] != float64(checkpoint.Size) {
+		t.Errorf("inclusion proof: %v", got)
+	}
+	if got := invoke("prove-auditlog-growth", 200); got["from"] != 1.0 || got["to"] != float64(checkpoint.Size) {
+		t.Errorf("consistency proof: %v", got)
 	}
 	if doc := invoke("openapi", 200); !strings.HasPrefix(doc["openapi"].(string), "3.") {
 		t.Errorf("openapi: %v", doc["openapi"])

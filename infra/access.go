@@ -181,13 +181,15 @@ func deploymentsByName() []Function {
 			MemoryMB: 512, TimeoutSeconds: 60,
 			Tables: []string{tables.Audit.ID},
 			Access: []Access{
-				{Table: tables.Audit.ID, Actions: []string{getItem}},
-				// New entries and markers: conditional puts (IAM cannot
-				// require the condition; the journal always sets one).
-				{Table: tables.Audit.ID, Actions: []string{putItem}, LeadingKeys: []string{storage.EntryPrefix + "*", storage.MarkerPrefix + "*", storage.RequestPrefix + "*"}},
-				// The id sequence, the counts and the failure counts: updates
-				// only; entries can never be updated.
-				{Table: tables.Audit.ID, Actions: []string{updateItem}, LeadingKeys: []string{storage.SequencePK, storage.CountPrefix + "*", storage.FailurePrefix + "*"}},
+				// Reads: the sequence, the markers, the tree hashes of
+				// earlier entries.
+				{Table: tables.Audit.ID, Actions: []string{getItem, batchGetItem}},
+				// New entries, markers and checkpoints: conditional puts (IAM
+				// cannot require the condition; the journal always sets one).
+				{Table: tables.Audit.ID, Actions: []string{putItem}, LeadingKeys: []string{storage.EntryPrefix + "*", storage.MarkerPrefix + "*", storage.RequestPrefix + "*", storage.CheckpointPrefix + "*"}},
+				// The id sequence, the counts, the failure counts and the
+				// latest checkpoint: updates only; entries can never be updated.
+				{Table: tables.Audit.ID, Actions: []string{updateItem}, LeadingKeys: []string{storage.SequencePK, storage.CountPrefix + "*", storage.FailurePrefix + "*", storage.LatestCheckpointPK}},
 				// Records it gives up on are set aside as dead letters.
 				{Table: tables.Audit.ID, Actions: []string{putItem}, LeadingKeys: []string{storage.DeadLetterPrefix + "*"}},
 			},

@@ -34,7 +34,7 @@ func startStack(t *testing.T, configure ...func(*localstack.Options)) *localstac
 		Endpoint: dynamotest.Endpoint(),
 		Getenv: dynamotest.Getenv(t, map[string]string{
 			"INMOR_DEV_API_KEY": testKey, "INMOR_DEV_ADMIN_PASSWORD": "test-password",
-			"SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "signing-key.json"),
+			"SIGNING_KEY_FILE":   filepath.Join(t.TempDir(), "signing-key.json"),
 			"AUDIT_LOG_KEY_FILE": filepath.Join(t.TempDir(), "audit-log-key"),
 		}),
 		Out:    io.Discard,

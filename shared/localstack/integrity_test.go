@@ -106,7 +106,7 @@ func TestTheLogProvesItself(t *testing.T) {
 	}
 
 	time.Sleep(1100 * time.Millisecond) // at most one checkpoint a second
-	for i := range 3 { // 3 more entries
+	for i := range 3 {                  // 3 more entries
 		mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarktypes", fmt.Sprintf(`{"tmtype":"https://example.org/more/%d"}`, i)), http.StatusCreated)
 	}
 	settle(t, s)
@@ -162,9 +162,9 @@ func TestTheLogProvesItself(t *testing.T) {
 		path   string
 		status int
 	}{
-		{"/api/v1/auditlog/10/proof", http.StatusNotFound},        // no such entry
-		{"/api/v1/auditlog/7/proof?size=6", http.StatusNotFound},  // not in that tree
-		{"/api/v1/auditlog/1/proof?size=5", http.StatusNotFound},  // no checkpoint of that size
+		{"/api/v1/auditlog/10/proof", http.StatusNotFound},       // no such entry
+		{"/api/v1/auditlog/7/proof?size=6", http.StatusNotFound}, // not in that tree
+		{"/api/v1/auditlog/1/proof?size=5", http.StatusNotFound}, // no checkpoint of that size
 		{"/api/v1/auditlog/1/proof?size=0", http.StatusUnprocessableEntity},
 		{"/api/v1/auditlog/1/proof?size=x", http.StatusUnprocessableEntity},
 		{"/api/v1/auditlog/consistency", http.StatusUnprocessableEntity},

@@ -37,7 +37,7 @@ func newVerifyStack(t *testing.T) *verifyStack {
 		Endpoint: dynamotest.Endpoint(),
 		Getenv: dynamotest.Getenv(t, map[string]string{
 			"INMOR_DEV_API_KEY": verifyTestKey, "INMOR_DEV_ADMIN_PASSWORD": "test-password",
-			"SIGNING_KEY_FILE": filepath.Join(t.TempDir(), "signing-key.json"),
+			"SIGNING_KEY_FILE":   filepath.Join(t.TempDir(), "signing-key.json"),
 			"AUDIT_LOG_KEY_FILE": filepath.Join(t.TempDir(), "audit-log-key"),
 		}),
 		Out:           io.Discard,
