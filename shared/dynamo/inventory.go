@@ -3,11 +3,16 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/integrity"
 	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
@@ -162,4 +167,66 @@ func (v *Inventory) AuditedResources(ctx context.Context, fn func(resourceKey st
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+}
+
+// StoredLog reads the audit log whole for its integrity check: every entry
+// (its detail form and tree hashes), every checkpoint, the latest one and
+// the id sequence. It scans the audit table (consistent reads).
+func (v *Inventory) StoredLog(ctx context.Context) (integrity.StoredLog, error) {
+	var log integrity.StoredLog
+	in := &dynamodb.ScanInput{TableName: aws.String(v.AuditTable), ConsistentRead: aws.Bool(true), Limit: v.limit()}
+	for {
+		out, err := v.Client.Scan(ctx, in)
+		if err != nil {
+			return log, fmt.Errorf("read the audit log: %w", err)
+		}
+		for _, item := range out.Items {
+			if err := addToStoredLog(&log, item); err != nil {
+				return log, err
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			return log, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// addToStoredLog adds one audit table item to the log, if it is an
+// entry, a checkpoint or the sequence.
+func addToStoredLog(log *integrity.StoredLog, item map[string]types.AttributeValue) error {
+	r := &itemReader{item: item}
+	pk := r.str("pk")
+	text := func(name string) []byte {
+		s, _ := item[name].(*types.AttributeValueMemberS)
+		if s == nil {
+			return []byte("null")
+		}
+		return []byte(s.Value)
+	}
+	switch {
+	case strings.HasPrefix(pk, storage.EntryPrefix):
+		id, err := strconv.ParseInt(strings.TrimPrefix(pk, storage.EntryPrefix), 10, 64)
+		if err != nil {
+			return fmt.Errorf("audit item %q: %w", pk, err)
+		}
+		e := integrity.StoredEntry{ID: id, Detail: audit.DetailJSON(text(tables.AuditSummaryAttribute), text("snapshot_before"), text("snapshot_after"))}
+		if raw, ok := item[treeHashesAttribute].(*types.AttributeValueMemberB); ok && len(raw.Value)%tlog.HashSize == 0 {
+			for i := 0; i < len(raw.Value); i += tlog.HashSize {
+				e.Hashes = append(e.Hashes, tlog.Hash(raw.Value[i:i+tlog.HashSize]))
+			}
+		}
+		log.Entries = append(log.Entries, e)
+	case strings.HasPrefix(pk, storage.CheckpointPrefix):
+		size, err := strconv.ParseInt(strings.TrimPrefix(pk, storage.CheckpointPrefix), 10, 64)
+		if err != nil {
+			return fmt.Errorf("audit item %q: %w", pk, err)
+		}
+		log.Checkpoints = append(log.Checkpoints, integrity.StoredCheckpoint{Size: size, Note: string(text("note"))})
+	case pk == storage.LatestCheckpointPK:
+		log.Latest = string(text("note"))
+	case pk == storage.SequencePK:
+		log.Sequence = r.int("value")
+	}
+	return r.err
 }

@@ -16,6 +16,10 @@ import (
 // KMS key signs the checkpoints.
 const EnvKeyFile = "AUDIT_LOG_KEY_FILE"
 
+// DefaultKeyFile is the local stack's log key file when EnvKeyFile is
+// unset (git-ignored).
+const DefaultKeyFile = ".local/audit-log-key"
+
 // KeyFile is a log key read from its file: the signer, and the verifier
 // key an auditor checks checkpoints with (note.NewVerifier reads it).
 type KeyFile struct {

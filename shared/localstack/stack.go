@@ -206,15 +206,11 @@ func localSigner(getenv func(string) string, out io.Writer) (*signing.Local, err
 	return signer, nil
 }
 
-// DefaultLogKeyFile is where the local stack keeps the audit log's key
-// when AUDIT_LOG_KEY_FILE is unset (git-ignored).
-const DefaultLogKeyFile = ".local/audit-log-key"
-
 // localLogKey loads the audit log's key, generating it on first start.
 func localLogKey(getenv func(string) string, out io.Writer) (integrity.KeyFile, error) {
 	path := getenv(integrity.EnvKeyFile)
 	if path == "" {
-		path = DefaultLogKeyFile
+		path = integrity.DefaultKeyFile
 	}
 	k, generated, err := integrity.LoadOrGenerateKeyFile(path, integrity.DefaultOrigin)
 	if err != nil {

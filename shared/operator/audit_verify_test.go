@@ -2,13 +2,19 @@ package operator_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/inmor/inmor-serverless/shared/integrity"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -103,9 +109,96 @@ func runVerify(t *testing.T, env map[string]string, open func(context.Context) (
 
 func TestAuditVerifyCleanLog(t *testing.T) {
 	v := newVerifyStack(t)
-	r := v.run(nil, "audit", "verify")
-	if r.code != operator.ExitOK || r.stdout != "Verified 1 resources and 2 entries: 0 problem(s).\n" || r.stderr != "" {
-		t.Errorf("exit %d, stdout %q, stderr %q; want 0 and the summary alone", r.code, r.stdout, r.stderr)
+	keyFile := filepath.Join(t.TempDir(), "log.pub")
+	if err := os.WriteFile(keyFile, []byte(v.s.LogKey.VerifierKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const want = "Verified 1 resources and 2 entries: 0 problem(s).\n" +
+		"Verified the tree of 2 entries (2 entries, 1 checkpoints read): 0 integrity problem(s).\n"
+	for _, key := range []string{v.s.LogKey.VerifierKey, keyFile} {
+		r := v.run(nil, "audit", "verify", "--log-key", key)
+		if r.code != operator.ExitOK || r.stdout != want || r.stderr != "" {
+			t.Errorf("--log-key %s: exit %d, stdout %q, stderr %q; want 0 and the summaries alone", key, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := v.run(nil, "audit", "verify"); r.code != operator.ExitOK || !strings.HasSuffix(r.stdout, "Signatures not checked: no --log-key.\n") {
+		t.Errorf("without --log-key: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if r := v.run(map[string]string{"AUDIT_LOG_KEY_FILE": v.s.Config.AuditTable + "-missing"}, "audit", "log-key"); r.code != operator.ExitFailure {
+		t.Errorf("log-key without a key file: exit %d", r.code)
+	}
+}
+
+// TestAuditVerifyNamesEachTampering: each rewrite of the audit table makes
+// verify exit 1 with the line that names it.
+func TestAuditVerifyNamesEachTampering(t *testing.T) {
+	ctx := context.Background()
+	entryKey := func(id int) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("entry#%020d", id)}}
+	}
+	get := func(v *verifyStack, key map[string]types.AttributeValue) map[string]types.AttributeValue {
+		out, err := v.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(v.s.Config.AuditTable), Key: key})
+		if err != nil || out.Item == nil {
+			t.Fatalf("read %v: %v", key, err)
+		}
+		return out.Item
+	}
+	put := func(v *verifyStack, item map[string]types.AttributeValue) {
+		if _, err := v.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(v.s.Config.AuditTable), Item: item}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		tamper func(v *verifyStack)
+		want   string
+	}{
+		{"a field of an entry changed", func(v *verifyStack) {
+			item := get(v, entryKey(1))
+			summary := item["summary"].(*types.AttributeValueMemberS).Value
+			item["summary"] = &types.AttributeValueMemberS{Value: strings.Replace(summary, `"username":"admin"`, `"username":"mallory"`, 1)}
+			put(v, item)
+		}, "entry 1: altered: its content does not hash to the leaf its append stored\n"},
+		{"an entry deleted", func(v *verifyStack) {
+			if _, err := v.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(v.s.Config.AuditTable), Key: entryKey(2)}); err != nil {
+				t.Fatal(err)
+			}
+		}, "entry 2: removed: the id sequence gave it, the table does not have it\n"},
+		{"an entry inserted", func(v *verifyStack) {
+			item := get(v, entryKey(2))
+			item["pk"] = entryKey(3)["pk"]
+			put(v, item)
+		}, "entry 3: inserted: past the id sequence (2): no append wrote it\n"},
+		{"two entries swapped", func(v *verifyStack) {
+			first, second := get(v, entryKey(1)), get(v, entryKey(2))
+			for _, name := range []string{"summary", "snapshot_before", "snapshot_after"} {
+				first[name], second[name] = second[name], first[name]
+			}
+			put(v, first)
+			put(v, second)
+		}, "entry 1: reordered: it holds the content of entry 2's leaf\nentry 2: reordered: it holds the content of entry 1's leaf\n"},
+		{"a checkpoint replaced", func(v *verifyStack) {
+			skey, _, err := note.GenerateKey(rand.Reader, integrity.DefaultOrigin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forger, _ := note.NewSigner(skey)
+			signed, _ := integrity.Sign(integrity.Checkpoint{Origin: integrity.DefaultOrigin, Size: 2}, forger)
+			for _, pk := range []string{fmt.Sprintf("checkpoint#%020d", 2), "checkpoint"} {
+				item := get(v, map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}})
+				item["note"] = &types.AttributeValueMemberS{Value: signed}
+				put(v, item)
+			}
+		}, "checkpoint 2: bad-signature: checkpoint signature: "},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			v := newVerifyStack(t)
+			c.tamper(v)
+			r := v.run(nil, "audit", "verify", "--log-key", v.s.LogKey.VerifierKey)
+			if r.code != operator.ExitFailure || !strings.Contains(r.stdout, c.want) {
+				t.Errorf("exit %d, stdout:\n%s\nwant exit 1 and a line %q", r.code, r.stdout, c.want)
+			}
+		})
 	}
 }
 
@@ -134,8 +227,11 @@ func TestAuditVerifyReportsEachProblemAndExits1(t *testing.T) {
 	r := v.run(nil, "audit", "verify")
 	want := "TrustMarkType#1 version 1: missing: no successful API entry: the next one, entry 2, records version 2\n" +
 		"TrustMarkType#1 item: stale: differs from the snapshot_after of its last entry, 2 (fields: valid_for)\n" +
-		"Verified 1 resources and 1 entries: 2 problem(s).\n"
-	if r.code != operator.ExitFailure || r.stdout != want || r.stderr != "inmorctl: The audit log is inconsistent: 2 problem(s)\n" {
+		"entry 1: removed: the id sequence gave it, the table does not have it\n" +
+		"checkpoint 2: uncovered: the entries it covers are not all there (complete up to 0)\n" +
+		"Verified 1 resources and 1 entries: 2 problem(s).\n" +
+		"Verified the tree of 0 entries (1 entries, 1 checkpoints read): 2 integrity problem(s). Signatures not checked: no --log-key.\n"
+	if r.code != operator.ExitFailure || r.stdout != want || r.stderr != "inmorctl: The audit log is inconsistent: 4 problem(s)\n" {
 		t.Errorf("exit %d\nstdout:\n%s\nstderr: %q\nwant exit 1 and stdout:\n%s", r.code, r.stdout, r.stderr, want)
 	}
 }
@@ -151,10 +247,11 @@ func TestAuditVerifyUsage(t *testing.T) {
 		code   int
 		stderr string
 	}{
-		{[]string{"audit", "verify", "extra"}, operator.ExitUsage, "inmorctl audit verify: unexpected argument \"extra\"\nusage: inmorctl audit verify\n"},
-		{[]string{"audit", "verify", "--type", "TrustMark"}, operator.ExitUsage, "flag provided but not defined: -type\nusage: inmorctl audit verify\n"},
+		{[]string{"audit", "verify", "extra"}, operator.ExitUsage, "inmorctl audit verify: unexpected argument \"extra\"\nusage: inmorctl audit verify [--log-key KEY]\n"},
+		{[]string{"audit", "verify", "--type", "TrustMark"}, operator.ExitUsage, "flag provided but not defined: -type\nusage: inmorctl audit verify [--log-key KEY]\n  -log-key string\n    \tthe log's verifier key, or a file holding it (or an Ed25519 public key in PEM)\n"},
+		{[]string{"audit", "verify", "--log-key", "not a key"}, operator.ExitUsage, "inmorctl audit verify: --log-key: malformed verifier id\nusage: inmorctl audit verify [--log-key KEY]\n"},
 		{[]string{"audit", "verfy"}, operator.ExitUsage, "inmorctl: unknown command \"audit verfy\"; run 'inmorctl help'\n"},
-		{[]string{"audit", "verify", "-h"}, operator.ExitOK, "usage: inmorctl audit verify\n"},
+		{[]string{"audit", "verify", "-h"}, operator.ExitOK, "usage: inmorctl audit verify [--log-key KEY]\n  -log-key string\n    \tthe log's verifier key, or a file holding it (or an Ed25519 public key in PEM)\n"},
 	} {
 		r := runVerify(t, nil, noDynamoDB, c.args...)
 		if r.code != c.code || r.stderr != c.stderr || r.stdout != "" {
@@ -162,7 +259,7 @@ func TestAuditVerifyUsage(t *testing.T) {
 		}
 	}
 	r := runVerify(t, nil, noDynamoDB, "help")
-	if r.code != operator.ExitOK || !strings.Contains(r.stderr, "  audit verify\n") || !strings.Contains(r.stderr, "quiet log") {
+	if r.code != operator.ExitOK || !strings.Contains(r.stderr, "  audit verify [--log-key KEY]\n") || !strings.Contains(r.stderr, "quiet log") {
 		t.Errorf("help: exit %d, no audit verify in\n%s", r.code, r.stderr)
 	}
 }
