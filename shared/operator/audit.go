@@ -1,7 +1,8 @@
 package operator
 
-// auditCommands are the commands of the audit log: its dead-letter records
-// and its reconciliation.
+// auditCommands are the commands of the audit log: its dead-letter records,
+// its reconciliation and integrity check, and the auditor's proof of one
+// entry.
 func auditCommands() []command {
-	return append(dlqCommands(), verifyCommands()...)
+	return append(append(dlqCommands(), verifyCommands()...), proveCommands()...)
 }

@@ -280,3 +280,54 @@ func TestAuditVerifyFailsWhenItCannotRead(t *testing.T) {
 		t.Errorf("no client: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestAuditProveChecksAnEntryThroughTheAPI: prove needs only the API and
+// the log key; an entry the table altered, another key or an unknown entry
+// fail it.
+func TestAuditProveChecksAnEntryThroughTheAPI(t *testing.T) {
+	v := newVerifyStack(t)
+	api := map[string]string{"INMOR_API_URL": v.s.URL, "INMOR_API_KEY": verifyTestKey}
+	noTables := func(context.Context) (*dynamodb.Client, error) {
+		t.Error("audit prove opened DynamoDB")
+		return nil, fmt.Errorf("no DynamoDB")
+	}
+	prove := func(args ...string) result {
+		return runVerify(t, api, noTables, append([]string{"audit", "prove"}, args...)...)
+	}
+	for _, id := range []string{"1", "2"} {
+		r := prove("--id", id, "--log-key", v.s.LogKey.VerifierKey)
+		want := fmt.Sprintf("entry %s is leaf %d of the tree of 2 entries signed by inmor-audit-log\n", id, map[string]int{"1": 0, "2": 1}[id])
+		if r.code != operator.ExitOK || r.stdout != want {
+			t.Errorf("prove %s: exit %d, stdout %q, stderr %q; want %q", id, r.code, r.stdout, r.stderr, want)
+		}
+	}
+	_, vkey, err := note.GenerateKey(rand.Reader, integrity.DefaultOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := prove("--id", "1", "--log-key", vkey); r.code != operator.ExitFailure || !strings.Contains(r.stderr, "the checkpoint is not the log's") {
+		t.Errorf("another key: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := prove("--id", "9", "--log-key", v.s.LogKey.VerifierKey); r.code != operator.ExitFailure || !strings.Contains(r.stderr, "404") {
+		t.Errorf("an unknown entry: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := prove("--log-key", v.s.LogKey.VerifierKey); r.code != operator.ExitUsage {
+		t.Errorf("no --id: exit %d", r.code)
+	}
+
+	// The table rewrites entry 1: the API shows what the tree did not sign.
+	ctx := context.Background()
+	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("entry#%020d", 1)}}
+	out, err := v.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(v.s.Config.AuditTable), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := out.Item["summary"].(*types.AttributeValueMemberS).Value
+	out.Item["summary"] = &types.AttributeValueMemberS{Value: strings.Replace(summary, `"username":"admin"`, `"username":"mallory"`, 1)}
+	if _, err := v.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(v.s.Config.AuditTable), Item: out.Item}); err != nil {
+		t.Fatal(err)
+	}
+	if r := prove("--id", "1", "--log-key", v.s.LogKey.VerifierKey); r.code != operator.ExitFailure || !strings.Contains(r.stderr, "does not hash to the leaf") {
+		t.Errorf("an altered entry: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
