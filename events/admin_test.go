@@ -31,6 +31,7 @@ func TestAdminPageSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := app.ConfigFromEnv(getenv)
+	cfg.AttributionKey = []byte(sampleAttributionKey)
 	if _, err := localstack.Bootstrap(ctx, &dynamo.Auth{Client: client, Table: cfg.AuthTable}, getenv, io.Discard); err != nil {
 		t.Fatal(err)
 	}

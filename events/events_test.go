@@ -55,6 +55,7 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := app.ConfigFromEnv(getenv)
+	cfg.AttributionKey = []byte(sampleAttributionKey)
 	if _, err := localstack.Bootstrap(ctx, &dynamo.Auth{Client: client, Table: cfg.AuthTable}, getenv, io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +237,10 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		t.Errorf("me after logout: %v", got)
 	}
 }
+
+// sampleAttributionKey is the attribution key the stream samples' MACs
+// are made with.
+const sampleAttributionKey = "events-test-attribution-key-0123"
 
 // TestEverySampleIsUsed keeps the folder and the test in step.
 func TestEverySampleIsUsed(t *testing.T) {

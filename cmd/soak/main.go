@@ -69,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return filepath.Join(dir, "signing-key.json")
 			case "AUDIT_LOG_KEY_FILE":
 				return filepath.Join(dir, "audit-log-key")
+			case "ATTRIBUTION_KEY_FILE":
+				return filepath.Join(dir, "attribution-key")
 			}
 			return ""
 		},

@@ -1,8 +1,16 @@
 package app
 
 import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/inmor/inmor-serverless/shared/storage"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -32,6 +40,65 @@ type Config struct {
 	// CursorKey (AUDIT_CURSOR_KEY) signs the audit log's cursors; every
 	// instance must share it. Empty: a random key per process.
 	CursorKey []byte
+	// AttributionKey signs the attribution of every write (API functions)
+	// and proves it (audit function): see storage.AttributionMAC. It is
+	// read from the file ATTRIBUTION_KEY_FILE names (LoadAttributionKey).
+	AttributionKey []byte
+	// StreamARN (RESOURCES_STREAM_ARN) is the resources table's stream: the
+	// audit function handles no record of another.
+	StreamARN string
+}
+
+// EnvAttributionKeyFile names the file of the attribution key.
+const EnvAttributionKeyFile = "ATTRIBUTION_KEY_FILE"
+
+// LoadAttributionKey reads the attribution key from a file: 32 random bytes
+// in base64 (LoadOrGenerateAttributionKey writes one).
+func LoadAttributionKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) != storage.AttributionKeySize {
+		return nil, fmt.Errorf("attribution key file %s: want %d bytes in base64", path, storage.AttributionKeySize)
+	}
+	return key, nil
+}
+
+// AttributionKeyFromEnv reads the attribution key from the file
+// ATTRIBUTION_KEY_FILE names; nil when it is unset.
+func AttributionKeyFromEnv(getenv func(string) string) ([]byte, error) {
+	path := getenv(EnvAttributionKeyFile)
+	if path == "" {
+		return nil, nil
+	}
+	return LoadAttributionKey(path)
+}
+
+// LoadOrGenerateAttributionKey reads the attribution key file, first
+// writing a new random key there (mode 0600) when there is none.
+func LoadOrGenerateAttributionKey(path string) (key []byte, generated bool, err error) {
+	key, err = LoadAttributionKey(path)
+	if !errors.Is(err, os.ErrNotExist) {
+		return key, false, err
+	}
+	key = make([]byte, storage.AttributionKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, false, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n"); err != nil {
+		f.Close()
+		return nil, false, err
+	}
+	return key, true, f.Close()
 }
 
 // KeyCacheTTL is how long a function instance reuses a key lookup; a revoked
@@ -60,6 +127,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	}
 	c.SessionCookieSecure = getenv("SESSION_COOKIE_SECURE") != "false"
 	c.CursorKey = []byte(getenv("AUDIT_CURSOR_KEY"))
+	c.StreamARN = getenv("RESOURCES_STREAM_ARN")
 	return c
 }
 
@@ -79,5 +147,5 @@ func (c Config) Authenticator(client *dynamodb.Client) *auth.Authenticator {
 
 // Resources is the resources table.
 func (c Config) Resources(client *dynamodb.Client) *dynamo.Resources {
-	return &dynamo.Resources{Client: client, Table: c.ResourcesTable}
+	return &dynamo.Resources{Client: client, Table: c.ResourcesTable, AttributionKey: c.AttributionKey}
 }

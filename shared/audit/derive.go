@@ -30,19 +30,22 @@ type Change struct {
 // Derive builds the audit entry of a change: of a resource item, or of an
 // attempt item (a failed request). ok is false for the other items
 // (bookkeeping: counters, uniqueness guards, expiring attempts). The entry's
-// ID is left to the journal.
-func Derive(c Change) (e Entry, ok bool, err error) {
-	return derive(c, true)
+// ID is left to the journal. An attribution is trusted only when it
+// carries the MAC of its item under key (storage.AttributionMAC): one that
+// does not is recorded as an out-of-band change, the attribution it claims
+// kept in ClaimedAttribution.
+func Derive(c Change, key []byte) (e Entry, ok bool, err error) {
+	return derive(c, key, true)
 }
 
 // DeriveUnattributed builds the entry of a change whose attribution must not
 // be trusted (the journal found it used before: a copied or restored item),
 // so it is out-of-band. A replayed attempt item is not a change: ok is false.
-func DeriveUnattributed(c Change) (e Entry, ok bool, err error) {
-	return derive(c, false)
+func DeriveUnattributed(c Change, key []byte) (e Entry, ok bool, err error) {
+	return derive(c, key, false)
 }
 
-func derive(c Change, trustAttribution bool) (e Entry, ok bool, err error) {
+func derive(c Change, key []byte, trustAttribution bool) (e Entry, ok bool, err error) {
 	action, err := actionOf(c.EventName)
 	if err != nil {
 		return e, false, err
@@ -61,6 +64,11 @@ func derive(c Change, trustAttribution bool) (e Entry, ok bool, err error) {
 		a, _, err := storage.ParseAttempt(item)
 		if err != nil {
 			return e, true, err
+		}
+		claim, _ := item[storage.AttrAttribution].(map[string]any)
+		sk, _ := item[storage.AttrSK].(string)
+		if !storage.AttributionAuthentic(key, storage.AttemptPK, sk, 0, storage.AttemptContent(string(a.ResourceType), a.ResourceID), claim) {
+			return forgedAttemptEntry(c, a, claim), true, nil
 		}
 		return failedEntry(c, a), true, nil
 	}
@@ -94,10 +102,20 @@ func derive(c Change, trustAttribution bool) (e Entry, ok bool, err error) {
 	e.ResourceID = &id
 	e.ResourceVersion = img.Version
 	var op resource.Operation
-	if a := freshAttribution(c, before, after); a != nil && trustAttribution {
+	a := freshAttribution(c, before, after)
+	claim, _ := c.NewImage[storage.AttrAttribution].(map[string]any)
+	pk, _ := c.NewImage[storage.AttrPK].(string)
+	sk, _ := c.NewImage[storage.AttrSK].(string)
+	switch {
+	case a != nil && trustAttribution && storage.AttributionAuthentic(key, pk, sk, after.Version, after.Fields, claim):
 		op = a.Operation
 		attribute(&e, a)
-	} else {
+	case a != nil:
+		// A fresh attribution without its MAC, or one claimed before: who
+		// wrote it cannot be told; what it claims is kept.
+		e.ClaimedAttribution = claim
+		fallthrough
+	default:
 		e.AuthMethod = AuthOutOfBand
 		e.Timestamp = c.ApproximateTime.UTC()
 	}
@@ -106,6 +124,19 @@ func derive(c Change, trustAttribution bool) (e Entry, ok bool, err error) {
 	}
 	e.EventType = EventType(img.Type, action, op, before.Fields, after.Fields, e.Diff)
 	return e, true, nil
+}
+
+// forgedAttemptEntry is the entry of an attempt item that does not carry
+// its MAC: written by someone who is not an API function, so not a failed
+// call by the user it names; out-of-band, what it claims kept.
+func forgedAttemptEntry(c Change, a resource.Attempt, claim map[string]any) Entry {
+	e := failedEntry(c, a)
+	e.UserID, e.Username, e.APIKeyName, e.Tenant, e.IPAddress, e.UserAgent = nil, nil, nil, nil, nil, nil
+	e.RequestID, e.Endpoint, e.HTTPMethod, e.ResponseCode = nil, nil, nil, nil
+	e.AuthMethod = AuthOutOfBand
+	e.Timestamp = c.ApproximateTime.UTC()
+	e.ClaimedAttribution = claim
+	return e
 }
 
 // failedEntry is the entry of a failed request: who tried what, and the

@@ -51,10 +51,24 @@ func storedItem(t resource.Type, id, version int64, fields obj, a *resource.Attr
 		item[storage.AttrVersion] = json.Number(strconv.FormatInt(version, 10))
 	}
 	if a != nil {
-		item[storage.AttrAttribution] = asStream(storage.AttributionMap(*a, attrVersion))
+		claim := asStream(storage.AttributionMap(*a, attrVersion)).(map[string]any)
+		content := obj{}
+		for k, v := range item {
+			if k != storage.AttrPK && k != storage.AttrSK && k != storage.AttrVersion {
+				content[k] = v
+			}
+		}
+		if err := storage.SignAttribution(testAttributionKey, string(t), storage.SortKey(id), attrVersion, content, claim); err != nil {
+			panic(err)
+		}
+		item[storage.AttrAttribution] = claim
 	}
 	return item
 }
+
+// testAttributionKey is the API functions' and the audit function's
+// attribution key in these tests.
+var testAttributionKey = []byte("0123456789abcdef0123456789abcdef")
 
 var (
 	createdAt  = time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
@@ -222,7 +236,7 @@ func TestDerive(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, ok, err := Derive(c.change)
+			got, ok, err := Derive(c.change, testAttributionKey)
 			if err != nil || !ok {
 				t.Fatalf("Derive: ok=%v err=%v; want ok=true, no error", ok, err)
 			}
@@ -268,7 +282,7 @@ func TestDeriveSuccessFollowsResponseCode(t *testing.T) {
 		t.Run(strconv.Itoa(c.code), func(t *testing.T) {
 			a := apiKeyWrite(resource.OpCreate, "POST", "/api/v1/trustmarktypes", c.code, createdAt)
 			e, ok, err := Derive(Change{EventID: "e", EventName: EventInsert,
-				NewImage: storedItem(resource.TypeTrustMarkType, 1, 1, tmtFields(true, "1"), a, 1)})
+				NewImage: storedItem(resource.TypeTrustMarkType, 1, 1, tmtFields(true, "1"), a, 1)}, testAttributionKey)
 			if err != nil || !ok {
 				t.Fatalf("Derive: ok=%v err=%v", ok, err)
 			}
@@ -285,7 +299,7 @@ func TestDeriveEmptyAttributionStrings(t *testing.T) {
 	a := &resource.Attribution{UserID: 5, Username: "bob", AuthMethod: "session", Tenant: "default",
 		Path: "/api/v1/trustmarktypes", Method: "POST", Operation: resource.OpCreate, ResponseCode: 201, CommittedAt: createdAt}
 	e, ok, err := Derive(Change{EventID: "e", EventName: EventInsert,
-		NewImage: storedItem(resource.TypeTrustMarkType, 1, 1, tmtFields(true, "1"), a, 1)})
+		NewImage: storedItem(resource.TypeTrustMarkType, 1, 1, tmtFields(true, "1"), a, 1)}, testAttributionKey)
 	if err != nil || !ok {
 		t.Fatalf("Derive: ok=%v err=%v", ok, err)
 	}
@@ -315,7 +329,7 @@ func TestDeriveSkipsBookkeepingItems(t *testing.T) {
 				if ev != EventInsert {
 					c.OldImage = item
 				}
-				e, ok, err := Derive(c)
+				e, ok, err := Derive(c, testAttributionKey)
 				if ok || err != nil {
 					t.Errorf("Derive(%s) = ok %v, err %v, entry %s; want ok=false and no error", mustJSON(t, item), ok, err, mustJSON(t, e))
 				}
@@ -337,7 +351,7 @@ func TestDeriveErrors(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, _, err := Derive(c); err == nil {
+			if _, _, err := Derive(c, testAttributionKey); err == nil {
 				t.Errorf("Derive(%s) gave no error", name)
 			}
 		})
@@ -346,9 +360,13 @@ func TestDeriveErrors(t *testing.T) {
 
 // attemptItem mirrors what the store writes for a failed request.
 func attemptItem(requestID string, t resource.Type, resourceID int64, a *resource.Attribution) obj {
+	claim := asStream(storage.AttributionMap(*a, 0)).(map[string]any)
+	if err := storage.SignAttribution(testAttributionKey, storage.AttemptPK, requestID, 0, storage.AttemptContent(string(t), resourceID), claim); err != nil {
+		panic(err)
+	}
 	item := obj{
 		storage.AttrPK: storage.AttemptPK, storage.AttrSK: requestID, "resource_type": string(t),
-		storage.AttrAttribution: asStream(storage.AttributionMap(*a, 0)), storage.AttrExpiresAt: num("1900000000"),
+		storage.AttrAttribution: claim, storage.AttrExpiresAt: num("1900000000"),
 	}
 	if resourceID != 0 {
 		item["resource_id"] = json.Number(strconv.FormatInt(resourceID, 10))
@@ -377,7 +395,7 @@ func TestDeriveFailedAttempts(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			a := apiKeyWrite(c.op, c.method, "/api/v1/trustmarks", c.code, updatedAt)
 			item := attemptItem("req-1", resource.TypeTrustMark, c.resourceID, a)
-			e, ok, err := Derive(Change{EventID: "ev-1", EventName: EventInsert, NewImage: item, ApproximateTime: streamSeen})
+			e, ok, err := Derive(Change{EventID: "ev-1", EventName: EventInsert, NewImage: item, ApproximateTime: streamSeen}, testAttributionKey)
 			if err != nil || !ok {
 				t.Fatalf("Derive: ok=%v err=%v", ok, err)
 			}
@@ -393,14 +411,14 @@ func TestDeriveFailedAttempts(t *testing.T) {
 				e.Endpoint == nil || *e.Endpoint != "/api/v1/trustmarks" || e.HTTPMethod == nil || *e.HTTPMethod != c.method {
 				t.Errorf("attribution of entry %+v", e)
 			}
-			if _, ok, err := Derive(Change{EventID: "ev-2", EventName: EventRemove, OldImage: item}); ok || err != nil {
+			if _, ok, err := Derive(Change{EventID: "ev-2", EventName: EventRemove, OldImage: item}, testAttributionKey); ok || err != nil {
 				t.Errorf("the expiry of an attempt was recorded: ok=%v err=%v", ok, err)
 			}
 		})
 	}
 	bad := attemptItem("req-2", resource.TypeTrustMark, 0, apiKeyWrite(resource.OpCreate, "POST", "/p", 400, updatedAt))
 	bad["resource_type"] = "Nope"
-	if _, _, err := Derive(Change{EventName: EventInsert, NewImage: bad}); err == nil {
+	if _, _, err := Derive(Change{EventName: EventInsert, NewImage: bad}, testAttributionKey); err == nil {
 		t.Error("an attempt of an unknown resource type must fail the record")
 	}
 }
@@ -412,7 +430,7 @@ func TestDeriveUnattributed(t *testing.T) {
 	a := apiKeyWrite(resource.OpCreate, "POST", "/api/v1/trustmarktypes", 201, createdAt)
 	item := storedItem(resource.TypeTrustMarkType, 7, 1, tmtFields(true, "8760"), a, 1)
 	c := Change{EventID: "ev-copy", EventName: EventInsert, NewImage: item, ApproximateTime: streamSeen}
-	e, ok, err := DeriveUnattributed(c)
+	e, ok, err := DeriveUnattributed(c, testAttributionKey)
 	if err != nil || !ok {
 		t.Fatalf("ok=%v err=%v", ok, err)
 	}
@@ -421,7 +439,57 @@ func TestDeriveUnattributed(t *testing.T) {
 		t.Errorf("entry %+v", e)
 	}
 	attempt := attemptItem("req-9", resource.TypeTrustMark, 0, apiKeyWrite(resource.OpCreate, "POST", "/p", 403, updatedAt))
-	if _, ok, err := DeriveUnattributed(Change{EventName: EventInsert, NewImage: attempt}); ok || err != nil {
+	if _, ok, err := DeriveUnattributed(Change{EventName: EventInsert, NewImage: attempt}, testAttributionKey); ok || err != nil {
 		t.Errorf("a replayed attempt: ok=%v err=%v, want nothing recorded", ok, err)
+	}
+}
+
+// TestForgedAttributionIsOutOfBand: an attribution that does not carry
+// the MAC of its item under the key, whatever was forged, makes the change
+// out-of-band, the claim kept; so does an attempt item without its MAC,
+// which is never a failed call by the user it names.
+func TestForgedAttributionIsOutOfBand(t *testing.T) {
+	a := apiKeyWrite(resource.OpCreate, "POST", "/api/v1/trustmarktypes", 201, createdAt)
+	signed := func() obj { return storedItem(resource.TypeTrustMarkType, 7, 1, tmtFields(true, "8760"), a, 1) }
+	claim := func(item obj) obj { return item[storage.AttrAttribution].(map[string]any) }
+	for _, c := range []struct {
+		name     string
+		item     func() obj
+		key      []byte
+		username string // the claimed username kept
+	}{
+		{"no MAC", func() obj { item := signed(); delete(claim(item), storage.AttrMAC); return item }, testAttributionKey, "alice"},
+		{"another key's MAC", func() obj { return signed() }, []byte("another key, not the functions'."), "alice"},
+		{"the username changed", func() obj { item := signed(); claim(item)["username"] = "mallory"; return item }, testAttributionKey, "mallory"},
+		{"the request id changed", func() obj { item := signed(); claim(item)["request_id"] = "req-other"; return item }, testAttributionKey, "alice"},
+		{"the content changed", func() obj { item := signed(); item["valid_for"] = num("1"); return item }, testAttributionKey, "alice"},
+		{"the audit function has no key", func() obj { return signed() }, nil, "alice"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e, ok, err := Derive(Change{EventID: "ev", EventName: EventInsert, NewImage: c.item(), ApproximateTime: streamSeen}, c.key)
+			if err != nil || !ok {
+				t.Fatalf("ok=%v err=%v", ok, err)
+			}
+			if e.AuthMethod != AuthOutOfBand || e.Username != nil || e.RequestID != nil || !e.Timestamp.Equal(streamSeen) {
+				t.Errorf("entry attributed: %+v", e)
+			}
+			if e.ClaimedAttribution == nil || e.ClaimedAttribution["username"] != c.username {
+				t.Errorf("claimed attribution %v, want the claim of %q kept", e.ClaimedAttribution, c.username)
+			}
+		})
+	}
+	if e, _, err := Derive(Change{EventID: "ev", EventName: EventInsert, NewImage: signed()}, testAttributionKey); err != nil || e.AuthMethod != "api_key" || e.ClaimedAttribution != nil {
+		t.Errorf("the signed item: %+v %v, want it attributed", e, err)
+	}
+
+	attempt := attemptItem("req-frame", resource.TypeTrustMark, 3, apiKeyWrite(resource.OpUpdate, "PUT", "/api/v1/trustmarks/3", 403, updatedAt))
+	claim(attempt)["username"] = "bob" // framing bob
+	e, ok, err := Derive(Change{EventID: "ev-a", EventName: EventInsert, NewImage: attempt, ApproximateTime: streamSeen}, testAttributionKey)
+	if err != nil || !ok {
+		t.Fatalf("forged attempt: ok=%v err=%v", ok, err)
+	}
+	if e.AuthMethod != AuthOutOfBand || e.Username != nil || e.ResponseCode != nil || e.Success || e.ClaimedAttribution["username"] != "bob" ||
+		e.ResourceID == nil || *e.ResourceID != 3 || !e.Timestamp.Equal(streamSeen) {
+		t.Errorf("forged attempt entry %+v", e)
 	}
 }

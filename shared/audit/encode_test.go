@@ -126,7 +126,7 @@ func TestEncodeJSONErrors(t *testing.T) {
 var listFields = []string{
 	"id", "timestamp", "user_id", "username", "auth_method", "api_key_name", "tenant", "ip_address",
 	"user_agent", "request_id", "action", "resource_type", "resource_id", "resource_repr", "endpoint",
-	"http_method", "response_code", "success", "diff", "event_type",
+	"http_method", "response_code", "success", "diff", "event_type", "claimed_attribution",
 }
 
 func keysOf(m map[string]any) []string {
@@ -189,7 +189,7 @@ func TestEncodeSummary(t *testing.T) {
 			"resource_type": "TrustMarkType", "resource_id": json.Number("7"), "resource_repr": "https://tm.example/<m>",
 			"endpoint": "/api/v1/trustmarktypes/7", "http_method": "PUT", "response_code": json.Number("200"),
 			"success": true, "diff": map[string]any{"active": map[string]any{"old": true, "new": false}},
-			"event_type": "trustmarktype_deactivated",
+			"event_type": "trustmarktype_deactivated", "claimed_attribution": nil,
 		}
 		if !reflect.DeepEqual(m, want) {
 			t.Errorf("summary\n got %s\nwant %s", mustJSON(t, m), mustJSON(t, want))
@@ -207,7 +207,7 @@ func TestEncodeSummary(t *testing.T) {
 			t.Errorf("summary fields = %v\nwant %v", got, sorted(listFields))
 		}
 		for _, k := range []string{"user_id", "username", "api_key_name", "tenant", "ip_address", "user_agent",
-			"request_id", "resource_id", "endpoint", "http_method", "response_code", "diff", "event_type"} {
+			"request_id", "resource_id", "endpoint", "http_method", "response_code", "diff", "event_type", "claimed_attribution"} {
 			if v, present := m[k]; !present || v != nil {
 				t.Errorf("%s = %#v (present %v); want null", k, v, present)
 			}

@@ -43,9 +43,13 @@ type Entry struct {
 	// Diff is nil except for updates.
 	Diff map[string]any
 	// EventType is "" when none applies.
-	EventType      string
-	SnapshotBefore map[string]any
-	SnapshotAfter  map[string]any
+	EventType string
+	// ClaimedAttribution is the attribution an out-of-band change claimed
+	// without the MAC that proves it (an attempt to frame someone, or a
+	// copy of an item); nil otherwise.
+	ClaimedAttribution map[string]any
+	SnapshotBefore     map[string]any
+	SnapshotAfter      map[string]any
 
 	// SourceEventID identifies the stream record the entry comes from; the
 	// journal records it so a redelivered record adds nothing.
@@ -75,7 +79,8 @@ func (e Encoded) Detail() []byte {
 var summaryFields = [...]string{
 	"id", "timestamp", "user_id", "username", "auth_method", "api_key_name", "tenant", "ip_address",
 	"user_agent", "request_id", "action", "resource_type", "resource_id", "resource_repr", "endpoint",
-	"http_method", "response_code", "success", "diff", "event_type", "snapshot_before", "snapshot_after",
+	"http_method", "response_code", "success", "diff", "event_type", "claimed_attribution",
+	"snapshot_before", "snapshot_after",
 }
 
 // canonicalOrder lists the indexes of summaryFields with the names sorted.
@@ -129,10 +134,13 @@ func (e *Entry) Encode() (Encoded, error) {
 	integer := func(field int, n *int64) {
 		value(field, func() { enc.buf = appendOptionalInt(enc.buf, n) })
 	}
-	if err := object(20, e.SnapshotBefore); err != nil {
+	if err := object(21, e.SnapshotBefore); err != nil {
 		return Encoded{}, err
 	}
-	if err := object(21, e.SnapshotAfter); err != nil {
+	if err := object(22, e.SnapshotAfter); err != nil {
+		return Encoded{}, err
+	}
+	if err := object(20, e.ClaimedAttribution); err != nil {
 		return Encoded{}, err
 	}
 	if err := object(18, e.Diff); err != nil {
@@ -176,11 +184,11 @@ func (e *Entry) Encode() (Encoded, error) {
 	// canonical form.
 	values := enc.buf
 	out := make([]byte, 0, 3*len(values)+512)
-	out = append(out, values[spans[20].start:spans[20].end]...)
-	afterStart := len(out)
 	out = append(out, values[spans[21].start:spans[21].end]...)
+	afterStart := len(out)
+	out = append(out, values[spans[22].start:spans[22].end]...)
 	summaryStart := len(out)
-	for i := range 20 { // the summary has no snapshots
+	for i := range 21 { // the summary has no snapshots
 		out = appendMember(out, i == 0, summaryFields[i], values[spans[i].start:spans[i].end])
 	}
 	out = append(out, '}')

@@ -25,6 +25,14 @@ import (
 // payload, so records are decoded by the fast streamrecord decoder.
 type Handler struct {
 	Journal audit.Journal
+	// AttributionKey proves attributions (storage.AttributionMAC): a
+	// change whose attribution does not carry its MAC under this key is
+	// recorded as out-of-band. Without a key every change is.
+	AttributionKey []byte
+	// StreamARN, when set, is the only stream whose records are handled:
+	// records of another (a direct invocation with a made-up event) are
+	// skipped, counted and logged.
+	StreamARN string
 	// DeadLetters counts the failed attempts of each record and keeps the
 	// records set aside. When nil, a failing record is retried forever.
 	DeadLetters audit.DeadLetters
@@ -53,6 +61,8 @@ type Stats struct {
 	Appended   int
 	Duplicates int
 	Skipped    int // bookkeeping items, not resources
+	// Foreign counts the records of another stream than StreamARN.
+	Foreign int
 	// SetAside counts the records that failed for the last allowed time and
 	// were stored as dead-letter records (the batch went on after them).
 	SetAside int
@@ -88,6 +98,11 @@ func (h Handler) Process(ctx context.Context, payload []byte) (events.DynamoDBEv
 	}
 	stats := Stats{Records: len(records)}
 	for i, rec := range records {
+		if h.StreamARN != "" && rec.EventSourceARN != h.StreamARN {
+			stats.Foreign++
+			h.logger().WarnContext(ctx, "record of another stream skipped", "event_id", rec.EventID, "event_source_arn", rec.EventSourceARN)
+			continue
+		}
 		appended, skipped, err := h.handle(ctx, rec)
 		if err != nil {
 			if h.failed(ctx, payload, i, rec, err) {
@@ -118,7 +133,7 @@ func (h Handler) Process(ctx context.Context, payload []byte) (events.DynamoDBEv
 		}
 	}
 	h.logger().InfoContext(ctx, "audit batch", "records", stats.Records, "appended", stats.Appended,
-		"duplicates", stats.Duplicates, "skipped", stats.Skipped, "set_aside", stats.SetAside, "failed", stats.Failed,
+		"duplicates", stats.Duplicates, "skipped", stats.Skipped, "foreign", stats.Foreign, "set_aside", stats.SetAside, "failed", stats.Failed,
 		"max_lag_ms", stats.MaxLag.Milliseconds())
 	if h.Metrics != nil {
 		if err := writeMetrics(h.Metrics, stats, h.now()); err != nil {
@@ -136,7 +151,7 @@ func (h Handler) handle(ctx context.Context, rec streamrecord.Record) (appended,
 		EventID: rec.EventID, EventName: rec.EventName, ApproximateTime: rec.ApproximateCreationTime,
 		Keys: rec.Keys, OldImage: rec.OldImage, NewImage: rec.NewImage,
 	}
-	entry, isResource, err := audit.Derive(change)
+	entry, isResource, err := audit.Derive(change, h.AttributionKey)
 	if err != nil {
 		return false, false, err
 	}
@@ -145,7 +160,7 @@ func (h Handler) handle(ctx context.Context, rec streamrecord.Record) (appended,
 	}
 	appended, err = h.Journal.Append(ctx, &entry)
 	if errors.Is(err, audit.ErrReplayedAttribution) {
-		if entry, isResource, err = audit.DeriveUnattributed(change); err != nil || !isResource {
+		if entry, isResource, err = audit.DeriveUnattributed(change, h.AttributionKey); err != nil || !isResource {
 			return false, !isResource, err
 		}
 		appended, err = h.Journal.Append(ctx, &entry)

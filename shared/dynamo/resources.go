@@ -22,6 +22,10 @@ import (
 type Resources struct {
 	Client *dynamodb.Client
 	Table  string
+	// AttributionKey signs every write's attribution and every attempt
+	// (storage.AttributionMAC), so the audit function can tell them from
+	// items written by anyone else; they are written unsigned without it.
+	AttributionKey []byte
 }
 
 func resourceKey(t resource.Type, id int64) map[string]types.AttributeValue {
@@ -231,8 +235,14 @@ func (s *Resources) listItems(ctx context.Context, t resource.Type, filter *equa
 
 // withBookkeeping adds the keys, the version and the attribution to a
 // resource's fields.
-func withBookkeeping(t resource.Type, id, version int64, fields map[string]types.AttributeValue, a resource.Attribution) (map[string]types.AttributeValue, error) {
-	attribution, err := toAttributeValue(storage.AttributionMap(a, version))
+func withBookkeeping(t resource.Type, id, version int64, fields map[string]types.AttributeValue, a resource.Attribution, key []byte) (map[string]types.AttributeValue, error) {
+	claim := storage.AttributionMap(a, version)
+	if len(key) > 0 {
+		if err := storage.SignAttribution(key, string(t), storage.SortKey(id), version, fromAttributeMap(fields), claim); err != nil {
+			return nil, err
+		}
+	}
+	attribution, err := toAttributeValue(claim)
 	if err != nil {
 		return nil, err
 	}
@@ -251,7 +261,7 @@ func parseTime(s string) time.Time {
 	return t
 }
 
-func trustMarkTypeItem(t resource.TrustMarkType, a resource.Attribution) (map[string]types.AttributeValue, error) {
+func trustMarkTypeItem(t resource.TrustMarkType, a resource.Attribution, key []byte) (map[string]types.AttributeValue, error) {
 	w := newItemWriter()
 	w.int("id", t.ID)
 	w.str("tmtype", t.TMType)
@@ -260,7 +270,7 @@ func trustMarkTypeItem(t resource.TrustMarkType, a resource.Attribution) (map[st
 	w.int("renewal_time", t.RenewalTime)
 	w.bool("active", t.Active)
 	w.str(storage.AttrAdded, formatTime(t.Added))
-	return withBookkeeping(resource.TypeTrustMarkType, t.ID, t.Version, w.item, a)
+	return withBookkeeping(resource.TypeTrustMarkType, t.ID, t.Version, w.item, a, key)
 }
 
 func readTrustMarkType(item map[string]types.AttributeValue) (resource.TrustMarkType, error) {
@@ -281,7 +291,7 @@ func (s *Resources) CreateTrustMarkType(ctx context.Context, t resource.TrustMar
 		return t, err
 	}
 	t.ID, t.Version = id, 1
-	item, err := trustMarkTypeItem(t, a)
+	item, err := trustMarkTypeItem(t, a, s.AttributionKey)
 	if err != nil {
 		return t, err
 	}
@@ -344,7 +354,7 @@ func (s *Resources) TrustMarkTypes(ctx context.Context, p resource.Page) ([]reso
 func (s *Resources) ReplaceTrustMarkType(ctx context.Context, t resource.TrustMarkType, a resource.Attribution) (resource.TrustMarkType, error) {
 	expected := t.Version
 	t.Version++
-	item, err := trustMarkTypeItem(t, a)
+	item, err := trustMarkTypeItem(t, a, s.AttributionKey)
 	if err != nil {
 		return t, err
 	}
@@ -360,7 +370,14 @@ const attemptLifetime = 48 * time.Hour
 // RecordAttempt implements resource.AttemptRecorder: one put of an item
 // that expires. The audit function turns its INSERT into a failed entry.
 func (s *Resources) RecordAttempt(ctx context.Context, a resource.Attempt) error {
-	attribution, err := toAttributeValue(storage.AttributionMap(a.Attribution, 0))
+	claim := storage.AttributionMap(a.Attribution, 0)
+	if len(s.AttributionKey) > 0 {
+		content := storage.AttemptContent(string(a.ResourceType), a.ResourceID)
+		if err := storage.SignAttribution(s.AttributionKey, storage.AttemptPK, a.RequestID, 0, content, claim); err != nil {
+			return err
+		}
+	}
+	attribution, err := toAttributeValue(claim)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
-func subordinateItem(sub resource.Subordinate, a resource.Attribution) (map[string]types.AttributeValue, error) {
+func subordinateItem(sub resource.Subordinate, a resource.Attribution, key []byte) (map[string]types.AttributeValue, error) {
 	w := newItemWriter()
 	w.int("id", sub.ID)
 	w.str("entityid", sub.EntityID)
@@ -28,7 +28,7 @@ func subordinateItem(sub resource.Subordinate, a resource.Attribution) (map[stri
 	if w.err != nil {
 		return nil, w.err
 	}
-	return withBookkeeping(resource.TypeSubordinate, sub.ID, sub.Version, w.item, a)
+	return withBookkeeping(resource.TypeSubordinate, sub.ID, sub.Version, w.item, a, key)
 }
 
 func readSubordinate(item map[string]types.AttributeValue) (resource.Subordinate, error) {
@@ -51,7 +51,7 @@ func (s *Resources) CreateSubordinate(ctx context.Context, sub resource.Subordin
 		return sub, err
 	}
 	sub.ID, sub.Version = id, 1
-	item, err := subordinateItem(sub, a)
+	item, err := subordinateItem(sub, a, s.AttributionKey)
 	if err != nil {
 		return sub, err
 	}
@@ -90,7 +90,7 @@ func (s *Resources) Subordinates(ctx context.Context, p resource.Page) ([]resour
 func (s *Resources) ReplaceSubordinate(ctx context.Context, sub resource.Subordinate, a resource.Attribution) (resource.Subordinate, error) {
 	expected := sub.Version
 	sub.Version++
-	item, err := subordinateItem(sub, a)
+	item, err := subordinateItem(sub, a, s.AttributionKey)
 	if err != nil {
 		return sub, err
 	}

@@ -31,7 +31,7 @@ func formatExpiry(e *resource.Expiry) *string {
 	return &s
 }
 
-func trustMarkItem(t resource.TrustMark, a resource.Attribution) (map[string]types.AttributeValue, error) {
+func trustMarkItem(t resource.TrustMark, a resource.Attribution, key []byte) (map[string]types.AttributeValue, error) {
 	w := newItemWriter()
 	w.int("id", t.ID)
 	w.int("tmt_id", t.TMTID)
@@ -47,7 +47,7 @@ func trustMarkItem(t resource.TrustMark, a resource.Attribution) (map[string]typ
 	if w.err != nil {
 		return nil, w.err
 	}
-	return withBookkeeping(resource.TypeTrustMark, t.ID, t.Version, w.item, a)
+	return withBookkeeping(resource.TypeTrustMark, t.ID, t.Version, w.item, a, key)
 }
 
 func readTrustMark(item map[string]types.AttributeValue) (resource.TrustMark, error) {
@@ -74,7 +74,7 @@ func (s *Resources) CreateTrustMark(ctx context.Context, t resource.TrustMark, a
 		return t, err
 	}
 	t.ID, t.Version = id, 1
-	item, err := trustMarkItem(t, a)
+	item, err := trustMarkItem(t, a, s.AttributionKey)
 	if err != nil {
 		return t, err
 	}
@@ -117,7 +117,7 @@ func (s *Resources) TrustMarks(ctx context.Context, domain *string, p resource.P
 func (s *Resources) ReplaceTrustMark(ctx context.Context, t resource.TrustMark, a resource.Attribution) (resource.TrustMark, error) {
 	expected := t.Version
 	t.Version++
-	item, err := trustMarkItem(t, a)
+	item, err := trustMarkItem(t, a, s.AttributionKey)
 	if err != nil {
 		return t, err
 	}

@@ -60,8 +60,11 @@ func TestCostOfAuditPerRecord(t *testing.T) {
 		o.ManualPolling = true
 		cfg := app.ConfigFromEnv(o.Getenv)
 		client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()), meter.Option())
-		o.Audit = func(localstack.StreamHandler) localstack.StreamHandler {
-			return countingAudit{appaudit.New(app.Deps{Client: client, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}), &stats}
+		o.Audit = func(built localstack.StreamHandler) localstack.StreamHandler {
+			handler := built.(auditstream.Handler)
+			cfg.AttributionKey = handler.AttributionKey
+			d := app.Deps{Client: client, Config: cfg, LogSigner: handler.Journal.(*dynamo.Journal).Signer, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			return countingAudit{appaudit.New(d), &stats}
 		}
 	})
 	// Ten changes of every kind: types, marks (issue, revoke) and

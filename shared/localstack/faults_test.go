@@ -318,7 +318,9 @@ func (w *writeFaults) wrap(t *testing.T, getenv *func(string) string) func(local
 			t.Fatalf("the audit journal is a %T", handler.Journal)
 		}
 		client := dynamodb.New(journal.Client.Options(), w.option)
-		return appaudit.New(app.Deps{Client: client, Config: app.ConfigFromEnv(*getenv), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		cfg := app.ConfigFromEnv(*getenv)
+		cfg.AttributionKey = handler.AttributionKey
+		return appaudit.New(app.Deps{Client: client, Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	}
 }
 

@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/inmor/inmor-serverless/shared/integrity"
+
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
 	"github.com/inmor/inmor-serverless/shared/localstack"
@@ -34,8 +38,9 @@ func startStack(t *testing.T, configure ...func(*localstack.Options)) *localstac
 		Endpoint: dynamotest.Endpoint(),
 		Getenv: dynamotest.Getenv(t, map[string]string{
 			"INMOR_DEV_API_KEY": testKey, "INMOR_DEV_ADMIN_PASSWORD": "test-password",
-			"SIGNING_KEY_FILE":   filepath.Join(t.TempDir(), "signing-key.json"),
-			"AUDIT_LOG_KEY_FILE": filepath.Join(t.TempDir(), "audit-log-key"),
+			"SIGNING_KEY_FILE":     filepath.Join(t.TempDir(), "signing-key.json"),
+			"AUDIT_LOG_KEY_FILE":   filepath.Join(t.TempDir(), "audit-log-key"),
+			"ATTRIBUTION_KEY_FILE": filepath.Join(t.TempDir(), "attribution-key"),
 		}),
 		Out:    io.Discard,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -125,6 +130,25 @@ func verifyLog(t testing.TB, s *localstack.Stack) {
 	}
 	if len(problems) > 0 {
 		t.Errorf("audit log: %s", sum)
+	}
+	// And its integrity: the tree the entries give is the one signed.
+	verifier, err := note.NewVerifier(s.LogKey.VerifierKey)
+	if err != nil {
+		t.Errorf("audit log key: %v", err)
+		return
+	}
+	inventory := &dynamo.Inventory{Client: v.Client, AuditTable: s.Config.AuditTable}
+	stored, err := inventory.StoredLog(context.Background())
+	if err != nil {
+		t.Errorf("read the audit log: %v", err)
+		return
+	}
+	integritySum, findings := integrity.Check(stored, verifier)
+	for _, f := range findings {
+		t.Errorf("audit log: %s", f)
+	}
+	if len(findings) > 0 {
+		t.Errorf("audit log: %s", integritySum)
 	}
 }
 

@@ -105,6 +105,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	cfg := dynamo.LocalConfig(endpoint)
 	s.Config = app.ConfigFromEnv(o.Getenv)
 	s.Config.SessionCookieSecure = false // the local stack serves plain HTTP
+	if s.Config.AttributionKey, err = localAttributionKey(o.Getenv, o.Out); err != nil {
+		return nil, err
+	}
 	s.Client = dynamo.NewClient(cfg, o.DynamoDBOptions...)
 	if err = dynamo.CreateTables(ctx, dynamo.NewClient(cfg), o.Getenv); err != nil {
 		return nil, err
@@ -116,6 +119,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: %w", s.Config.ResourcesTable, err)
 	}
+	s.Config.StreamARN = aws.ToString(table.Table.LatestStreamArn)
 	signer, err := localSigner(o.Getenv, o.Out)
 	if err != nil {
 		return nil, err
@@ -204,6 +208,27 @@ func localSigner(getenv func(string) string, out io.Writer) (*signing.Local, err
 		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
 	return signer, nil
+}
+
+// DefaultAttributionKeyFile is where the local stack keeps the attribution
+// key when ATTRIBUTION_KEY_FILE is unset (git-ignored).
+const DefaultAttributionKeyFile = ".local/attribution-key"
+
+// localAttributionKey loads the attribution key, generating it on first
+// start.
+func localAttributionKey(getenv func(string) string, out io.Writer) ([]byte, error) {
+	path := getenv(app.EnvAttributionKeyFile)
+	if path == "" {
+		path = DefaultAttributionKeyFile
+	}
+	key, generated, err := app.LoadOrGenerateAttributionKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("attribution key %s: %w", path, err)
+	}
+	if generated {
+		fmt.Fprintf(out, "attribution key generated: %s\n", path)
+	}
+	return key, nil
 }
 
 // localLogKey loads the audit log's key, generating it on first start.

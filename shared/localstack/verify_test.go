@@ -23,7 +23,7 @@ func auditVerify(t *testing.T, s *localstack.Stack) (code int, stdout, stderr st
 	t.Helper()
 	env := map[string]string{"RESOURCES_TABLE": s.Config.ResourcesTable, "AUDIT_TABLE": s.Config.AuditTable, "AUTH_TABLE": s.Config.AuthTable}
 	var out, errOut strings.Builder
-	code = operator.Run(context.Background(), []string{"audit", "verify"}, operator.Env{
+	code = operator.Run(context.Background(), []string{"audit", "verify", "--log-key", s.LogKey.VerifierKey}, operator.Env{
 		Getenv: func(name string) string { return env[name] },
 		Stdout: &out, Stderr: &errOut,
 		DynamoDB: func(context.Context) (*dynamodb.Client, error) {
@@ -124,7 +124,7 @@ func TestEveryKindOfChangeVerifiesClean(t *testing.T) {
 	// Items: the first type, the mark, subordinates 1 and 9; and the
 	// history of the session's type, deleted.
 	want := fmt.Sprintf("Verified 5 resources and %d entries: 0 problem(s).\n", successful)
-	if code != operator.ExitOK || stdout != want || stderr != "" {
+	if code != operator.ExitOK || !strings.HasPrefix(stdout, want) || !strings.HasSuffix(stdout, " checkpoints read): 0 integrity problem(s).\n") || stderr != "" {
 		t.Errorf("inmorctl audit verify: exit %d\nstdout:\n%s\nstderr: %s\nwant exit 0 and %q", code, stdout, stderr, want)
 	}
 }
@@ -162,11 +162,17 @@ func TestTheFinalVerificationCatchesAnInconsistentLog(t *testing.T) {
 	r := &verifyRecorder{TB: t}
 	verifyLog(r, s)
 	wantLine := "TrustMarkType#1 version 2: missing: no successful API entry: the item is at version 2, its last entry, 1, records version 1"
-	if len(r.errors) != 2 || r.errors[0] != "audit log: "+wantLine || r.errors[1] != "audit log: Verified 1 resources and 1 entries: 1 problem(s)." {
+	if len(r.errors) != 5 || r.errors[0] != "audit log: "+wantLine || r.errors[1] != "audit log: Verified 1 resources and 1 entries: 1 problem(s)." ||
+		r.errors[2] != "audit log: entry 2: removed: the id sequence gave it, the table does not have it" {
 		t.Errorf("the final verification reported %q", r.errors)
 	}
 	code, stdout, stderr := auditVerify(t, s)
-	if code != operator.ExitFailure || stdout != wantLine+"\nVerified 1 resources and 1 entries: 1 problem(s).\n" || stderr != "inmorctl: The audit log is inconsistent: 1 problem(s)\n" {
+	wantStdout := wantLine + "\n" +
+		"entry 2: removed: the id sequence gave it, the table does not have it\n" +
+		"checkpoint 2: uncovered: the entries it covers are not all there (complete up to 1)\n" +
+		"Verified 1 resources and 1 entries: 1 problem(s).\n" +
+		"Verified the tree of 0 entries (1 entries, 1 checkpoints read): 2 integrity problem(s).\n"
+	if code != operator.ExitFailure || stdout != wantStdout || stderr != "inmorctl: The audit log is inconsistent: 3 problem(s)\n" {
 		t.Errorf("inmorctl audit verify: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 

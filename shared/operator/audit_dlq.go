@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/integrity"
+
 	"github.com/inmor/inmor-serverless/shared/app"
 	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -78,7 +80,18 @@ func (c *cli) deadLetters(ctx context.Context) (*dynamo.DeadLetters, auditstream
 		return nil, auditstream.Handler{}, fmt.Errorf("open DynamoDB: %w", err)
 	}
 	config := app.ConfigFromEnv(c.getenv)
-	handler := appaudit.New(app.Deps{Client: client, Config: config, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if config.AttributionKey, err = app.AttributionKeyFromEnv(c.getenv); err != nil {
+		return nil, auditstream.Handler{}, fmt.Errorf("attribution key: %w", err)
+	}
+	d := app.Deps{Client: client, Config: config, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if path := c.getenv(integrity.EnvKeyFile); path != "" {
+		k, err := integrity.LoadKeyFile(path)
+		if err != nil {
+			return nil, auditstream.Handler{}, fmt.Errorf("audit log key: %w", err)
+		}
+		d.LogSigner = k.Signer
+	}
+	handler := appaudit.New(d)
 	return &dynamo.DeadLetters{Client: client, Table: config.AuditTable}, handler, nil
 }
 

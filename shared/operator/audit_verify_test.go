@@ -43,8 +43,9 @@ func newVerifyStack(t *testing.T) *verifyStack {
 		Endpoint: dynamotest.Endpoint(),
 		Getenv: dynamotest.Getenv(t, map[string]string{
 			"INMOR_DEV_API_KEY": verifyTestKey, "INMOR_DEV_ADMIN_PASSWORD": "test-password",
-			"SIGNING_KEY_FILE":   filepath.Join(t.TempDir(), "signing-key.json"),
-			"AUDIT_LOG_KEY_FILE": filepath.Join(t.TempDir(), "audit-log-key"),
+			"SIGNING_KEY_FILE":     filepath.Join(t.TempDir(), "signing-key.json"),
+			"AUDIT_LOG_KEY_FILE":   filepath.Join(t.TempDir(), "audit-log-key"),
+			"ATTRIBUTION_KEY_FILE": filepath.Join(t.TempDir(), "attribution-key"),
 		}),
 		Out:           io.Discard,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),

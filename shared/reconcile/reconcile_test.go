@@ -45,8 +45,9 @@ func start(t *testing.T) *harness {
 		Endpoint: dynamotest.Endpoint(),
 		Getenv: dynamotest.Getenv(t, map[string]string{
 			"INMOR_DEV_API_KEY": testKey, "INMOR_DEV_ADMIN_PASSWORD": "test-password",
-			"SIGNING_KEY_FILE":   filepath.Join(t.TempDir(), "signing-key.json"),
-			"AUDIT_LOG_KEY_FILE": filepath.Join(t.TempDir(), "audit-log-key"),
+			"SIGNING_KEY_FILE":     filepath.Join(t.TempDir(), "signing-key.json"),
+			"AUDIT_LOG_KEY_FILE":   filepath.Join(t.TempDir(), "audit-log-key"),
+			"ATTRIBUTION_KEY_FILE": filepath.Join(t.TempDir(), "attribution-key"),
 		}),
 		Out:           io.Discard,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),

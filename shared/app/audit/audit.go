@@ -19,9 +19,11 @@ func init() {
 // `inmorctl audit dlq replay` replays them with this same handler.
 func New(d app.Deps) auditstream.Handler {
 	return auditstream.Handler{
-		Journal:     &dynamo.Journal{Client: d.Client, Table: d.Config.AuditTable, Signer: d.LogSigner},
-		DeadLetters: &dynamo.DeadLetters{Client: d.Client, Table: d.Config.AuditTable},
-		Logger:      d.Logger,
-		Metrics:     d.Metrics,
+		Journal:        &dynamo.Journal{Client: d.Client, Table: d.Config.AuditTable, Signer: d.LogSigner},
+		AttributionKey: d.Config.AttributionKey,
+		StreamARN:      d.Config.StreamARN,
+		DeadLetters:    &dynamo.DeadLetters{Client: d.Client, Table: d.Config.AuditTable},
+		Logger:         d.Logger,
+		Metrics:        d.Metrics,
 	}
 }
