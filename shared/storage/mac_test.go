@@ -42,8 +42,10 @@ func TestAttributionMACTellsValuesApart(t *testing.T) {
 		"pk":      func() bool { return AttributionAuthentic(key, "TrustMark", "7", 2, streamContent, streamClaim) },
 		"sk":      func() bool { return AttributionAuthentic(key, "TrustMarkType", "8", 2, streamContent, streamClaim) },
 		"version": func() bool { return AttributionAuthentic(key, "TrustMarkType", "7", 3, streamContent, streamClaim) },
-		"key":     func() bool { return AttributionAuthentic([]byte("another"), "TrustMarkType", "7", 2, streamContent, streamClaim) },
-		"no key":  func() bool { return AttributionAuthentic(nil, "TrustMarkType", "7", 2, streamContent, streamClaim) },
+		"key": func() bool {
+			return AttributionAuthentic([]byte("another"), "TrustMarkType", "7", 2, streamContent, streamClaim)
+		},
+		"no key": func() bool { return AttributionAuthentic(nil, "TrustMarkType", "7", 2, streamContent, streamClaim) },
 		"content": func() bool {
 			c := map[string]any{"id": json.Number("7"), "valid_for": json.Number("1"), "claims": streamContent["claims"]}
 			return AttributionAuthentic(key, "TrustMarkType", "7", 2, c, streamClaim)
