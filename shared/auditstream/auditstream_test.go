@@ -149,3 +149,21 @@ func withoutLag(s Stats) Stats {
 	s.MaxLag = 0
 	return s
 }
+
+// TestRecordsOfAnotherStreamAreSkipped: with its stream configured, the
+// handler appends nothing for a record another source made up (a direct
+// invocation), counts it and goes on with the rest.
+func TestRecordsOfAnotherStreamAreSkipped(t *testing.T) {
+	const stream = "arn:aws:dynamodb:eu-north-1:123456789012:table/inmor-resources/stream/2026-11-27T00:00:00.000"
+	own, foreign := trustMarkTypeRecord(1, 1, true, "1"), trustMarkTypeRecord(2, 1, true, "2")
+	own.EventSourceArn, own.EventID = stream, "ev-own"
+	foreign.EventSourceArn, foreign.EventID = "arn:aws:dynamodb:eu-north-1:999999999999:table/other/stream/x", "ev-foreign"
+	j := &memoryJournal{}
+	resp, stats, err := Handler{Journal: j, StreamARN: stream, Logger: quiet()}.Process(context.Background(), payload(t, foreign, own))
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%v %v", err, resp.BatchItemFailures)
+	}
+	if stats.Foreign != 1 || stats.Appended != 1 || len(j.entries) != 1 || j.entries[0].SourceEventID != "ev-own" {
+		t.Errorf("stats %+v, entries %d", stats, len(j.entries))
+	}
+}
