@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -67,8 +68,11 @@ type InmorStack struct {
 	SigningKey awskms.Key
 	// CursorKey signs the audit log's paging cursors (AUDIT_CURSOR_KEY).
 	CursorKey awssecretsmanager.Secret
-	API       awsapigatewayv2.HttpApi
-	Stage     awsapigatewayv2.HttpStage
+	// AttributionKey is the MAC key of attributions (ATTRIBUTION_KEY),
+	// shared by the functions that write resources and the audit function.
+	AttributionKey awssecretsmanager.Secret
+	API            awsapigatewayv2.HttpApi
+	Stage          awsapigatewayv2.HttpStage
 	// RouteKeys maps each API Gateway route key to its function.
 	RouteKeys map[string]string
 	// AuditFailures receives the stream batches the audit function gave up on.
@@ -315,7 +319,24 @@ func (s *InmorStack) environment(f Function) map[string]*string {
 	if f.Name == function.AuditQuery && s.CursorKey != nil {
 		env[cursorKeyVariable] = s.CursorKey.SecretValue().UnsafeUnwrap()
 	}
+	if writesResources(f) || f.Name == function.Audit {
+		env[app.EnvAttributionKey] = s.AttributionKey.SecretValue().UnsafeUnwrap()
+	}
+	if f.Name == function.Audit {
+		env["RESOURCES_STREAM_ARN"] = s.Tables[tables.Resources.ID].TableStreamArn()
+	}
 	return env
+}
+
+// writesResources reports whether a function writes the resources table
+// (its writes carry an attribution).
+func writesResources(f Function) bool {
+	for _, a := range f.Access {
+		if a.Table == tables.Resources.ID && slices.Contains(a.Actions, putItem) {
+			return true
+		}
+	}
+	return false
 }
 
 // cursorKeyVariable holds the key that signs the audit log's paging
@@ -341,6 +362,14 @@ func (s *InmorStack) addFunctions(specs []Function) {
 			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 		})
 	}
+	s.AttributionKey = awssecretsmanager.NewSecret(s.Stack, jsii.String("AttributionKey"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Inmor: MAC key of the attribution of every write (" + app.EnvAttributionKey + " of the API functions that write and of the audit function)"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(64),
+			ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
 	for _, f := range specs {
 		name := constructName(f.Name)
 		role := s.Roles[f.Name]

@@ -243,6 +243,18 @@ func TestFunctions(t *testing.T) {
 				t.Errorf("auth: SESSION_COOKIE_SECURE = %v, want true", env["SESSION_COOKIE_SECURE"])
 			}
 		}
+		if writesResources(f) || f.Name == function.Audit {
+			want[app.EnvAttributionKey] = true
+			if !strings.Contains(jsonString(env[app.EnvAttributionKey]), "resolve:secretsmanager") {
+				t.Errorf("%s: %s = %v, want the attribution key secret", f.Name, app.EnvAttributionKey, env[app.EnvAttributionKey])
+			}
+		}
+		if f.Name == function.Audit {
+			want["RESOURCES_STREAM_ARN"] = true
+			if !strings.Contains(jsonString(env["RESOURCES_STREAM_ARN"]), "StreamArn") {
+				t.Errorf("audit: RESOURCES_STREAM_ARN = %v, want the resources table's stream", env["RESOURCES_STREAM_ARN"])
+			}
+		}
 		if f.Name == function.AuditQuery && configVariables()[cursorKeyVariable] {
 			want[cursorKeyVariable] = true
 			if !strings.Contains(jsonString(env[cursorKeyVariable]), "resolve:secretsmanager") {
@@ -278,7 +290,8 @@ func recordEnv(read func(getenv func(string) string)) []string {
 // unsetVariables are read by the functions but deliberately left unset in
 // AWS, with the reason.
 var unsetVariables = map[string]string{
-	signing.EnvKeyFile: "the local stack's key file; in AWS the functions sign with KMS",
+	signing.EnvKeyFile:        "the local stack's key file; in AWS the functions sign with KMS",
+	app.EnvAttributionKeyFile: "the local stack's key file; in AWS ATTRIBUTION_KEY holds the key",
 }
 
 // The stack sets every variable the functions read (app.ConfigFromEnv
@@ -286,6 +299,7 @@ var unsetVariables = map[string]string{
 // that nothing reads.
 func TestEnvironmentIsWhatTheFunctionsRead(t *testing.T) {
 	read := recordEnv(func(getenv func(string) string) { app.ConfigFromEnv(getenv) })
+	read = append(read, recordEnv(func(getenv func(string) string) { _, _ = app.AttributionKeyFromEnv(getenv) })...)
 	read = append(read, recordEnv(func(getenv func(string) string) {
 		_, _ = signing.NewFromEnv(context.Background(), getenv, nil)
 	})...)
@@ -980,7 +994,7 @@ func TestNagAwsSolutions(t *testing.T) {
 		}
 	}
 	all := append(append(append(append([]Suppression{}, StackSuppressions...), functionSuppressions...), auditSuppressions...), auditFailuresSuppressions...)
-	for _, sup := range append(all, cursorKeySuppressions...) {
+	for _, sup := range append(append(all, cursorKeySuppressions...), attributionKeySuppressions...) {
 		if len(sup.Reason) < 60 {
 			t.Errorf("suppression %s: reason %q is too thin", sup.ID, sup.Reason)
 		}

@@ -42,7 +42,7 @@ type Config struct {
 	CursorKey []byte
 	// AttributionKey signs the attribution of every write (API functions)
 	// and proves it (audit function): see storage.AttributionMAC. It is
-	// read from the file ATTRIBUTION_KEY_FILE names (LoadAttributionKey).
+	// read by AttributionKeyFromEnv.
 	AttributionKey []byte
 	// StreamARN (RESOURCES_STREAM_ARN) is the resources table's stream: the
 	// audit function handles no record of another.
@@ -66,9 +66,19 @@ func LoadAttributionKey(path string) ([]byte, error) {
 	return key, nil
 }
 
-// AttributionKeyFromEnv reads the attribution key from the file
-// ATTRIBUTION_KEY_FILE names; nil when it is unset.
+// EnvAttributionKey holds the attribution key itself (at least 32
+// bytes): in AWS, a generated Secrets Manager secret.
+const EnvAttributionKey = "ATTRIBUTION_KEY"
+
+// AttributionKeyFromEnv reads the attribution key: ATTRIBUTION_KEY, else
+// the file ATTRIBUTION_KEY_FILE names; nil when neither is set.
 func AttributionKeyFromEnv(getenv func(string) string) ([]byte, error) {
+	if key := getenv(EnvAttributionKey); key != "" {
+		if len(key) < storage.AttributionKeySize {
+			return nil, fmt.Errorf("%s: want at least %d bytes", EnvAttributionKey, storage.AttributionKeySize)
+		}
+		return []byte(key), nil
+	}
 	path := getenv(EnvAttributionKeyFile)
 	if path == "" {
 		return nil, nil

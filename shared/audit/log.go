@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,9 @@ type Position struct {
 	Key        map[string]string `json:"k"`
 	Count      int               `json:"c"`
 	CountExact bool              `json:"e,omitempty"`
+	// Before is how many matching entries come before the position, so
+	// the last page knows the exact count.
+	Before int `json:"b,omitempty"`
 }
 
 // Query is one page of the log, newest first: after a position (cursor
@@ -83,7 +87,7 @@ type Reader interface {
 }
 
 // Counted filter dimensions, as named in the API: the audit function keeps a
-// count for every combination of them.
+// count for every value of each.
 const (
 	DimAction       = "action"
 	DimAuthMethod   = "auth_method"
@@ -131,16 +135,12 @@ func (f Filter) counted() (url.Values, bool) {
 	return v, exact
 }
 
-// CountKey names the counter to read for f, and whether it holds exactly
-// the number of entries matching f (else it is an upper bound).
-func CountKey(f Filter) (key string, exact bool) {
-	v, exact := f.counted()
-	return v.Encode(), exact
-}
-
-// CountKeys names every counter an entry adds one to: one per combination
-// of its values on the counted dimensions (the empty combination counts all
-// entries), and its resource's history.
+// CountKeys names every counter an entry adds one to: the total (the
+// empty key), one per counted dimension with the entry's value on it, its
+// resource's history and its user's entries. Combinations of dimensions
+// have no counter: their count is bounded by the least of their single
+// counters (CountBound); nine counters at most keep an append's
+// transaction small.
 func CountKeys(e *Entry) []string {
 	success := e.Success
 	f := Filter{ResourceType: e.ResourceType, Action: e.Action, EventType: e.EventType, AuthMethod: e.AuthMethod, Success: &success}
@@ -148,19 +148,10 @@ func CountKeys(e *Entry) []string {
 		f.Tenant = *e.Tenant
 	}
 	all, _ := f.counted()
-	dims := make([]string, 0, len(all))
-	for d := range all {
-		dims = append(dims, d)
-	}
-	keys := make([]string, 0, 1<<len(dims)+1)
-	for mask := 0; mask < 1<<len(dims); mask++ {
-		subset := url.Values{}
-		for i, d := range dims {
-			if mask&(1<<i) != 0 {
-				subset.Set(d, all.Get(d))
-			}
-		}
-		keys = append(keys, subset.Encode())
+	keys := make([]string, 0, len(all)+3)
+	keys = append(keys, "")
+	for dim, values := range all {
+		keys = append(keys, url.Values{dim: values}.Encode())
 	}
 	if e.ResourceID != nil {
 		keys = append(keys, url.Values{dimResource: {ResourceKey(e.ResourceType, *e.ResourceID)}}.Encode())
@@ -169,6 +160,23 @@ func CountKeys(e *Entry) []string {
 		keys = append(keys, url.Values{dimUser: {*e.Username}}.Encode())
 	}
 	return keys
+}
+
+// CountBound names the counters that bound the number of entries matching
+// f, and whether it is exact: a filter on at most one counted dimension
+// (or on one resource, or one user, alone) has its own counter, exact when
+// it filters on nothing else; a filter on several has the counter of each,
+// the least of which is an upper bound.
+func CountBound(f Filter) (keys []string, exact bool) {
+	v, exact := f.counted()
+	if len(v) <= 1 {
+		return []string{v.Encode()}, exact
+	}
+	for dim, values := range v {
+		keys = append(keys, url.Values{dim: values}.Encode())
+	}
+	slices.Sort(keys)
+	return keys, false
 }
 
 // Canonical is the filter as one string, the same however it was built;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,25 +88,26 @@ func (l *AuditLog) List(ctx context.Context, q audit.Query) (audit.Page, error) 
 			return page, err
 		}
 	} else {
-		countKey, exact := audit.CountKey(q.Filter)
-		keys := []string{countKey}
+		bound, exact := audit.CountBound(q.Filter)
+		keys := slices.Clone(bound)
 		// One resource's history is always the smallest; otherwise read the
 		// size of each candidate index in the same request.
 		if len(eq) > 1 && eq[0].index != tables.AuditResource {
 			for _, e := range eq {
-				k, _ := audit.CountKey(filterOn(e, q.Filter))
-				keys = append(keys, k)
+				keys = append(keys, indexCountKey(e, q.Filter))
 			}
 		}
+		slices.Sort(keys)
+		keys = slices.Compact(keys)
 		counts, err := l.counts(ctx, keys)
 		if err != nil {
 			return page, err
 		}
-		page.Count, page.CountExact = counts[countKey], exact
+		page.Count, page.CountExact = counts[bound[0]], exact
 		key = smallest(eq, q.Filter, counts)
-		if !exact && len(keys) > 1 {
-			// Every candidate index's size is an upper bound too: take the least.
-			for _, k := range keys[1:] {
+		if !exact {
+			// Every counter read bounds the count: take the least.
+			for _, k := range keys {
 				page.Count = min(page.Count, counts[k])
 			}
 		}
@@ -131,11 +133,20 @@ func (l *AuditLog) List(ctx context.Context, q audit.Query) (audit.Page, error) 
 	chunk := max(want, 16) // items examined by the next query when filtering; doubles
 	matched := 0
 	var last map[string]types.AttributeValue
-	next := func(item map[string]types.AttributeValue) *audit.Position {
+	base := 0 // matching entries before the query starts
+	if q.After != nil {
+		base = q.After.Before
+	}
+	next := func(item map[string]types.AttributeValue, seen int) *audit.Position {
 		p := position(key.index, item)
-		p.Count, p.CountExact = page.Count, page.CountExact
+		p.Count, p.CountExact, p.Before = page.Count, page.CountExact, seen
 		return p
 	}
+	// Every match was met: the count is what the query met.
+	end := func() {
+		page.Count, page.CountExact = base+matched, true
+	}
+	exhausted := false
 	for matched < want {
 		if filtered {
 			in.Limit = aws.Int32(int32(min(budget, chunk)))
@@ -160,18 +171,26 @@ func (l *AuditLog) List(ctx context.Context, q audit.Query) (audit.Page, error) 
 		}
 		budget -= int(out.ScannedCount)
 		if out.LastEvaluatedKey == nil {
-			return page, nil // the index holds no more
+			// The index holds no more: every match was met, the count is
+			// exact, and those past this page follow by cursor.
+			exhausted = true
+			break
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 		if filtered && budget <= 0 && matched < want {
 			// The budget is spent: continue from the last item examined.
-			page.Next = next(out.LastEvaluatedKey)
+			page.Next = next(out.LastEvaluatedKey, base+q.Offset+len(page.Items))
 			return page, nil
 		}
 	}
+	if exhausted {
+		end()
+	}
 	more := matched > q.Offset+q.Limit || (knowsRest && q.Offset+len(page.Items) < page.Count)
 	if last != nil && more {
-		page.Next = next(last)
+		page.Next = next(last, base+q.Offset+len(page.Items))
+	} else {
+		end()
 	}
 	return page, nil
 }
@@ -187,13 +206,20 @@ func smallest(eq []equality, f audit.Filter, counts map[string]int) equality {
 	if best.index == tables.AuditResource {
 		return best
 	}
-	bestKey, _ := audit.CountKey(filterOn(best, f))
+	bestKey := indexCountKey(best, f)
 	for _, e := range eq[1:] {
-		if k, _ := audit.CountKey(filterOn(e, f)); counts[k] < counts[bestKey] {
+		if k := indexCountKey(e, f); counts[k] < counts[bestKey] {
 			best, bestKey = e, k
 		}
 	}
 	return best
+}
+
+// indexCountKey names the counter of the entries an equality's index
+// holds for f.
+func indexCountKey(e equality, f audit.Filter) string {
+	keys, _ := audit.CountBound(filterOn(e, f))
+	return keys[0]
 }
 
 // positionIndex is the index a position continues in; it must serve one of

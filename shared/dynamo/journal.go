@@ -150,9 +150,12 @@ func (j *Journal) Append(ctx context.Context, e *audit.Entry) (bool, error) {
 		reasons := cancellationReasons(err)
 		switch {
 		case reasonCode(reasons, 0) == "ConditionalCheckFailed":
-			return false, nil // the marker exists: this record was recorded before
-		case reasonCode(reasons, 3) == "ConditionalCheckFailed" && attributed(e):
-			return false, audit.ErrReplayedAttribution
+			// The marker exists: this record was recorded before, or (a
+			// request marker naming another record) the request was.
+			if event, _ := reasons[0].Item["event_id"].(*types.AttributeValueMemberS); attributed(e) && event != nil && event.Value != e.SourceEventID {
+				return false, audit.ErrReplayedAttribution
+			}
+			return false, nil
 		case reasonCode(reasons, 1) == "ConditionalCheckFailed", reasonCode(reasons, 2) == "ConditionalCheckFailed":
 			j.known = false // another writer took the id: re-read the sequence
 		case reasons != nil:
@@ -196,9 +199,20 @@ func (j *Journal) appendInput(ctx context.Context, e *audit.Entry, previousID in
 		return nil, nil, err
 	}
 	table := aws.String(j.Table)
+	// One marker makes the append happen once. An entry of an API request
+	// claims its request id, for good (one request makes one change, and a
+	// backup may be restored years later): the marker names the stream
+	// record, so a redelivery of it is told from a replay of the request.
+	// Another entry's marker is its stream record's, kept as long as the
+	// stream keeps records.
 	marker := map[string]types.AttributeValue{
 		"pk": str(storage.MarkerPrefix + e.SourceEventID), "entry_id": num(e.ID),
 		"expires_at": num(j.now().Add(markerLifetime).Unix()),
+	}
+	if attributed(e) {
+		marker = map[string]types.AttributeValue{
+			"pk": str(storage.RequestPrefix + *e.RequestID), "entry_id": num(e.ID), "event_id": str(e.SourceEventID),
+		}
 	}
 	sequence := &types.Update{
 		TableName: table, Key: map[string]types.AttributeValue{"pk": str(storage.SequencePK)},
@@ -213,17 +227,12 @@ func (j *Journal) appendInput(ctx context.Context, e *audit.Entry, previousID in
 		sequence.ExpressionAttributeValues[":previous"] = num(previousID)
 	}
 	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: table, Item: marker, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Put: &types.Put{
+			TableName: table, Item: marker, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
 		{Put: &types.Put{TableName: table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Update: sequence},
-	}
-	if attributed(e) {
-		// One API request makes one change: its request id may be claimed
-		// once. The marker never expires (a backup may be restored years later).
-		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName: table, ConditionExpression: aws.String("attribute_not_exists(pk)"),
-			Item: map[string]types.AttributeValue{"pk": str(storage.RequestPrefix + *e.RequestID), "entry_id": num(e.ID)},
-		}})
 	}
 	for _, key := range audit.CountKeys(e) {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
@@ -253,7 +262,6 @@ func entryItem(e *audit.Entry, r tlog.HashReader) (map[string]types.AttributeVal
 	item["id"] = num(e.ID)
 	item[tables.AuditFeed.Attribute] = str(storage.FeedAll)
 	item[tables.AuditSortAttribute] = str(audit.SortKey(e))
-	item["timestamp"] = str(e.Timestamp.UTC().Format(audit.TimeFormat))
 	item[tables.AuditResourceType.Attribute] = str(e.ResourceType)
 	item[tables.AuditAction.Attribute] = str(e.Action)
 	item[tables.AuditAuthMethod.Attribute] = str(e.AuthMethod)
@@ -275,7 +283,6 @@ func entryItem(e *audit.Entry, r tlog.HashReader) (map[string]types.AttributeVal
 		item[tables.AuditUsername.Attribute] = str(*e.Username)
 	}
 	if e.ResourceID != nil {
-		item["resource_id"] = num(*e.ResourceID)
 		item[tables.AuditResource.Attribute] = str(audit.ResourceKey(e.ResourceType, *e.ResourceID))
 	}
 	return item, hashes, nil

@@ -253,3 +253,42 @@ func TestCostOfIssuingATrustMark(t *testing.T) {
 		}
 	}
 }
+
+// TestCountIsExactWhenTheResultEndsOnThePage: a filter no counter serves
+// gives an upper bound while more may follow, and the exact count as soon
+// as its results end on the page, by offset or by cursor.
+func TestCountIsExactWhenTheResultEndsOnThePage(t *testing.T) {
+	allowInconsistentLog(t, "it imports synthetic entries of resources that do not exist")
+	s, _ := meteredStack(t)
+	journal := &dynamo.Journal{Client: dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint())), Table: s.Config.AuditTable}
+	if err := journal.Import(context.Background(), syntheticEntries(200)); err != nil {
+		t.Fatal(err)
+	}
+	if p := auditQuery(t, s, "?until=2000-01-01T00:00:00Z"); len(p.Items) != 0 || p.Count != 0 || !p.CountExact || p.NextCursor != nil {
+		t.Errorf("nothing before 2000: %d items, count %d exact %v", len(p.Items), p.Count, p.CountExact)
+	}
+	// resource_type=TrustMark and tenant=acme: i%3 == 1 and i%4 == 0, 17 of
+	// the 200 entries; the acme index holds 50, more than a first page reads.
+	const combined = "resource_type=TrustMark&tenant=acme"
+	first := auditQuery(t, s, "?limit=3&"+combined)
+	if len(first.Items) != 3 || first.CountExact || first.Count < 17 || first.NextCursor == nil {
+		t.Fatalf("first page: %d items, count %d exact %v", len(first.Items), first.Count, first.CountExact)
+	}
+	cursor, pages, seen := first.NextCursor, 1, 3
+	for cursor != nil {
+		p := auditQuery(t, s, "?limit=5&"+combined+"&cursor="+url.QueryEscape(*cursor))
+		cursor, pages, seen = p.NextCursor, pages+1, seen+len(p.Items)
+		if cursor == nil && (p.Count != 17 || !p.CountExact) {
+			t.Errorf("last page by cursor: count %d exact %v, want 17, exact", p.Count, p.CountExact)
+		}
+		if pages > 10 {
+			t.Fatal("the cursors do not end")
+		}
+	}
+	if seen != 17 {
+		t.Errorf("the cursors gave %d entries, want 17", seen)
+	}
+	if p := auditQuery(t, s, "?limit=3&offset=15&"+combined); len(p.Items) != 2 || p.Count != 17 || !p.CountExact || p.NextCursor != nil {
+		t.Errorf("last page by offset: %d items, count %d exact %v", len(p.Items), p.Count, p.CountExact)
+	}
+}

@@ -287,7 +287,10 @@ func (w *writeFaults) option(o *dynamodb.Options) {
 				}
 				eventID := ""
 				if len(tx.TransactItems) > 0 && tx.TransactItems[0].Put != nil {
-					if pk, ok := tx.TransactItems[0].Put.Item["pk"].(*types.AttributeValueMemberS); ok {
+					marker := tx.TransactItems[0].Put.Item
+					if ev, ok := marker["event_id"].(*types.AttributeValueMemberS); ok { // a request marker
+						eventID = ev.Value
+					} else if pk, ok := marker["pk"].(*types.AttributeValueMemberS); ok {
 						eventID = strings.TrimPrefix(pk.Value, "event#")
 					}
 				}
