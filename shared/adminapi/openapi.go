@@ -47,10 +47,13 @@ func auditEntryProperties(withSnapshots bool) object {
 		"endpoint": nullable("string"), "http_method": nullable("string"),
 		"response_code": nullable("integer"), "success": prop("boolean"),
 		"diff": anyObject, "event_type": object{"type": []string{"string", "null"}, "enum": append(append([]any{}, toAny(audit.EventTypes)...), nil)},
+		"claimed_attribution": object{"type": []string{"object", "null"},
+			"description": "The attribution an out-of-band change claimed without proof (its MAC missing or wrong)."},
 	}
 	if withSnapshots {
 		p["snapshot_before"] = anyObject
 		p["snapshot_after"] = anyObject
+		p[audit.LeafHashField] = prop("string", "description", "The entry's leaf hash in the log's Merkle tree (base64 SHA-256); not part of what it hashes.")
 	}
 	return p
 }

@@ -200,7 +200,18 @@ func fields(e entry) []detailField {
 		num("Response code", code),
 		{Name: "Success", Value: success},
 		str("Event type", e.EventType, false),
+		claimed(e.ClaimedAttribution),
+		str("Leaf hash", e.LeafHash, true),
 	}
+}
+
+// claimed shows the attribution an out-of-band change claimed, as JSON.
+func claimed(raw json.RawMessage) detailField {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return detailField{Name: "Claimed attribution", Null: true}
+	}
+	return detailField{Name: "Claimed attribution", Value: string(raw), Mono: true}
 }
 
 // decodeJSON reads JSON keeping numbers as written.

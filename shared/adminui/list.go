@@ -57,6 +57,10 @@ type entry struct {
 	EventType      *string         `json:"event_type"`
 	SnapshotBefore json.RawMessage `json:"snapshot_before"`
 	SnapshotAfter  json.RawMessage `json:"snapshot_after"`
+	// ClaimedAttribution is what an out-of-band change claimed.
+	ClaimedAttribution json.RawMessage `json:"claimed_attribution"`
+	// LeafHash is the entry's leaf in the log's Merkle tree.
+	LeafHash *string `json:"leaf_hash"`
 }
 
 // listState is the list's query: its filters, search and page.

@@ -218,7 +218,8 @@ func (e *Entry) Encode() (Encoded, error) {
 
 // CanonicalJSON is the canonical form of an entry from its detail form
 // (see Encoded): the same object with every key sorted, numbers and
-// strings as stored. An auditor recomputes it from the detail endpoint's
+// strings as stored, without the leaf hash the detail endpoint adds (the
+// hash of this form). An auditor recomputes it from the detail endpoint's
 // answer or the stored entry.
 func CanonicalJSON(detail []byte) ([]byte, error) {
 	d := json.NewDecoder(bytes.NewReader(detail))
@@ -230,7 +231,24 @@ func CanonicalJSON(detail []byte) ([]byte, error) {
 	if v == nil || d.More() {
 		return nil, fmt.Errorf("entry is not one JSON object")
 	}
+	delete(v, LeafHashField)
 	return EncodeJSON(v)
+}
+
+// LeafHashField is the detail form's leaf hash: the base64 hash of the
+// entry's canonical form in the log's Merkle tree (RFC 6962 leaf).
+const LeafHashField = "leaf_hash"
+
+// WithLeafHash adds the leaf hash to a detail form.
+func WithLeafHash(detail []byte, leafHash string) []byte {
+	if len(detail) < 2 || detail[len(detail)-1] != '}' {
+		return detail
+	}
+	out := make([]byte, 0, len(detail)+len(leafHash)+16)
+	out = append(out, detail[:len(detail)-1]...)
+	out = append(out, `,"`+LeafHashField+`":`...)
+	out = appendString(out, leafHash)
+	return append(out, '}')
 }
 
 // appendMember writes "name":value after { for the first member, else

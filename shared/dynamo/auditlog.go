@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -388,5 +390,9 @@ func (l *AuditLog) Get(ctx context.Context, id int64) (json.RawMessage, error) {
 		}
 		return []byte(s.Value)
 	}
-	return audit.DetailJSON(text(tables.AuditSummaryAttribute), text("snapshot_before"), text("snapshot_after")), nil
+	detail := audit.DetailJSON(text(tables.AuditSummaryAttribute), text("snapshot_before"), text("snapshot_after"))
+	if raw, ok := out.Item[treeHashesAttribute].(*types.AttributeValueMemberB); ok && len(raw.Value) >= tlog.HashSize {
+		detail = audit.WithLeafHash(detail, tlog.Hash(raw.Value[:tlog.HashSize]).String())
+	}
+	return detail, nil
 }

@@ -221,7 +221,8 @@ func TestAdminUI(t *testing.T) {
 		`<tr class="change change-changed">`+"\n          "+`<th scope="row"><code>metadata.openid_provider</code></th>`,
 		`&#34;organization_name&#34;: &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;`,
 		`href="/admin/auditlog/auditlogentry/?event_type=metadata_update" class="button">← Back to the list</a>`,
-		`href="/admin/auditlog/auditlogentry/?resource_id=1&amp;resource_type=Subordinate" class="button">History of Subordinate #1</a>`)
+		`href="/admin/auditlog/auditlogentry/?resource_id=1&amp;resource_type=Subordinate" class="button">History of Subordinate #1</a>`,
+		"Leaf hash", "Claimed attribution")
 	if strings.Contains(string(r.Body), "<script") {
 		t.Error("the entry shows markup from a request")
 	}

@@ -127,6 +127,9 @@ func TestTheLogProvesItself(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if shown := detail.JSON(t)["leaf_hash"]; shown != p.LeafHash {
+			t.Errorf("entry %d: the detail shows leaf hash %v, the proof %s", id, shown, p.LeafHash)
+		}
 		c, err := integrity.Open([]byte(p.Checkpoint), verifier)
 		if err != nil || c != second || p.TreeSize != second.Size || hashOf(t, p.LeafHash) != leaf {
 			t.Fatalf("entry %d: proof %+v against %+v", id, p, second)
