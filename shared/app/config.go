@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inmor/inmor-serverless/shared/storage"
+	"github.com/inmor/inmor-serverless/shared/audit"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -41,7 +41,7 @@ type Config struct {
 	// instance must share it. Empty: a random key per process.
 	CursorKey []byte
 	// AttributionKey signs the attribution of every write (API functions)
-	// and proves it (audit function): see storage.AttributionMAC. It is
+	// and proves it (audit function): see audit.AttributionMAC. It is
 	// read by AttributionKeyFromEnv.
 	AttributionKey []byte
 	// StreamARN (RESOURCES_STREAM_ARN) is the resources table's stream: the
@@ -60,8 +60,8 @@ func LoadAttributionKey(path string) ([]byte, error) {
 		return nil, err
 	}
 	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(key) != storage.AttributionKeySize {
-		return nil, fmt.Errorf("attribution key file %s: want %d bytes in base64", path, storage.AttributionKeySize)
+	if err != nil || len(key) != audit.AttributionKeySize {
+		return nil, fmt.Errorf("attribution key file %s: want %d bytes in base64", path, audit.AttributionKeySize)
 	}
 	return key, nil
 }
@@ -74,8 +74,8 @@ const EnvAttributionKey = "ATTRIBUTION_KEY"
 // the file ATTRIBUTION_KEY_FILE names; nil when neither is set.
 func AttributionKeyFromEnv(getenv func(string) string) ([]byte, error) {
 	if key := getenv(EnvAttributionKey); key != "" {
-		if len(key) < storage.AttributionKeySize {
-			return nil, fmt.Errorf("%s: want at least %d bytes", EnvAttributionKey, storage.AttributionKeySize)
+		if len(key) < audit.AttributionKeySize {
+			return nil, fmt.Errorf("%s: want at least %d bytes", EnvAttributionKey, audit.AttributionKeySize)
 		}
 		return []byte(key), nil
 	}
@@ -93,7 +93,7 @@ func LoadOrGenerateAttributionKey(path string) (key []byte, generated bool, err 
 	if !errors.Is(err, os.ErrNotExist) {
 		return key, false, err
 	}
-	key = make([]byte, storage.AttributionKeySize)
+	key = make([]byte, audit.AttributionKeySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, false, err
 	}

@@ -31,7 +31,7 @@ type Change struct {
 // attempt item (a failed request). ok is false for the other items
 // (bookkeeping: counters, uniqueness guards, expiring attempts). The entry's
 // ID is left to the journal. An attribution is trusted only when it
-// carries the MAC of its item under key (storage.AttributionMAC): one that
+// carries the MAC of its item under key (AttributionMAC): one that
 // does not is recorded as an out-of-band change, the attribution it claims
 // kept in ClaimedAttribution.
 func Derive(c Change, key []byte) (e Entry, ok bool, err error) {
@@ -67,7 +67,7 @@ func derive(c Change, key []byte, trustAttribution bool) (e Entry, ok bool, err 
 		}
 		claim, _ := item[storage.AttrAttribution].(map[string]any)
 		sk, _ := item[storage.AttrSK].(string)
-		if !storage.AttributionAuthentic(key, storage.AttemptPK, sk, 0, storage.AttemptContent(string(a.ResourceType), a.ResourceID), claim) {
+		if !AttributionAuthentic(key, storage.AttemptPK, sk, 0, AttemptContent(string(a.ResourceType), a.ResourceID), claim) {
 			return forgedAttemptEntry(c, a, claim), true, nil
 		}
 		return failedEntry(c, a), true, nil
@@ -106,10 +106,15 @@ func derive(c Change, key []byte, trustAttribution bool) (e Entry, ok bool, err 
 	claim, _ := c.NewImage[storage.AttrAttribution].(map[string]any)
 	pk, _ := c.NewImage[storage.AttrPK].(string)
 	sk, _ := c.NewImage[storage.AttrSK].(string)
+	authentic, afterJSON := false, []byte(nil)
+	if a != nil && trustAttribution {
+		authentic, afterJSON = attributionAuthentic(key, pk, sk, after.Version, after.Fields, claim)
+	}
 	switch {
-	case a != nil && trustAttribution && storage.AttributionAuthentic(key, pk, sk, after.Version, after.Fields, claim):
+	case authentic:
 		op = a.Operation
 		attribute(&e, a)
+		e.afterJSON = afterJSON // the MAC's form of the content: the snapshot's JSON, when not nil
 	case a != nil:
 		// A fresh attribution without its MAC, or one claimed before: who
 		// wrote it cannot be told; what it claims is kept.

@@ -58,7 +58,7 @@ func storedItem(t resource.Type, id, version int64, fields obj, a *resource.Attr
 				content[k] = v
 			}
 		}
-		if err := storage.SignAttribution(testAttributionKey, string(t), storage.SortKey(id), attrVersion, content, claim); err != nil {
+		if err := SignAttribution(testAttributionKey, string(t), storage.SortKey(id), attrVersion, content, claim); err != nil {
 			panic(err)
 		}
 		item[storage.AttrAttribution] = claim
@@ -253,6 +253,16 @@ func TestDerive(t *testing.T) {
 				t.Errorf("ResourceVersion = %d, want the item's %d", got.ResourceVersion, img.Version)
 			}
 			c.want.ResourceVersion = img.Version
+			// The snapshot's JSON, written to check the MAC, is what Encode
+			// writes for it.
+			withJSON, err := got.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.afterJSON = nil
+			if without, _ := got.Encode(); without != withJSON {
+				t.Errorf("Encode with the MAC's JSON of the snapshot\n got %+v\nwant %+v", withJSON, without)
+			}
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("Derive entry\n got %s\nwant %s", mustJSON(t, got), mustJSON(t, c.want))
 			}
@@ -361,7 +371,7 @@ func TestDeriveErrors(t *testing.T) {
 // attemptItem mirrors what the store writes for a failed request.
 func attemptItem(requestID string, t resource.Type, resourceID int64, a *resource.Attribution) obj {
 	claim := asStream(storage.AttributionMap(*a, 0)).(map[string]any)
-	if err := storage.SignAttribution(testAttributionKey, storage.AttemptPK, requestID, 0, storage.AttemptContent(string(t), resourceID), claim); err != nil {
+	if err := SignAttribution(testAttributionKey, storage.AttemptPK, requestID, 0, AttemptContent(string(t), resourceID), claim); err != nil {
 		panic(err)
 	}
 	item := obj{
@@ -458,7 +468,7 @@ func TestForgedAttributionIsOutOfBand(t *testing.T) {
 		key      []byte
 		username string // the claimed username kept
 	}{
-		{"no MAC", func() obj { item := signed(); delete(claim(item), storage.AttrMAC); return item }, testAttributionKey, "alice"},
+		{"no MAC", func() obj { item := signed(); delete(claim(item), AttrMAC); return item }, testAttributionKey, "alice"},
 		{"another key's MAC", func() obj { return signed() }, []byte("another key, not the functions'."), "alice"},
 		{"the username changed", func() obj { item := signed(); claim(item)["username"] = "mallory"; return item }, testAttributionKey, "mallory"},
 		{"the request id changed", func() obj { item := signed(); claim(item)["request_id"] = "req-other"; return item }, testAttributionKey, "alice"},

@@ -53,6 +53,9 @@ type encoder struct {
 	memo bool
 	// inSides is > 0 while the sides of a diff are written.
 	inSides int
+	// normalize writes numbers in their normal form (one per value), for
+	// the attribution MAC; renormalized records that one had another form.
+	normalize, renormalized bool
 }
 
 // written is where an object's JSON is in the encoder's buffer.
@@ -71,7 +74,7 @@ var encoderPool = sync.Pool{New: func() any {
 // release returns e to the pool, empty.
 func (e *encoder) release() {
 	clear(e.members) // members left by an error
-	e.buf, e.members, e.inSides, e.memo = e.buf[:0], e.members[:0], 0, false
+	e.buf, e.members, e.inSides, e.memo, e.normalize, e.renormalized = e.buf[:0], e.members[:0], 0, false, false, false
 	if cap(e.buf) > maxPooledBuffer {
 		e.buf = make([]byte, 0, 4096)
 	}
@@ -96,13 +99,22 @@ func (e *encoder) value(v any) error {
 	case string:
 		e.buf = appendString(e.buf, x)
 	case json.Number:
+		if e.normalize {
+			return e.number(string(x))
+		}
 		if !validNumber(string(x)) {
 			return fmt.Errorf("invalid number %q", string(x))
 		}
 		e.buf = append(e.buf, x...)
 	case int64:
+		if e.normalize {
+			return e.number(strconv.FormatInt(x, 10))
+		}
 		e.buf = strconv.AppendInt(e.buf, x, 10)
 	case int:
+		if e.normalize {
+			return e.number(strconv.Itoa(x))
+		}
 		e.buf = strconv.AppendInt(e.buf, int64(x), 10)
 	case []byte:
 		if x == nil {
@@ -188,6 +200,17 @@ func (e *encoder) object(m map[string]any) error {
 	if addr != 0 {
 		e.written[addr] = written{start, len(e.buf)}
 	}
+	return nil
+}
+
+// number writes a number in its normal form.
+func (e *encoder) number(s string) error {
+	n, err := normalNumber(s)
+	if err != nil {
+		return err
+	}
+	e.renormalized = e.renormalized || n != s
+	e.buf = append(e.buf, n...)
 	return nil
 }
 

@@ -174,7 +174,7 @@ func TestEntryEncodeMatchesEncodingJSONOnRandomChanges(t *testing.T) {
 		if err != nil {
 			t.Fatalf("change #%d: %v", i, err)
 		}
-		if encoded.Canonical != string(canonical) {
+		if encoded.LeafHash != LeafHashOf(canonical) {
 			t.Fatalf("change #%d: canonical form differs from the detail form read back", i)
 		}
 	}

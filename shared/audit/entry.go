@@ -5,6 +5,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -57,16 +58,21 @@ type Entry struct {
 	// ResourceVersion is the version of the resource item after the change
 	// (before it, for a delete); 0 for failed attempts.
 	ResourceVersion int64
+
+	// afterJSON is SnapshotAfter's JSON when Derive wrote it already (to
+	// check the attribution's MAC), for Encode; nil otherwise.
+	afterJSON []byte
 }
 
 // Encoded is an entry as the journal stores it: the summary (the entry as
 // the list endpoint shows it, without snapshots) and both snapshots as JSON,
-// "null" for a missing snapshot; and its canonical form, what the audit
-// log's Merkle tree hashes: the detail form (summary and snapshots) as one
-// object with every key sorted.
+// "null" for a missing snapshot; and its leaf hash in the audit log's
+// Merkle tree: the RFC 6962 leaf hash (tlog.RecordHash) of its canonical
+// form, the detail form (summary and snapshots) as one object with every
+// key sorted (CanonicalJSON).
 type Encoded struct {
 	Summary, Before, After string
-	Canonical              string
+	LeafHash               [sha256.Size]byte
 }
 
 // Detail is the entry's detail form: DetailJSON of its parts.
@@ -137,7 +143,9 @@ func (e *Entry) Encode() (Encoded, error) {
 	if err := object(21, e.SnapshotBefore); err != nil {
 		return Encoded{}, err
 	}
-	if err := object(22, e.SnapshotAfter); err != nil {
+	if e.afterJSON != nil {
+		value(22, func() { enc.buf = append(enc.buf, e.afterJSON...) })
+	} else if err := object(22, e.SnapshotAfter); err != nil {
 		return Encoded{}, err
 	}
 	if err := object(20, e.ClaimedAttribution); err != nil {
@@ -180,10 +188,9 @@ func (e *Entry) Encode() (Encoded, error) {
 	}
 	str(19, eventType)
 
-	// One string holds the parts: the snapshots, the summary, the
-	// canonical form.
+	// One string holds the parts: the snapshots and the summary.
 	values := enc.buf
-	out := make([]byte, 0, 3*len(values)+512)
+	out := make([]byte, 0, len(values)+1024)
 	out = append(out, values[spans[21].start:spans[21].end]...)
 	afterStart := len(out)
 	out = append(out, values[spans[22].start:spans[22].end]...)
@@ -192,28 +199,42 @@ func (e *Entry) Encode() (Encoded, error) {
 		out = appendMember(out, i == 0, summaryFields[i], values[spans[i].start:spans[i].end])
 	}
 	out = append(out, '}')
-	canonicalStart := len(out)
-	for i, field := range canonicalOrder {
-		out = appendMember(out, i == 0, summaryFields[field], values[spans[field].start:spans[field].end])
-	}
-	out = append(out, '}')
+	all := string(out)
+	encoded := Encoded{Before: all[:afterStart], After: all[afterStart:summaryStart], Summary: all[summaryStart:]}
+
+	// The canonical form is hashed as it is put together from the values.
 	if bytes.Contains(values, []byte(`\ufffd`)) {
 		// A string had invalid UTF-8, written as the \ufffd escape, which
 		// reads back as U+FFFD written raw: the canonical form is defined
 		// by reading the detail form back (the stream decoder never makes
 		// such strings, so this path is rare).
-		detail := DetailJSON(out[summaryStart:canonicalStart], out[:afterStart], out[afterStart:summaryStart])
-		canonical, err := CanonicalJSON(detail)
+		canonical, err := CanonicalJSON(encoded.Detail())
 		if err != nil {
 			return Encoded{}, err
 		}
-		out = append(out[:canonicalStart], canonical...)
+		encoded.LeafHash = LeafHashOf(canonical)
+		return encoded, nil
 	}
-	all := string(out)
-	return Encoded{
-		Before: all[:afterStart], After: all[afterStart:summaryStart],
-		Summary: all[summaryStart:canonicalStart], Canonical: all[canonicalStart:],
-	}, nil
+	h := sha256.New()
+	h.Write([]byte{0}) // RFC 6962: a leaf's hash starts with a zero byte
+	member := enc.buf[len(enc.buf):]
+	for i, field := range canonicalOrder {
+		member = appendMember(member[:0], i == 0, summaryFields[field], values[spans[field].start:spans[field].end])
+		h.Write(member)
+	}
+	h.Write([]byte{'}'})
+	h.Sum(encoded.LeafHash[:0])
+	return encoded, nil
+}
+
+// LeafHashOf is the RFC 6962 leaf hash of a canonical form: SHA-256 of a
+// zero byte and the form (tlog.RecordHash).
+func LeafHashOf(canonical []byte) (leaf [sha256.Size]byte) {
+	h := sha256.New()
+	h.Write([]byte{0})
+	h.Write(canonical)
+	h.Sum(leaf[:0])
+	return leaf
 }
 
 // CanonicalJSON is the canonical form of an entry from its detail form

@@ -25,7 +25,7 @@ import (
 // payload, so records are decoded by the fast streamrecord decoder.
 type Handler struct {
 	Journal audit.Journal
-	// AttributionKey proves attributions (storage.AttributionMAC): a
+	// AttributionKey proves attributions (audit.AttributionMAC): a
 	// change whose attribution does not carry its MAC under this key is
 	// recorded as out-of-band. Without a key every change is.
 	AttributionKey []byte

@@ -2,8 +2,11 @@ package auditstream
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"runtime"
 	"sort"
@@ -16,8 +19,11 @@ import (
 // naiveDerive is the obvious path the handler replaces, kept as the
 // baseline of its benchmarks: aws-lambda-go's events.DynamoDBEvent decoded
 // with encoding/json, the images converted to Go values, snapshots without
-// the bookkeeping attributes, a field-level diff (one level into objects),
-// and the entry (summary and both snapshots) encoded with encoding/json.
+// the bookkeeping attributes, the attribution's MAC checked (HMAC-SHA256
+// over the encoding/json forms of the content and the claim), a
+// field-level diff (one level into objects), the entry (summary and both
+// snapshots) encoded with encoding/json, and its Merkle leaf hashed (its
+// encoding/json form, keys sorted, with SHA-256).
 func naiveDerive(payload []byte) (int, error) {
 	var ev events.DynamoDBEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
@@ -36,6 +42,21 @@ func naiveDerive(payload []byte) (int, error) {
 			"diff":      naiveDiff(before, after), "username": attribution["username"], "auth_method": attribution["auth_method"],
 			"tenant": attribution["tenant"], "request_id": attribution["request_id"], "endpoint": attribution["path"],
 		}
+		if attribution != nil {
+			claim := maps.Clone(attribution)
+			delete(claim, "mac")
+			mac := hmac.New(sha256.New, benchKey)
+			for _, v := range []any{after, claim} {
+				b, err := json.Marshal(v)
+				if err != nil {
+					return 0, err
+				}
+				mac.Write(b)
+			}
+			if hmac.Equal(mac.Sum(nil), []byte(fmt.Sprint(attribution["mac"]))) {
+				written++
+			}
+		}
 		for _, v := range []any{summary, before, after} {
 			b, err := json.Marshal(v)
 			if err != nil {
@@ -43,6 +64,14 @@ func naiveDerive(payload []byte) (int, error) {
 			}
 			written += len(b)
 		}
+		detail := maps.Clone(summary)
+		detail["snapshot_before"], detail["snapshot_after"] = before, after
+		canonical, err := json.Marshal(detail)
+		if err != nil {
+			return 0, err
+		}
+		leaf := sha256.Sum256(append([]byte{0}, canonical...))
+		written += int(leaf[0] & 1)
 	}
 	return written, nil
 }
@@ -133,8 +162,8 @@ func naiveDiff(before, after map[string]any) map[string]any {
 // pays for its own garbage, and reports each one's time per record and how
 // many times faster the handler is.
 func benchmarkAgainstNaive(b *testing.B, record events.DynamoDBEventRecord) {
-	p := payload(b, record)
-	h := Handler{Journal: &encodingJournal{}, Logger: quiet()}
+	p := payload(b, signed(b, record))
+	h := Handler{Journal: &encodingJournal{}, AttributionKey: benchKey, Logger: quiet()}
 	ctx := context.Background()
 	b.ReportAllocs()
 	run := func(derive func() error) time.Duration {

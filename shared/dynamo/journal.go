@@ -254,7 +254,7 @@ func entryItem(e *audit.Entry, r tlog.HashReader) (map[string]types.AttributeVal
 	if err != nil {
 		return nil, nil, err
 	}
-	hashes, err := tlog.StoredHashesForRecordHash(integrity.LeafIndex(e.ID), tlog.RecordHash([]byte(encoded.Canonical)), r)
+	hashes, err := tlog.StoredHashesForRecordHash(integrity.LeafIndex(e.ID), tlog.Hash(encoded.LeafHash), r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit tree hashes of entry %d: %w", e.ID, err)
 	}

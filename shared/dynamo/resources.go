@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/inmor/inmor-serverless/shared/audit"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -23,7 +25,7 @@ type Resources struct {
 	Client *dynamodb.Client
 	Table  string
 	// AttributionKey signs every write's attribution and every attempt
-	// (storage.AttributionMAC), so the audit function can tell them from
+	// (audit.AttributionMAC), so the audit function can tell them from
 	// items written by anyone else; they are written unsigned without it.
 	AttributionKey []byte
 }
@@ -238,7 +240,7 @@ func (s *Resources) listItems(ctx context.Context, t resource.Type, filter *equa
 func withBookkeeping(t resource.Type, id, version int64, fields map[string]types.AttributeValue, a resource.Attribution, key []byte) (map[string]types.AttributeValue, error) {
 	claim := storage.AttributionMap(a, version)
 	if len(key) > 0 {
-		if err := storage.SignAttribution(key, string(t), storage.SortKey(id), version, fromAttributeMap(fields), claim); err != nil {
+		if err := audit.SignAttribution(key, string(t), storage.SortKey(id), version, fromAttributeMap(fields), claim); err != nil {
 			return nil, err
 		}
 	}
@@ -372,8 +374,8 @@ const attemptLifetime = 48 * time.Hour
 func (s *Resources) RecordAttempt(ctx context.Context, a resource.Attempt) error {
 	claim := storage.AttributionMap(a.Attribution, 0)
 	if len(s.AttributionKey) > 0 {
-		content := storage.AttemptContent(string(a.ResourceType), a.ResourceID)
-		if err := storage.SignAttribution(s.AttributionKey, storage.AttemptPK, a.RequestID, 0, content, claim); err != nil {
+		content := audit.AttemptContent(string(a.ResourceType), a.ResourceID)
+		if err := audit.SignAttribution(s.AttributionKey, storage.AttemptPK, a.RequestID, 0, content, claim); err != nil {
 			return err
 		}
 	}

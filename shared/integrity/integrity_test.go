@@ -97,11 +97,18 @@ func TestLeafHashIsTheCanonicalFormsRecordHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if leaf != tlog.RecordHash([]byte(encoded.Canonical)) {
-		t.Error("the leaf hash is not the record hash of the canonical form")
+	canonical, err := audit.CanonicalJSON(encoded.Detail())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.HasPrefix(encoded.Canonical, `{"action":"CREATE","api_key_name":null,`) {
-		t.Errorf("canonical form does not start with its sorted keys: %.60s", encoded.Canonical)
+	if leaf != tlog.RecordHash(canonical) || leaf != encoded.LeafHash {
+		t.Error("the leaf hash is not the record hash of the canonical form, as the journal computes it")
+	}
+	if !strings.HasPrefix(string(canonical), `{"action":"CREATE","api_key_name":null,`) {
+		t.Errorf("canonical form does not start with its sorted keys: %.60s", canonical)
+	}
+	if again, _ := integrity.LeafHash(audit.WithLeafHash(encoded.Detail(), leaf.String())); again != leaf {
+		t.Error("the detail answer's leaf_hash changed the leaf hash")
 	}
 	if _, err := integrity.LeafHash([]byte(`[1]`)); err == nil {
 		t.Error("a leaf of a JSON array")

@@ -39,7 +39,7 @@ func storedLog(t *testing.T, signer note.Signer, n int64, checkpointSizes ...int
 		if err != nil {
 			t.Fatal(err)
 		}
-		hashes, err := tlog.StoredHashes(integrity.LeafIndex(id), []byte(encoded.Canonical), tree)
+		hashes, err := tlog.StoredHashesForRecordHash(integrity.LeafIndex(id), encoded.LeafHash, tree)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package storage
+package audit
 
 import (
 	"encoding/json"
@@ -8,8 +8,9 @@ import (
 // TestNormalNumber: one form per value, as DynamoDB compares numbers.
 func TestNormalNumber(t *testing.T) {
 	for in, want := range map[string]string{
-		"0": "0", "-0": "0", "0.000": "0", "200": "2e2", "1.50": "15e-1", "15E-1": "15e-1", "-0.00025": "-25e-5",
-		"007": "7", "1e+3": "1e3", "123.456": "123456e-3", "10.0e2": "1e3",
+		"0": "0", "-0": "0", "0.000": "0", "200": "200", "1.50": "1.5", "15E-1": "1.5", "-0.00025": "-0.00025",
+		"007": "7", "1e+3": "1000", "123.456": "123.456", "10.0e2": "1000", "-2.5e-3": "-0.0025", "1e401": "1e401",
+		"12.3400e1": "123.4", "0.5": "0.5",
 	} {
 		if got, err := normalNumber(in); err != nil || got != want {
 			t.Errorf("normalNumber(%q) = %q, %v; want %q", in, got, err, want)
