@@ -44,9 +44,9 @@ check:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: the audit hot path (decode, derive, encode; batches of 100) and its ratio to the naive aws-lambda-go + encoding/json path, the stream decoder, signing, audit log pages; then each function's cold start against a hello-world function
+## bench: the audit hot path (decode, derive, check the attribution MAC, encode, hash the Merkle leaf; batches of 100) and its ratio to the naive aws-lambda-go + encoding/json path, the stream decoder, signing, audit log pages, the Merkle tree (leaf hashing, append hashes, proofs); then each function's cold start against hello-world functions
 bench:
-	$(GO) test -run=NONE -bench=. -benchmem -count=3 ./shared/auditstream ./shared/streamrecord ./shared/signing ./shared/adminapi
+	$(GO) test -run=NONE -bench=. -benchmem -count=3 ./shared/auditstream ./shared/streamrecord ./shared/signing ./shared/adminapi ./shared/integrity
 	$(GO) test -run=NONE -bench=ColdStart -benchtime=30x ./shared/app
 
 ## soak: a benchmark of the local stack over a day's work: 5,000 audited writes through the gateway; prints moto's memory, write latency, change→entry lag and the total time (SOAK_ARGS="-writes 1000" for a shorter run)

@@ -68,6 +68,8 @@ type InmorStack struct {
 	SigningKey awskms.Key
 	// CursorKey signs the audit log's paging cursors (AUDIT_CURSOR_KEY).
 	CursorKey awssecretsmanager.Secret
+	// LogKey signs the audit log's checkpoints (AUDIT_LOG_KMS_KEY_ID).
+	LogKey awskms.Key
 	// AttributionKey is the MAC key of attributions (ATTRIBUTION_KEY),
 	// shared by the functions that write resources and the audit function.
 	AttributionKey awssecretsmanager.Secret
@@ -137,6 +139,7 @@ func NewInmorStack(scope constructs.Construct, cfg Config, props *awscdk.StackPr
 		})
 	}
 	s.addSigningKey(specs)
+	s.addLogKey()
 	s.addTables()
 	s.addAlarmTopic()
 	s.addFunctions(specs)
@@ -190,6 +193,42 @@ func (s *InmorStack) addSigningKey(specs []Function) {
 			}))
 		}
 	}
+}
+
+// addLogKey creates the audit log's own key, which signs its checkpoints:
+// an Ed25519 KMS key (pure Ed25519, so checkpoints are standard signed
+// notes), separate from the trust anchor's. Only the audit function's role
+// may sign with it; the account administers it and reads its public key
+// (what auditors verify with).
+func (s *InmorStack) addLogKey() {
+	audit := s.Roles[AuditFunction]
+	policy := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountAdministersButDoesNotSign"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+			NotActions: jsii.Strings("kms:Sign"),
+			Resources:  jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OnlyTheAuditFunctionSigns"),
+			Principals: &[]awsiam.IPrincipal{audit},
+			Actions:    jsii.Strings("kms:Sign", "kms:GetPublicKey"),
+			Resources:  jsii.Strings("*"),
+		}),
+	}})
+	s.LogKey = awskms.NewKey(s.Stack, jsii.String("AuditLogKey"), &awskms.KeyProps{
+		Description:   jsii.String("Inmor audit log key (Ed25519): signs the log's checkpoints"),
+		KeySpec:       awskms.KeySpec_ECC_NIST_EDWARDS25519,
+		KeyUsage:      awskms.KeyUsage_SIGN_VERIFY,
+		Policy:        policy,
+		PendingWindow: awscdk.Duration_Days(jsii.Number(30)),
+		// Checkpoints signed with it stay verifiable: never deleted with the stack.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	audit.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("kms:Sign", "kms:GetPublicKey"),
+		Resources: jsii.Strings(*s.LogKey.KeyArn()),
+	}))
 }
 
 // auditTablePolicy is the audit table's resource policy: nobody but the
@@ -324,6 +363,7 @@ func (s *InmorStack) environment(f Function) map[string]*string {
 	}
 	if f.Name == function.Audit {
 		env["RESOURCES_STREAM_ARN"] = s.Tables[tables.Resources.ID].TableStreamArn()
+		env[signing.EnvLogKMSKeyID] = s.LogKey.KeyArn()
 	}
 	return env
 }

@@ -13,6 +13,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
+	"github.com/inmor/inmor-serverless/shared/integrity"
+
 	"github.com/inmor/inmor-serverless/shared/function"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -250,7 +255,10 @@ func TestFunctions(t *testing.T) {
 			}
 		}
 		if f.Name == function.Audit {
-			want["RESOURCES_STREAM_ARN"] = true
+			want["RESOURCES_STREAM_ARN"], want[signing.EnvLogKMSKeyID] = true, true
+			if ref(env[signing.EnvLogKMSKeyID]) != s.logicalID(s.stack.LogKey)+".Arn" {
+				t.Errorf("audit: %s = %v, want the log key", signing.EnvLogKMSKeyID, env[signing.EnvLogKMSKeyID])
+			}
 			if !strings.Contains(jsonString(env["RESOURCES_STREAM_ARN"]), "StreamArn") {
 				t.Errorf("audit: RESOURCES_STREAM_ARN = %v, want the resources table's stream", env["RESOURCES_STREAM_ARN"])
 			}
@@ -292,6 +300,7 @@ func recordEnv(read func(getenv func(string) string)) []string {
 var unsetVariables = map[string]string{
 	signing.EnvKeyFile:        "the local stack's key file; in AWS the functions sign with KMS",
 	app.EnvAttributionKeyFile: "the local stack's key file; in AWS ATTRIBUTION_KEY holds the key",
+	integrity.EnvKeyFile:      "the local stack's log key file; in AWS the audit function signs checkpoints with KMS",
 }
 
 // The stack sets every variable the functions read (app.ConfigFromEnv
@@ -300,6 +309,9 @@ var unsetVariables = map[string]string{
 func TestEnvironmentIsWhatTheFunctionsRead(t *testing.T) {
 	read := recordEnv(func(getenv func(string) string) { app.ConfigFromEnv(getenv) })
 	read = append(read, recordEnv(func(getenv func(string) string) { _, _ = app.AttributionKeyFromEnv(getenv) })...)
+	read = append(read, recordEnv(func(getenv func(string) string) {
+		_, _ = appaudit.LogSignerFromEnv(context.Background(), aws.Config{}, getenv)
+	})...)
 	read = append(read, recordEnv(func(getenv func(string) string) {
 		_, _ = signing.NewFromEnv(context.Background(), getenv, nil)
 	})...)
@@ -786,7 +798,9 @@ func TestLeastPrivilege(t *testing.T) {
 				}
 			case g.Action == "xray:PutTraceSegments" || g.Action == "xray:PutTelemetryRecords":
 			case g.Action == "kms:Sign" || g.Action == "kms:GetPublicKey":
-				if !f.Signs || g.Resource != signingKey {
+				signsStatements := f.Signs && g.Resource == signingKey
+				signsCheckpoints := f.Name == AuditFunction && g.Resource == s.logicalID(s.stack.LogKey)+".Arn"
+				if !signsStatements && !signsCheckpoints {
 					t.Errorf("%s: %s on %s", f.Name, g.Action, g.Resource)
 				}
 			case strings.HasPrefix(g.Action, "sqs:"):
@@ -894,8 +908,31 @@ func TestSigningKey(t *testing.T) {
 	}
 	for _, f := range Functions() {
 		for _, g := range s.roleGrants(t, f.Name) {
-			if strings.HasPrefix(g.Action, "kms:") && !f.Signs {
-				t.Errorf("%s may %s", f.Name, g.Action)
+			if strings.HasPrefix(g.Action, "kms:") && !f.Signs && g.Resource != s.logicalID(s.stack.LogKey)+".Arn" {
+				t.Errorf("%s may %s on %s", f.Name, g.Action, g.Resource)
+			}
+		}
+	}
+}
+
+// The audit log's key: Ed25519 for signing checkpoints, kept forever; its
+// key policy and the roles let only the audit function sign with it.
+func TestLogKey(t *testing.T) {
+	s := synth(t)
+	k := s.resources[s.logicalID(s.stack.LogKey)]
+	if k.Properties["KeySpec"] != "ECC_NIST_EDWARDS25519" || k.Properties["KeyUsage"] != "SIGN_VERIFY" || k.DeletionPolicy != "Retain" {
+		t.Errorf("log key %v, deletion %q", k.Properties, k.DeletionPolicy)
+	}
+	audit := s.logicalID(s.stack.Roles[AuditFunction]) + ".Arn"
+	for _, st := range get(k.Properties, "KeyPolicy", "Statement").([]any) {
+		if contains(strs(get(st, "Action")), "kms:Sign") && ref(get(st, "Principal", "AWS")) != audit {
+			t.Errorf("kms:Sign on the log key granted to %v, want only the audit role", get(st, "Principal", "AWS"))
+		}
+	}
+	for _, f := range Functions() {
+		for _, g := range s.roleGrants(t, f.Name) {
+			if g.Resource == s.logicalID(s.stack.LogKey)+".Arn" && f.Name != AuditFunction {
+				t.Errorf("%s may %s on the log key", f.Name, g.Action)
 			}
 		}
 	}

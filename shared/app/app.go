@@ -23,8 +23,6 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/inmor/inmor-serverless/shared/integrity"
-
 	"github.com/inmor/inmor-serverless/shared/function"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -116,9 +114,14 @@ type Builder func(Deps) (Handler, error)
 // file) from the function's AWS configuration and environment.
 type SignerFactory func(ctx context.Context, cfg aws.Config, getenv func(string) string) (resource.Signer, error)
 
+// LogSignerFactory makes the signer of the audit log's checkpoints (a KMS
+// key, or a key file), nil when none is configured.
+type LogSignerFactory func(ctx context.Context, cfg aws.Config, getenv func(string) string) (note.Signer, error)
+
 type registration struct {
-	build     Builder
-	newSigner SignerFactory
+	build        Builder
+	newSigner    SignerFactory
+	newLogSigner LogSignerFactory
 }
 
 var (
@@ -143,6 +146,22 @@ func Register(name string, build Builder, newSigner SignerFactory) {
 		panic(fmt.Sprintf("app: %q registered twice", name))
 	}
 	builders[name] = registration{build: build, newSigner: newSigner}
+}
+
+// RegisterLogSigner registers the log signer factory of a declared
+// function whose Spec Checkpoints, after its builder (a builder package
+// calls it from init). It panics on any other function: a programming
+// error.
+func RegisterLogSigner(name string, newLogSigner LogSignerFactory) {
+	mu.Lock()
+	defer mu.Unlock()
+	spec, _ := SpecOf(name)
+	r, ok := builders[name]
+	if !ok || !spec.Checkpoints || r.newLogSigner != nil {
+		panic(fmt.Sprintf("app: %q: a log signer factory goes with a registered function that makes checkpoints, once", name))
+	}
+	r.newLogSigner = newLogSigner
+	builders[name] = r
 }
 
 // registered returns the registration of a function's builder.
@@ -206,14 +225,19 @@ func start(ctx context.Context, name string, getenv func(string) string, logger 
 		}
 		d.Signer = signer
 	}
-	if path := getenv(integrity.EnvKeyFile); spec.Checkpoints && path != "" {
-		k, err := integrity.LoadKeyFile(path)
+	if spec.Checkpoints {
+		r, err := registered(name)
 		if err != nil {
-			return fmt.Errorf("configure the audit log key: %w", err)
+			return err
 		}
-		d.LogSigner = k.Signer
-	} else if spec.Checkpoints {
-		logger.Warn("no audit log key: checkpoints are not signed", "env", integrity.EnvKeyFile)
+		if r.newLogSigner != nil {
+			if d.LogSigner, err = r.newLogSigner(ctx, cfg, getenv); err != nil {
+				return fmt.Errorf("configure the audit log key: %w", err)
+			}
+		}
+		if d.LogSigner == nil {
+			logger.Warn("no audit log key: checkpoints are not signed")
+		}
 	}
 	h, err := Build(name, d)
 	if err != nil {

@@ -91,7 +91,8 @@ func TestRegisterRefusesMistakes(t *testing.T) {
 
 // TestFunctionsLinkWhatTheyServe: only the auditquery function links the
 // admin pages (their templates cost the others cold-start time), and only
-// the signing functions link the KMS client.
+// the functions that sign (statements and marks, or the audit log's
+// checkpoints) link the KMS client.
 func TestFunctionsLinkWhatTheyServe(t *testing.T) {
 	for _, spec := range app.Specs() {
 		out, err := exec.Command("go", "list", "-deps", "../../functions/"+spec.Name).Output()
@@ -102,8 +103,8 @@ func TestFunctionsLinkWhatTheyServe(t *testing.T) {
 		if got, want := slices.Contains(deps, "github.com/inmor/inmor-serverless/shared/adminui"), spec.Name == function.AuditQuery; got != want {
 			t.Errorf("%s links the admin pages: %v, want %v", spec.Name, got, want)
 		}
-		if got := slices.Contains(deps, "github.com/aws/aws-sdk-go-v2/service/kms"); got != spec.Signs {
-			t.Errorf("%s links the KMS client: %v, want %v", spec.Name, got, spec.Signs)
+		if got, want := slices.Contains(deps, "github.com/aws/aws-sdk-go-v2/service/kms"), spec.Signs || spec.Checkpoints; got != want {
+			t.Errorf("%s links the KMS client: %v, want %v", spec.Name, got, want)
 		}
 	}
 }

@@ -10,6 +10,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/inmor/inmor-serverless/shared/signing"
+
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/inmor/inmor-serverless/shared/dynamo"
@@ -40,7 +44,8 @@ func verifyCommands() []command {
 			(*cli).auditVerify},
 		{"audit", "log-key", "audit log-key",
 			"Print the audit log's verifier key (a signed-note verifier key: its name is\n" +
-				"the checkpoints' origin), read from $AUDIT_LOG_KEY_FILE (default\n" +
+				"the checkpoints' origin): the public key of the KMS key $AUDIT_LOG_KMS_KEY_ID\n" +
+				"(the stack's AuditLogKey), else read from $AUDIT_LOG_KEY_FILE (default\n" +
 				".local/audit-log-key, the local stack's). Give it to auditors: `audit\n" +
 				"verify --log-key` and `audit prove --log-key` check checkpoints with it.",
 			(*cli).auditLogKey},
@@ -122,10 +127,22 @@ func readLogKey(value string) (note.Verifier, error) {
 	return note.NewVerifier(text)
 }
 
-func (c *cli) auditLogKey(_ context.Context, args []string) error {
+func (c *cli) auditLogKey(ctx context.Context, args []string) error {
 	f := c.flags("audit", "log-key")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if keyID := c.getenv(signing.EnvLogKMSKeyID); keyID != "" {
+		cfg, err := loadAWSConfig(ctx, c.getenv)
+		if err != nil {
+			return fmt.Errorf("audit log-key: %w", err)
+		}
+		signer, err := signing.NewKMSNoteSigner(ctx, kms.NewFromConfig(cfg), keyID, integrity.DefaultOrigin)
+		if err != nil {
+			return fmt.Errorf("audit log-key: %w", err)
+		}
+		fmt.Fprintln(c.stdout, signer.VerifierKey)
+		return nil
 	}
 	path := c.getenv(integrity.EnvKeyFile)
 	if path == "" {

@@ -3,14 +3,38 @@
 package audit
 
 import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/function"
+	"github.com/inmor/inmor-serverless/shared/integrity"
+	"github.com/inmor/inmor-serverless/shared/signing"
 )
 
 func init() {
 	app.Register(function.Audit, func(d app.Deps) (app.Handler, error) { return app.Handler{Stream: New(d)}, nil }, nil)
+	app.RegisterLogSigner(function.Audit, LogSignerFromEnv)
+}
+
+// LogSignerFromEnv makes the signer of the log's checkpoints: the AWS KMS
+// Ed25519 key AUDIT_LOG_KMS_KEY_ID, else the key file AUDIT_LOG_KEY_FILE
+// (the local stack's); nil when neither is set. Only the audit function's
+// binary links this KMS client.
+func LogSignerFromEnv(ctx context.Context, cfg aws.Config, getenv func(string) string) (note.Signer, error) {
+	if keyID := getenv(signing.EnvLogKMSKeyID); keyID != "" {
+		return signing.NewKMSNoteSigner(ctx, kms.NewFromConfig(cfg), keyID, integrity.DefaultOrigin)
+	}
+	if path := getenv(integrity.EnvKeyFile); path != "" {
+		k, err := integrity.LoadKeyFile(path)
+		return k.Signer, err
+	}
+	return nil, nil
 }
 
 // New is the function's stream handler. It counts failed attempts and
