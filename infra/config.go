@@ -41,6 +41,10 @@ type Config struct {
 	// loginRateLimit, loginBurstLimit).
 	LoginRateLimit  float64
 	LoginBurstLimit float64
+	// CheckpointRetentionDays is how long the Object Lock of the bucket
+	// of checkpoint copies keeps each one, in compliance mode: no one can
+	// delete it or shorten it (context checkpointRetentionDays).
+	CheckpointRetentionDays int
 }
 
 // DefaultConfig is the configuration when no context value is given.
@@ -53,6 +57,8 @@ func DefaultConfig() Config {
 		APIBurstLimit:   100,
 		LoginRateLimit:  5,
 		LoginBurstLimit: 10,
+
+		CheckpointRetentionDays: 400,
 	}
 }
 
@@ -102,6 +108,13 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 			}
 			*into = f
 		}
+	}
+	if v := get("checkpointRetentionDays"); v != "" {
+		days, err := strconv.Atoi(v)
+		if err != nil || days < 1 || days > 36500 {
+			return c, fmt.Errorf("context checkpointRetentionDays: want a number of days from 1 to 36500, got %q", v)
+		}
+		c.CheckpointRetentionDays = days
 	}
 	for _, o := range c.AllowedOrigins {
 		if o == "*" || !(strings.HasPrefix(o, "https://") || strings.HasPrefix(o, "http://")) || strings.HasSuffix(o, "/") {

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+
+	"github.com/inmor/inmor-serverless/shared/archive"
+
 	"github.com/inmor/inmor-serverless/shared/function"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -70,6 +74,9 @@ type InmorStack struct {
 	CursorKey awssecretsmanager.Secret
 	// LogKey signs the audit log's checkpoints (AUDIT_LOG_KMS_KEY_ID).
 	LogKey awskms.Key
+	// CheckpointBucket keeps a copy of every checkpoint under Object Lock
+	// in compliance mode (AUDIT_CHECKPOINT_BUCKET).
+	CheckpointBucket awss3.Bucket
 	// AttributionKey is the MAC key of attributions (ATTRIBUTION_KEY),
 	// shared by the functions that write resources and the audit function.
 	AttributionKey awssecretsmanager.Secret
@@ -140,6 +147,7 @@ func NewInmorStack(scope constructs.Construct, cfg Config, props *awscdk.StackPr
 	}
 	s.addSigningKey(specs)
 	s.addLogKey()
+	s.addCheckpointBucket()
 	s.addTables()
 	s.addAlarmTopic()
 	s.addFunctions(specs)
@@ -228,6 +236,27 @@ func (s *InmorStack) addLogKey() {
 	audit.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("kms:Sign", "kms:GetPublicKey"),
 		Resources: jsii.Strings(*s.LogKey.KeyArn()),
+	}))
+}
+
+// addCheckpointBucket creates the bucket of the checkpoints' copies:
+// Object Lock in compliance mode for CheckpointRetentionDays (no one, the
+// account root included, can delete a copy or shorten its lock), versioned,
+// encrypted, private, TLS only, kept when the stack goes. The audit function
+// may only put checkpoints into it.
+func (s *InmorStack) addCheckpointBucket() {
+	s.CheckpointBucket = awss3.NewBucket(s.Stack, jsii.String("CheckpointBucket"), &awss3.BucketProps{
+		ObjectLockEnabled:          jsii.Bool(true),
+		ObjectLockDefaultRetention: awss3.ObjectLockRetention_Compliance(awscdk.Duration_Days(jsii.Number(float64(s.Config.CheckpointRetentionDays)))),
+		Versioned:                  jsii.Bool(true),
+		Encryption:                 awss3.BucketEncryption_S3_MANAGED,
+		BlockPublicAccess:          awss3.BlockPublicAccess_BLOCK_ALL(),
+		EnforceSSL:                 jsii.Bool(true),
+		RemovalPolicy:              awscdk.RemovalPolicy_RETAIN,
+	})
+	s.Roles[AuditFunction].AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("s3:PutObject"),
+		Resources: jsii.Strings(*s.CheckpointBucket.ArnForObjects(jsii.String(archive.KeyPrefix + "*"))),
 	}))
 }
 
@@ -364,6 +393,7 @@ func (s *InmorStack) environment(f Function) map[string]*string {
 	if f.Name == function.Audit {
 		env["RESOURCES_STREAM_ARN"] = s.Tables[tables.Resources.ID].TableStreamArn()
 		env[signing.EnvLogKMSKeyID] = s.LogKey.KeyArn()
+		env[archive.EnvBucket] = s.CheckpointBucket.BucketName()
 	}
 	return env
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/inmor/inmor-serverless/shared/archive"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
@@ -255,7 +257,7 @@ func TestFunctions(t *testing.T) {
 			}
 		}
 		if f.Name == function.Audit {
-			want["RESOURCES_STREAM_ARN"], want[signing.EnvLogKMSKeyID] = true, true
+			want["RESOURCES_STREAM_ARN"], want[signing.EnvLogKMSKeyID], want[archive.EnvBucket] = true, true, true
 			if ref(env[signing.EnvLogKMSKeyID]) != s.logicalID(s.stack.LogKey)+".Arn" {
 				t.Errorf("audit: %s = %v, want the log key", signing.EnvLogKMSKeyID, env[signing.EnvLogKMSKeyID])
 			}
@@ -310,7 +312,7 @@ func TestEnvironmentIsWhatTheFunctionsRead(t *testing.T) {
 	read := recordEnv(func(getenv func(string) string) { app.ConfigFromEnv(getenv) })
 	read = append(read, recordEnv(func(getenv func(string) string) { _, _ = app.AttributionKeyFromEnv(getenv) })...)
 	read = append(read, recordEnv(func(getenv func(string) string) {
-		_, _ = appaudit.LogSignerFromEnv(context.Background(), aws.Config{}, getenv)
+		_, _ = appaudit.CheckpointsFromEnv(context.Background(), aws.Config{}, getenv)
 	})...)
 	read = append(read, recordEnv(func(getenv func(string) string) {
 		_, _ = signing.NewFromEnv(context.Background(), getenv, nil)
@@ -493,13 +495,13 @@ func TestConfigFromContext(t *testing.T) {
 	if err != nil || jsonString(c) != jsonString(DefaultConfig()) {
 		t.Errorf("empty context: %+v, %v; want the defaults", c, err)
 	}
-	c, err = ConfigFromContext(app(map[string]any{"allowedOrigins": " https://a.example , http://localhost:3000", "retainData": "false", "apiRateLimit": 20.0}))
-	if err != nil || !sameStrings(c.AllowedOrigins, []string{"https://a.example", "http://localhost:3000"}) || c.RetainData || c.APIRateLimit != 20 {
+	c, err = ConfigFromContext(app(map[string]any{"allowedOrigins": " https://a.example , http://localhost:3000", "retainData": "false", "apiRateLimit": 20.0, "checkpointRetentionDays": 3650.0}))
+	if err != nil || !sameStrings(c.AllowedOrigins, []string{"https://a.example", "http://localhost:3000"}) || c.RetainData || c.APIRateLimit != 20 || c.CheckpointRetentionDays != 3650 {
 		t.Errorf("got %+v, %v", c, err)
 	}
 	for _, bad := range []map[string]any{
 		{"allowedOrigins": "*"}, {"allowedOrigins": "https://a.example/"}, {"allowedOrigins": "a.example"},
-		{"retainData": "maybe"}, {"apiBurstLimit": "-1"},
+		{"retainData": "maybe"}, {"apiBurstLimit": "-1"}, {"checkpointRetentionDays": "0"}, {"checkpointRetentionDays": "forever"},
 	} {
 		if _, err := ConfigFromContext(app(bad)); err == nil {
 			t.Errorf("context %v accepted", bad)
@@ -803,6 +805,10 @@ func TestLeastPrivilege(t *testing.T) {
 				if !signsStatements && !signsCheckpoints {
 					t.Errorf("%s: %s on %s", f.Name, g.Action, g.Resource)
 				}
+			case g.Action == "s3:PutObject":
+				if f.Name != AuditFunction || !strings.Contains(g.Resource, s.logicalID(s.stack.CheckpointBucket)) || !strings.Contains(g.Resource, "/checkpoints/*") {
+					t.Errorf("%s: %s on %s", f.Name, g.Action, g.Resource)
+				}
 			case strings.HasPrefix(g.Action, "sqs:"):
 				if f.Name != AuditFunction || g.Resource != s.logicalID(s.stack.AuditFailures)+".Arn" || !contains([]string{"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}, g.Action) {
 					t.Errorf("%s: %s on %s", f.Name, g.Action, g.Resource)
@@ -912,6 +918,21 @@ func TestSigningKey(t *testing.T) {
 				t.Errorf("%s may %s on %s", f.Name, g.Action, g.Resource)
 			}
 		}
+	}
+}
+
+// The bucket of checkpoint copies: Object Lock in compliance mode for the
+// configured days, versioned, encrypted, private, TLS only, kept.
+func TestCheckpointBucket(t *testing.T) {
+	s := synth(t)
+	b := s.resources[s.logicalID(s.stack.CheckpointBucket)]
+	lock := jsonString(get(b.Properties, "ObjectLockConfiguration"))
+	if get(b.Properties, "ObjectLockEnabled") != true || !strings.Contains(lock, `"Mode":"COMPLIANCE"`) || !strings.Contains(lock, `"Days":400`) {
+		t.Errorf("object lock %v %s", get(b.Properties, "ObjectLockEnabled"), lock)
+	}
+	if get(b.Properties, "VersioningConfiguration", "Status") != "Enabled" || b.DeletionPolicy != "Retain" ||
+		get(b.Properties, "PublicAccessBlockConfiguration", "BlockPublicPolicy") != true || get(b.Properties, "BucketEncryption") == nil {
+		t.Errorf("bucket %s, deletion %q", jsonString(b.Properties), b.DeletionPolicy)
 	}
 }
 
@@ -1031,7 +1052,7 @@ func TestNagAwsSolutions(t *testing.T) {
 		}
 	}
 	all := append(append(append(append([]Suppression{}, StackSuppressions...), functionSuppressions...), auditSuppressions...), auditFailuresSuppressions...)
-	for _, sup := range append(append(all, cursorKeySuppressions...), attributionKeySuppressions...) {
+	for _, sup := range append(append(append(all, cursorKeySuppressions...), attributionKeySuppressions...), checkpointBucketSuppressions...) {
 		if len(sup.Reason) < 60 {
 			t.Errorf("suppression %s: reason %q is too thin", sup.ID, sup.Reason)
 		}

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/inmor/inmor-serverless/shared/function"
+	"github.com/inmor/inmor-serverless/shared/integrity"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -93,6 +94,9 @@ type Deps struct {
 	// LogSigner signs the audit log's checkpoints (functions whose Spec
 	// Checkpoints); none are made when it is nil.
 	LogSigner note.Signer
+	// CheckpointArchive keeps a copy of each checkpoint (S3 with Object
+	// Lock); none when nil.
+	CheckpointArchive integrity.Archive
 	// Logger receives the function's own logs (the default logger too).
 	Logger *slog.Logger
 	// Metrics, when set, receives Embedded Metric Format lines (in Lambda:
@@ -114,14 +118,22 @@ type Builder func(Deps) (Handler, error)
 // file) from the function's AWS configuration and environment.
 type SignerFactory func(ctx context.Context, cfg aws.Config, getenv func(string) string) (resource.Signer, error)
 
-// LogSignerFactory makes the signer of the audit log's checkpoints (a KMS
-// key, or a key file), nil when none is configured.
-type LogSignerFactory func(ctx context.Context, cfg aws.Config, getenv func(string) string) (note.Signer, error)
+// Checkpoints are what makes the audit log's checkpoints: their signer (a
+// KMS key, or a key file) and the archive of their copies; each nil when
+// not configured.
+type Checkpoints struct {
+	Signer  note.Signer
+	Archive integrity.Archive
+}
+
+// CheckpointsFactory makes a function's Checkpoints from its AWS
+// configuration and environment.
+type CheckpointsFactory func(ctx context.Context, cfg aws.Config, getenv func(string) string) (Checkpoints, error)
 
 type registration struct {
-	build        Builder
-	newSigner    SignerFactory
-	newLogSigner LogSignerFactory
+	build          Builder
+	newSigner      SignerFactory
+	newCheckpoints CheckpointsFactory
 }
 
 var (
@@ -148,19 +160,19 @@ func Register(name string, build Builder, newSigner SignerFactory) {
 	builders[name] = registration{build: build, newSigner: newSigner}
 }
 
-// RegisterLogSigner registers the log signer factory of a declared
+// RegisterCheckpoints registers the checkpoints factory of a declared
 // function whose Spec Checkpoints, after its builder (a builder package
 // calls it from init). It panics on any other function: a programming
 // error.
-func RegisterLogSigner(name string, newLogSigner LogSignerFactory) {
+func RegisterCheckpoints(name string, newCheckpoints CheckpointsFactory) {
 	mu.Lock()
 	defer mu.Unlock()
 	spec, _ := SpecOf(name)
 	r, ok := builders[name]
-	if !ok || !spec.Checkpoints || r.newLogSigner != nil {
-		panic(fmt.Sprintf("app: %q: a log signer factory goes with a registered function that makes checkpoints, once", name))
+	if !ok || !spec.Checkpoints || r.newCheckpoints != nil {
+		panic(fmt.Sprintf("app: %q: a checkpoints factory goes with a registered function that makes checkpoints, once", name))
 	}
-	r.newLogSigner = newLogSigner
+	r.newCheckpoints = newCheckpoints
 	builders[name] = r
 }
 
@@ -230,10 +242,12 @@ func start(ctx context.Context, name string, getenv func(string) string, logger 
 		if err != nil {
 			return err
 		}
-		if r.newLogSigner != nil {
-			if d.LogSigner, err = r.newLogSigner(ctx, cfg, getenv); err != nil {
-				return fmt.Errorf("configure the audit log key: %w", err)
+		if r.newCheckpoints != nil {
+			c, err := r.newCheckpoints(ctx, cfg, getenv)
+			if err != nil {
+				return fmt.Errorf("configure the audit log's checkpoints: %w", err)
 			}
+			d.LogSigner, d.CheckpointArchive = c.Signer, c.Archive
 		}
 		if d.LogSigner == nil {
 			logger.Warn("no audit log key: checkpoints are not signed")

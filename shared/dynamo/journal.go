@@ -47,6 +47,10 @@ type Journal struct {
 	// Signer signs the checkpoints of the log's Merkle tree (a note key
 	// whose name is the checkpoints' origin); none are made when nil.
 	Signer note.Signer
+	// Archive, when set, keeps a copy of every checkpoint outside the
+	// table; it is written first, so the table never has a checkpoint the
+	// archive lacks.
+	Archive integrity.Archive
 	// CheckpointInterval is the least time between two checkpoints;
 	// DefaultCheckpointInterval when zero.
 	CheckpointInterval time.Duration
@@ -94,6 +98,11 @@ func (j *Journal) Checkpoint(ctx context.Context) error {
 	signed, err := integrity.Sign(integrity.Checkpoint{Origin: j.Signer.Name(), Size: size, Root: root}, j.Signer)
 	if err != nil {
 		return err
+	}
+	if j.Archive != nil {
+		if err := j.Archive.PutCheckpoint(ctx, size, signed); err != nil {
+			return err
+		}
 	}
 	table := aws.String(j.Table)
 	item := checkpointKey(size)

@@ -37,8 +37,9 @@ func Main(m *testing.M) {
 // Endpoint is the DynamoDB endpoint of this test binary.
 func Endpoint() string { return endpoint }
 
-// Getenv returns an environment for one test: its own table names (so tests
-// sharing an endpoint never see each other's data) and the given variables.
+// Getenv returns an environment for one test: its own table names and
+// checkpoint bucket (so tests sharing an endpoint never see each other's
+// data) and the given variables.
 func Getenv(t testing.TB, vars map[string]string) func(string) string {
 	t.Helper()
 	var b [6]byte
@@ -48,6 +49,7 @@ func Getenv(t testing.TB, vars map[string]string) func(string) string {
 	for _, table := range tables.All() {
 		env[table.NameVariable] = table.DefaultName + "-" + suffix
 	}
+	env["AUDIT_CHECKPOINT_BUCKET"] = "inmor-checkpoints-" + suffix // the local stack's S3 bucket
 	for k, v := range vars {
 		env[k] = v
 	}

@@ -114,3 +114,11 @@ type Log interface {
 	// size from.
 	ProveConsistency(ctx context.Context, from, to int64) (tlog.TreeProof, error)
 }
+
+// Archive keeps a copy of every checkpoint outside the log's table, where
+// no one can shorten its retention (in AWS an S3 bucket with Object Lock in
+// compliance mode).
+type Archive interface {
+	// PutCheckpoint stores the signed checkpoint of the tree of size entries.
+	PutCheckpoint(ctx context.Context, size int64, signed string) error
+}

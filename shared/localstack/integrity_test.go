@@ -1,12 +1,20 @@
 package localstack_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/inmor/inmor-serverless/shared/archive"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -103,6 +111,25 @@ func TestTheLogProvesItself(t *testing.T) {
 	}
 	if root := recomputedRoot(t, s, first.Size); root != first.Root {
 		t.Fatal("the root recomputed from the entries is not the checkpoint's")
+	}
+	// A copy lies in the Object Lock bucket, which refuses to delete it.
+	bucket := s.Checkpoints.Client.(*s3.Client)
+	obj, err := bucket.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(s.Checkpoints.Bucket), Key: aws.String(archive.Key(6))})
+	if err != nil {
+		t.Fatalf("the archived checkpoint: %v", err)
+	}
+	archived, _ := io.ReadAll(obj.Body)
+	obj.Body.Close()
+	if string(archived) != string(r.Body) {
+		t.Errorf("archived checkpoint %q, want %q", archived, r.Body)
+	}
+	if obj.ObjectLockMode != s3types.ObjectLockModeCompliance || obj.ObjectLockRetainUntilDate == nil {
+		t.Errorf("the archived checkpoint is not locked: mode %q until %v", obj.ObjectLockMode, obj.ObjectLockRetainUntilDate)
+	}
+	if _, err := bucket.DeleteObject(context.Background(), &s3.DeleteObjectInput{
+		Bucket: aws.String(s.Checkpoints.Bucket), Key: aws.String(archive.Key(6)), VersionId: obj.VersionId,
+	}); err == nil {
+		t.Error("the locked checkpoint was deleted")
 	}
 
 	time.Sleep(1100 * time.Millisecond) // at most one checkpoint a second

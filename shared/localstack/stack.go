@@ -12,6 +12,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/inmor/inmor-serverless/shared/archive"
+
 	"github.com/inmor/inmor-serverless/shared/integrity"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,6 +77,9 @@ type Stack struct {
 	Signer *signing.Local
 	// LogKey signs the audit log's checkpoints.
 	LogKey integrity.KeyFile
+	// Checkpoints keeps the checkpoints' copies in moto's S3, in a bucket
+	// with Object Lock (CheckpointBucket), as AWS does.
+	Checkpoints *archive.S3
 
 	moto   *motoserver.Server
 	server *http.Server
@@ -130,6 +138,9 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, err
 	}
 	s.LogKey = logKey
+	if s.Checkpoints, err = checkpointBucket(ctx, cfg, o.Getenv); err != nil {
+		return nil, err
+	}
 	// Every function of the registry, built as Lambda builds it: the API
 	// functions share one client (tests add their options to it); the
 	// stream function has a client of its own.
@@ -141,7 +152,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			d.Signer = signer
 		}
 		if spec.Checkpoints {
-			d.LogSigner = logKey.Signer
+			d.LogSigner, d.CheckpointArchive = logKey.Signer, s.Checkpoints
 		}
 		if spec.Kind == app.Stream {
 			d.Client = dynamo.NewClient(cfg)
@@ -208,6 +219,39 @@ func localSigner(getenv func(string) string, out io.Writer) (*signing.Local, err
 		return nil, fmt.Errorf("signing key %s: %w", path, err)
 	}
 	return signer, nil
+}
+
+// DefaultCheckpointBucket is the local stack's bucket of checkpoint copies
+// when AUDIT_CHECKPOINT_BUCKET is unset.
+const DefaultCheckpointBucket = "inmor-audit-checkpoints"
+
+// checkpointBucket makes the bucket of checkpoint copies (Object Lock in
+// compliance mode for a day: the local stack's data is not kept for long)
+// unless it exists.
+func checkpointBucket(ctx context.Context, cfg aws.Config, getenv func(string) string) (*archive.S3, error) {
+	bucket := getenv(archive.EnvBucket)
+	if bucket == "" {
+		bucket = DefaultCheckpointBucket
+	}
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket), ObjectLockEnabledForBucket: aws.Bool(true)})
+	var owned *s3types.BucketAlreadyOwnedByYou
+	if err != nil && !errors.As(err, &owned) {
+		return nil, fmt.Errorf("create the checkpoint bucket %s: %w", bucket, err)
+	}
+	_, err = client.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{
+		Bucket: aws.String(bucket),
+		ObjectLockConfiguration: &s3types.ObjectLockConfiguration{
+			ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
+			Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{
+				Mode: s3types.ObjectLockRetentionModeCompliance, Days: aws.Int32(1),
+			}},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lock the checkpoint bucket %s: %w", bucket, err)
+	}
+	return &archive.S3{Client: client, Bucket: bucket}, nil
 }
 
 // DefaultAttributionKeyFile is where the local stack keeps the attribution

@@ -7,9 +7,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"golang.org/x/mod/sumdb/note"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/inmor/inmor-serverless/shared/app"
+	"github.com/inmor/inmor-serverless/shared/archive"
 	"github.com/inmor/inmor-serverless/shared/auditstream"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/function"
@@ -19,22 +20,33 @@ import (
 
 func init() {
 	app.Register(function.Audit, func(d app.Deps) (app.Handler, error) { return app.Handler{Stream: New(d)}, nil }, nil)
-	app.RegisterLogSigner(function.Audit, LogSignerFromEnv)
+	app.RegisterCheckpoints(function.Audit, CheckpointsFromEnv)
 }
 
-// LogSignerFromEnv makes the signer of the log's checkpoints: the AWS KMS
-// Ed25519 key AUDIT_LOG_KMS_KEY_ID, else the key file AUDIT_LOG_KEY_FILE
-// (the local stack's); nil when neither is set. Only the audit function's
-// binary links this KMS client.
-func LogSignerFromEnv(ctx context.Context, cfg aws.Config, getenv func(string) string) (note.Signer, error) {
+// CheckpointsFromEnv makes what signs and keeps the log's checkpoints: the
+// AWS KMS Ed25519 key AUDIT_LOG_KMS_KEY_ID, else the key file
+// AUDIT_LOG_KEY_FILE (the local stack's), and the S3 bucket
+// AUDIT_CHECKPOINT_BUCKET for their copies; each nil when unset. Only the
+// audit function's binary links these KMS and S3 clients.
+func CheckpointsFromEnv(ctx context.Context, cfg aws.Config, getenv func(string) string) (app.Checkpoints, error) {
+	var c app.Checkpoints
+	if bucket := getenv(archive.EnvBucket); bucket != "" {
+		c.Archive = &archive.S3{Client: s3.NewFromConfig(cfg), Bucket: bucket}
+	}
 	if keyID := getenv(signing.EnvLogKMSKeyID); keyID != "" {
-		return signing.NewKMSNoteSigner(ctx, kms.NewFromConfig(cfg), keyID, integrity.DefaultOrigin)
-	}
-	if path := getenv(integrity.EnvKeyFile); path != "" {
+		signer, err := signing.NewKMSNoteSigner(ctx, kms.NewFromConfig(cfg), keyID, integrity.DefaultOrigin)
+		if err != nil {
+			return c, err
+		}
+		c.Signer = signer
+	} else if path := getenv(integrity.EnvKeyFile); path != "" {
 		k, err := integrity.LoadKeyFile(path)
-		return k.Signer, err
+		if err != nil {
+			return c, err
+		}
+		c.Signer = k.Signer
 	}
-	return nil, nil
+	return c, nil
 }
 
 // New is the function's stream handler. It counts failed attempts and
@@ -43,10 +55,10 @@ func LogSignerFromEnv(ctx context.Context, cfg aws.Config, getenv func(string) s
 // `inmorctl audit dlq replay` replays them with this same handler.
 func New(d app.Deps) auditstream.Handler {
 	return auditstream.Handler{
-		Journal:        &dynamo.Journal{Client: d.Client, Table: d.Config.AuditTable, Signer: d.LogSigner},
+		Journal:        &dynamo.Journal{Client: d.Client, Table: d.Config.AuditTable, Signer: d.LogSigner, Archive: d.CheckpointArchive},
+		DeadLetters:    &dynamo.DeadLetters{Client: d.Client, Table: d.Config.AuditTable},
 		AttributionKey: d.Config.AttributionKey,
 		StreamARN:      d.Config.StreamARN,
-		DeadLetters:    &dynamo.DeadLetters{Client: d.Client, Table: d.Config.AuditTable},
 		Logger:         d.Logger,
 		Metrics:        d.Metrics,
 	}
