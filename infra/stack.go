@@ -741,6 +741,8 @@ func (s *InmorStack) addOutputs() {
 		out(t.ID+"TableName", t.NameVariable+" for inmorctl and scripts", s.Tables[t.ID].TableName())
 	}
 	out("SigningKeyArn", "The trust anchor's KMS signing key (ECC_NIST_P256)", s.SigningKey.KeyArn())
+	out("AuditLogKeyArn", "The audit log's KMS key (Ed25519): AUDIT_LOG_KMS_KEY_ID for inmorctl audit log-key", s.LogKey.KeyArn())
+	out("CheckpointBucketName", "The Object Lock bucket of the audit log's checkpoint copies", s.CheckpointBucket.BucketName())
 	out("AlarmTopicArn", "Subscribe to receive the alarms", s.AlarmTopic.TopicArn())
 	out("AuditFailuresQueueUrl", "Stream batches the audit function gave up on", s.AuditFailures.QueueUrl())
 }
