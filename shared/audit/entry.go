@@ -188,18 +188,21 @@ func (e *Entry) Encode() (Encoded, error) {
 	}
 	str(19, eventType)
 
-	// One string holds the parts: the snapshots and the summary.
+	// One string holds the parts: the snapshots and the summary, put
+	// together after the values in the pooled buffer, then copied once.
 	values := enc.buf
-	out := make([]byte, 0, len(values)+1024)
+	out := enc.buf
+	start := len(out)
 	out = append(out, values[spans[21].start:spans[21].end]...)
-	afterStart := len(out)
+	afterStart := len(out) - start
 	out = append(out, values[spans[22].start:spans[22].end]...)
-	summaryStart := len(out)
+	summaryStart := len(out) - start
 	for i := range 21 { // the summary has no snapshots
 		out = appendMember(out, i == 0, summaryFields[i], values[spans[i].start:spans[i].end])
 	}
 	out = append(out, '}')
-	all := string(out)
+	enc.buf = out // the pool keeps the grown buffer
+	all := string(out[start:])
 	encoded := Encoded{Before: all[:afterStart], After: all[afterStart:summaryStart], Summary: all[summaryStart:]}
 
 	// The canonical form is hashed as it is put together from the values.
