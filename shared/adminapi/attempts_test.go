@@ -16,7 +16,7 @@ import (
 // identified caller that fails leaves one attempt; successes, reads and
 // unauthenticated requests leave none.
 func TestFailedWritesAreRecordedAsAttempts(t *testing.T) {
-	admin := authn{p: auth.Principal{UserID: 7, Username: "alice", AuthMethod: auth.MethodAPIKey, Tenant: "acme", Scope: auth.ScopeAdmin}}
+	admin := authn{p: auth.Principal{UserID: 7, Username: "alice", IsStaff: true, AuthMethod: auth.MethodAPIKey, Tenant: "acme", Scope: auth.ScopeAdmin}}
 	reader := authn{p: auth.Principal{UserID: 8, Username: "bob", AuthMethod: auth.MethodAPIKey, Tenant: "acme", Scope: auth.ScopeAuditRead}}
 	cases := []struct {
 		name                 string

@@ -16,7 +16,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
-var admin = authn{p: auth.Principal{UserID: 1, Username: "alice", AuthMethod: auth.MethodAPIKey, Tenant: "acme", Scope: auth.ScopeAdmin}}
+var admin = authn{p: auth.Principal{UserID: 1, Username: "alice", IsStaff: true, AuthMethod: auth.MethodAPIKey, Tenant: "acme", Scope: auth.ScopeAdmin}}
 
 // answer decodes a JSON object answer.
 func answer(t *testing.T, body string) map[string]any {
@@ -119,5 +119,34 @@ func TestSubordinatesOnTheMemoryStore(t *testing.T) {
 	rec = serve(hs[function.Subordinates], "POST", "/api/v1/subordinates", badKeys)
 	if rec.Code != 422 || !strings.Contains(rec.Body.String(), "jwks") {
 		t.Errorf("keys that are not a JWK Set: %d %s, want 422", rec.Code, rec.Body)
+	}
+}
+
+// TestOnlyStaffManageTheFederation: a user who is not staff, whatever
+// their key's scope, reads the audit log and nothing else; a refused write
+// is a failed attempt.
+func TestOnlyStaffManageTheFederation(t *testing.T) {
+	notStaff := authn{p: auth.Principal{UserID: 5, Username: "bob", AuthMethod: auth.MethodAPIKey, Tenant: "acme", Scope: auth.ScopeAdmin}}
+	hs, store, reader := handlers(notStaff)
+	reader.entries[1] = []byte(`{"id":1,"tenant":"acme"}`)
+	for _, c := range []struct {
+		function, method, target, body string
+		status                         int
+	}{
+		{function.TrustMarkTypes, "POST", "/api/v1/trustmarktypes", `{"tmtype":"https://tm/x"}`, 403},
+		{function.TrustMarkTypes, "GET", "/api/v1/trustmarktypes", "", 403},
+		{function.TrustMarks, "POST", "/api/v1/trustmarks", `{"tmt":1,"domain":"https://rp"}`, 403},
+		{function.Subordinates, "GET", "/api/v1/subordinates", "", 403},
+		{function.AuditQuery, "GET", "/api/v1/auditlog", "", 200},
+		{function.AuditQuery, "GET", "/api/v1/auditlog/1", "", 200},
+	} {
+		rec := serve(hs[c.function], c.method, c.target, c.body)
+		if rec.Code != c.status {
+			t.Errorf("%s %s by a non-staff admin key: %d %s, want %d", c.method, c.target, rec.Code, rec.Body, c.status)
+		}
+	}
+	attempts := store.Attempts()
+	if len(attempts) != 2 || attempts[0].Attribution.ResponseCode != 403 || attempts[0].Attribution.Username != "bob" {
+		t.Errorf("refused writes recorded as %+v, want two 403 attempts by bob", attempts)
 	}
 }

@@ -364,7 +364,12 @@ func RoutesOf(function string) []Route {
 func requireScope(route Route, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := auth.PrincipalFrom(r.Context())
-		if p.Scope != auth.ScopeAdmin && !(route.AuditRead && p.Scope == auth.ScopeAuditRead) {
+		scopeAllows := p.Scope == auth.ScopeAdmin || route.AuditRead && p.Scope == auth.ScopeAuditRead
+		// Only staff manage the federation; anyone else reads the audit
+		// log (as their tenant allows) and nothing more. Inmor lets any user
+		// do anything.
+		staffOnly := !route.AuditRead && !p.IsStaff && !p.IsSuperuser
+		if !scopeAllows || staffOnly {
 			httpapi.WriteError(w, r, apperr.E(apperr.Op("api.requireScope"), apperr.Forbidden))
 			return
 		}

@@ -437,7 +437,7 @@ func TestFunctionsServeOnlyTheirRoutes(t *testing.T) {
 // TestTrustMarkTypeRoutes exercises the TrustMarkType handlers end to end on
 // an in-memory store.
 func TestTrustMarkTypeRoutes(t *testing.T) {
-	admin := authn{p: auth.Principal{UserID: 1, Username: "alice", AuthMethod: auth.MethodAPIKey, APIKeyName: "ci", Tenant: "acme", Scope: auth.ScopeAdmin}}
+	admin := authn{p: auth.Principal{UserID: 1, Username: "alice", IsStaff: true, AuthMethod: auth.MethodAPIKey, APIKeyName: "ci", Tenant: "acme", Scope: auth.ScopeAdmin}}
 	hs, store, _ := handlers(admin)
 	h := hs[function.TrustMarkTypes]
 	steps := []struct {

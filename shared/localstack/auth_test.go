@@ -70,14 +70,27 @@ func authStore(s *localstack.Stack) *dynamo.Auth {
 	return &dynamo.Auth{Client: s.Client, Table: s.Config.AuthTable}
 }
 
-// addUser creates an active user with a password and returns it.
+// addUser creates an active user with a password and returns it: a
+// superuser, or a user who is not staff.
 func addUser(t *testing.T, s *localstack.Stack, username string, superuser bool) auth.User {
 	t.Helper()
-	hash, err := auth.HashPassword("pw-" + username)
+	return createUser(t, s, auth.User{Username: username, IsActive: true, IsStaff: superuser, IsSuperuser: superuser})
+}
+
+// addStaff creates an active staff user (not a superuser) and returns it.
+func addStaff(t *testing.T, s *localstack.Stack, username string) auth.User {
+	t.Helper()
+	return createUser(t, s, auth.User{Username: username, IsActive: true, IsStaff: true})
+}
+
+func createUser(t *testing.T, s *localstack.Stack, u auth.User) auth.User {
+	t.Helper()
+	hash, err := auth.HashPassword("pw-" + u.Username)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := authStore(s).CreateUser(context.Background(), auth.User{Username: username, IsActive: true, IsStaff: superuser, IsSuperuser: superuser, PasswordHash: hash})
+	u.PasswordHash = hash
+	u, err = authStore(s).CreateUser(context.Background(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +237,7 @@ func TestAuditReadKeysOnlyReadTheAuditLog(t *testing.T) {
 
 func TestTenantsSeeOnlyTheirOwnEntries(t *testing.T) {
 	s := startStack(t)
-	bob := addUser(t, s, "bob", false)
+	bob := addStaff(t, s, "bob")
 	bobKey := addKey(t, s, bob, "acme-key", "acme", auth.ScopeAdmin)
 	mustStatus(t, call(t, s, "POST", "/api/v1/trustmarktypes", `{"tmtype":"https://default.example"}`), 201) // admin, tenant default
 	mustStatus(t, call(t, s, "POST", "/api/v1/trustmarktypes", `{"tmtype":"https://acme.example"}`, "X-API-Key", bobKey), 201)
@@ -301,7 +314,7 @@ func TestKeysOfDeactivatedOwnersExpiredOrRevokedAreRefused(t *testing.T) {
 
 func TestKeyUseIsRecorded(t *testing.T) {
 	s := startStack(t)
-	frank := addUser(t, s, "frank", false)
+	frank := addStaff(t, s, "frank")
 	key := addKey(t, s, frank, "ci", "default", auth.ScopeAdmin)
 	before := time.Now().Add(-time.Second)
 	mustStatus(t, call(t, s, "GET", "/api/v1/trustmarktypes", "", "X-API-Key", key), 200)

@@ -68,6 +68,15 @@ func (c *cli) apikeyCreate(ctx context.Context, args []string) error {
 	if !owner.IsActive {
 		return failure(fmt.Sprintf("Cannot create an API key for inactive user '%s'", *username))
 	}
+	// Only staff may write: an admin key of anyone else could do nothing
+	// but read the audit log, which is what audit:read says. Asked for, it
+	// is refused; by default such a user's key is audit:read.
+	if *scope == auth.ScopeAdmin && !owner.IsStaff && !owner.IsSuperuser {
+		if f.given("scope") {
+			return failure(fmt.Sprintf("User '%s' is not staff: an %s key needs a staff user; create an %s key, or make the user staff", *username, auth.ScopeAdmin, auth.ScopeAuditRead))
+		}
+		*scope = auth.ScopeAuditRead
+	}
 	plaintext, prefix, hash, err := auth.GenerateAPIKey()
 	if err != nil {
 		return fmt.Errorf("generate API key: %w", err)

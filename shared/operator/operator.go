@@ -154,7 +154,9 @@ func commands() []command {
 			(*cli).userList},
 		{"apikey", "create", "apikey create --username U [--name N] [--tenant T] [--expires RFC3339] [--scope admin|audit:read]",
 			"Create an API key and print only the key on standard output; it is shown\n" +
-				"this once. Defaults: name \"default\", tenant \"default\", scope admin, no expiry.",
+				"this once. Defaults: name \"default\", tenant \"default\", scope admin (audit:read\n" +
+				"for a user who is not staff: only staff manage the federation, and --scope\n" +
+				"admin for anyone else is refused), no expiry.",
 			(*cli).apikeyCreate},
 		{"apikey", "list", "apikey list (--username U | --all)",
 			"List the API keys of one user, or of every user.",
@@ -297,6 +299,13 @@ func (f *flags) parse(args []string) error {
 func (f *flags) fail(format string, args ...any) error {
 	fmt.Fprintf(f.c.stderr, "inmorctl %s: %s\nusage: inmorctl %s\n", f.cmd, fmt.Sprintf(format, args...), f.synopsis)
 	return usageError{}
+}
+
+// given reports whether the flag was set on the command line.
+func (f *flags) given(name string) bool {
+	set := false
+	f.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	return set
 }
 
 // require fails unless the flag was given a non-empty value.

@@ -303,7 +303,7 @@ func TestAPIKeyCreate(t *testing.T) {
 
 func TestAPIKeyCreateOptions(t *testing.T) {
 	h := newHarness(t)
-	h.createUser("alice")
+	h.createUser("alice", "--staff")
 	expires := time.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)
 
 	t.Run("tenant", func(t *testing.T) {
@@ -384,7 +384,7 @@ const keyHeader = "Name Prefix User Tenant Scope Active Created Expires Last Use
 
 func TestAPIKeyList(t *testing.T) {
 	h := newHarness(t)
-	h.createUser("alice")
+	h.createUser("alice", "--staff")
 	h.createUser("bob")
 	expires := time.Date(2099, 1, 2, 3, 4, 5, 0, time.UTC)
 	one := h.createKey("alice", "--name", "key-one")
@@ -648,5 +648,20 @@ func TestAPIKeysOfAPrefixUser(t *testing.T) {
 	wantFailure(t, h.run("", nil, "apikey", "revoke", "--username", "alice", "--name", "ci"), 1, "No active API key named 'ci'")
 	if k, err := h.store.APIKeyByHash(ctx, hash); err != nil || !k.IsActive {
 		t.Errorf("the other user's key: %+v, %v", k, err)
+	}
+}
+
+// TestAPIKeyScopeOfUsersWhoAreNotStaff: only staff manage the federation, so
+// a user who is not staff gets an audit:read key by default, and asking for
+// an admin key is refused with a clear message.
+func TestAPIKeyScopeOfUsersWhoAreNotStaff(t *testing.T) {
+	h := newHarness(t)
+	h.createUser("carol")
+	if k := h.key(h.createKey("carol")); k.Scope != auth.ScopeAuditRead {
+		t.Errorf("the default key of a user who is not staff has scope %q, want %s", k.Scope, auth.ScopeAuditRead)
+	}
+	r := h.run("", nil, "apikey", "create", "--username", "carol", "--name", "admin", "--scope", "admin")
+	if r.code != operator.ExitFailure || r.stdout != "" || !strings.Contains(r.stderr, "User 'carol' is not staff: an admin key needs a staff user") {
+		t.Errorf("admin key for a user who is not staff: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
