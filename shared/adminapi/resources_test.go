@@ -150,3 +150,26 @@ func TestOnlyStaffManageTheFederation(t *testing.T) {
 		t.Errorf("refused writes recorded as %+v, want two 403 attempts by bob", attempts)
 	}
 }
+
+// TestIdentifiersAreValidated: identifiers that are not URLs of the right
+// kind, and control characters in any string field, are 422 about the
+// field, through the handlers.
+func TestIdentifiersAreValidated(t *testing.T) {
+	hs, store, _ := handlers(admin)
+	for _, c := range []struct{ function, target, body, field string }{
+		{function.TrustMarkTypes, "/api/v1/trustmarktypes", `{"tmtype":"javascript:alert(1)"}`, "tmtype"},
+		{function.TrustMarkTypes, "/api/v1/trustmarktypes", `{"tmtype":"https://tm.example/\u0000"}`, "tmtype"},
+		{function.TrustMarks, "/api/v1/trustmarks", `{"tmt":1,"domain":"ftp://rp.example"}`, "domain"},
+		{function.TrustMarks, "/api/v1/trustmarks", `{"tmt":1,"domain":"https://rp.example/?q=1"}`, "domain"},
+		{function.Subordinates, "/api/v1/subordinates", `{"entityid":"http://-x","metadata":{},"forced_metadata":{},"jwks":{"keys":[]}}`, "entityid"},
+		{function.Subordinates, "/api/v1/subordinates", `{"entityid":"not a url","metadata":{},"forced_metadata":{},"jwks":{"keys":[]}}`, "entityid"},
+	} {
+		rec := serve(hs[c.function], "POST", c.target, c.body)
+		if rec.Code != 422 || !strings.Contains(rec.Body.String(), `"loc":["body","`+c.field+`"]`) {
+			t.Errorf("POST %s %s: %d %s, want 422 about %s", c.target, c.body, rec.Code, rec.Body, c.field)
+		}
+	}
+	if n := len(store.Attributions()); n != 0 {
+		t.Errorf("%d writes from refused identifiers", n)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/inmor/inmor-serverless/shared/resource"
+
 	"github.com/inmor/inmor-serverless/shared/apperr"
 )
 
@@ -121,6 +123,9 @@ func (f *Fields) String(name string, required bool, maxLen int) (string, bool) {
 		return "", false
 	case utf8.RuneCountInString(s) > maxLen:
 		f.fail(name, fmt.Sprintf("String should have at most %d characters", maxLen), "string_too_long")
+		return "", false
+	case resource.HasControl(s):
+		f.fail(name, "String should not contain control characters", "value_error")
 		return "", false
 	}
 	return s, true

@@ -179,6 +179,9 @@ func (s Subordinates) settle(ctx context.Context, sub *Subordinate) error {
 // Create registers a subordinate and signs its statement. An existing
 // entityid answers a Conflict holding the existing subordinate.
 func (s Subordinates) Create(ctx context.Context, in NewSubordinate, a Attribution) (Subordinate, error) {
+	if err := CheckEntityID("entityid", in.EntityID); err != nil {
+		return Subordinate{}, err
+	}
 	sub := Subordinate{EntityID: in.EntityID, ValidFor: MaxSubordinateValidFor, Autorenew: true, Active: true}
 	in.applyTo(&sub)
 	if err := checkSubordinate(sub); err != nil {

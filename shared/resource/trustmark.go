@@ -150,6 +150,9 @@ func (s TrustMarks) sign(ctx context.Context, t *TrustMark, tmtype string) error
 // must exist and be active, and may not be exceeded. An existing
 // (type, domain) answers a Conflict holding the existing mark.
 func (s TrustMarks) Create(ctx context.Context, in NewTrustMark, a Attribution) (TrustMark, error) {
+	if err := CheckEntityID("domain", in.Domain); err != nil {
+		return TrustMark{}, err
+	}
 	tmt, err := s.trustMarkType(ctx, in.TMTID)
 	if err != nil {
 		return TrustMark{}, err

@@ -106,10 +106,10 @@ func TestTrustMarkCreateRules(t *testing.T) {
 		kind apperr.Kind
 		msg  string
 	}{
-		{"unknown type", NewTrustMark{TMTID: 9, Domain: "d"}, apperr.NotFound, msgTrustMarkTypeNotFound},
-		{"valid_for above the type's", NewTrustMark{TMTID: 1, Domain: "d", ValidFor: &long}, apperr.Invalid, msgValidForTooLong},
-		{"renewal_time above the type's", NewTrustMark{TMTID: 1, Domain: "d", RenewalTime: &long2}, apperr.Invalid, msgRenewalTooLong},
-		{"reserved claim", NewTrustMark{TMTID: 1, Domain: "d", AdditionalClaims: map[string]any{"sub": "x"}}, apperr.Unprocessable, ""},
+		{"unknown type", NewTrustMark{TMTID: 9, Domain: "https://rp.example"}, apperr.NotFound, msgTrustMarkTypeNotFound},
+		{"valid_for above the type's", NewTrustMark{TMTID: 1, Domain: "https://rp.example", ValidFor: &long}, apperr.Invalid, msgValidForTooLong},
+		{"renewal_time above the type's", NewTrustMark{TMTID: 1, Domain: "https://rp.example", RenewalTime: &long2}, apperr.Invalid, msgRenewalTooLong},
+		{"reserved claim", NewTrustMark{TMTID: 1, Domain: "https://rp.example", AdditionalClaims: map[string]any{"sub": "x"}}, apperr.Unprocessable, ""},
 	}
 	for _, c := range cases {
 		_, err := svc.Create(ctx, c.in, Attribution{})

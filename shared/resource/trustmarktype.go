@@ -97,6 +97,9 @@ type TrustMarkTypes struct {
 // Create stores a new type. When its tmtype exists already, it returns a
 // Conflict error holding the existing type, whatever the other fields.
 func (s TrustMarkTypes) Create(ctx context.Context, in NewTrustMarkType, a Attribution) (TrustMarkType, error) {
+	if err := CheckTrustMarkTypeID(in.TMType); err != nil {
+		return TrustMarkType{}, err
+	}
 	now := s.now()
 	t := TrustMarkType{TMType: in.TMType, Autorenew: in.Autorenew, ValidFor: in.ValidFor, RenewalTime: in.RenewalTime, Active: in.Active, Added: now}
 	a.Operation, a.ResponseCode, a.CommittedAt = OpCreate, 201, now
