@@ -159,6 +159,22 @@ func NewInmorStack(scope constructs.Construct, cfg Config, props *awscdk.StackPr
 	return s, nil
 }
 
+// denySigningGrants is a key policy statement that refuses every grant
+// that would let its grantee sign: otherwise anyone allowed kms:CreateGrant
+// could grant itself Sign and sign as the trust anchor (or the log).
+func denySigningGrants() awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("NoGrantMaySign"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("kms:CreateGrant"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]interface{}{
+			"ForAnyValue:StringEquals": map[string]interface{}{"kms:GrantOperations": []string{"Sign"}},
+		},
+	})
+}
+
 // addSigningKey creates the trust anchor's signing key. Its key policy lets
 // the account administer and use the key for everything but kms:Sign, which
 // only the signing functions' roles get: an IAM policy elsewhere in the
@@ -183,6 +199,7 @@ func (s *InmorStack) addSigningKey(specs []Function) {
 			Actions:    jsii.Strings("kms:Sign", "kms:GetPublicKey"),
 			Resources:  jsii.Strings("*"),
 		}),
+		denySigningGrants(),
 	}})
 	s.SigningKey = awskms.NewKey(s.Stack, jsii.String("SigningKey"), &awskms.KeyProps{
 		Description:   jsii.String("Inmor trust anchor signing key (ES256): trust marks and subordinate statements"),
@@ -223,6 +240,7 @@ func (s *InmorStack) addLogKey() {
 			Actions:    jsii.Strings("kms:Sign", "kms:GetPublicKey"),
 			Resources:  jsii.Strings("*"),
 		}),
+		denySigningGrants(),
 	}})
 	s.LogKey = awskms.NewKey(s.Stack, jsii.String("AuditLogKey"), &awskms.KeyProps{
 		Description:   jsii.String("Inmor audit log key (Ed25519): signs the log's checkpoints"),
@@ -294,7 +312,7 @@ func (s *InmorStack) auditTablePolicy() awsiam.PolicyDocument {
 
 func (s *InmorStack) addTables() {
 	for _, t := range tables.All() {
-		o := tableOptions{Retain: s.Config.RetainData}
+		o := tableOptions{Retain: s.Config.RetainData, DeletionProtection: true}
 		if t.ID == tables.Audit.ID {
 			o = tableOptions{Retain: true, DeletionProtection: true, ResourcePolicy: s.auditTablePolicy()}
 		}
@@ -326,7 +344,11 @@ func (s *InmorStack) addAlarmTopic() {
 	})
 	if s.Config.AlarmEmail != "" {
 		s.AlarmTopic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(s.Config.AlarmEmail), nil))
+	} else {
+		awscdk.Annotations_Of(s.Stack).AddWarningV2(jsii.String("inmor:alarmEmail"),
+			jsii.String("context alarmEmail is unset: no one is told when an alarm fires; deploy with -c alarmEmail=you@example.org or subscribe to the AlarmTopicArn output"), nil)
 	}
+
 }
 
 // statement turns one Access into an IAM statement.
@@ -727,6 +749,24 @@ func (s *InmorStack) addAlarms(specs []Function) {
 			Namespace: jsii.String(auditstream.MetricsNamespace), MetricName: jsii.String("SetAside"),
 			DimensionsMap: &map[string]*string{"Function": jsii.String("audit")}, Period: five, Statistic: jsii.String("Sum"),
 		}), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+	for _, f := range specs {
+		timeout := f.TimeoutSeconds * 1000
+		s.alarm(constructName(f.Name)+"DurationAlarm", "The "+f.Name+" function ran for over 80% of its timeout: it is close to timing out.",
+			s.Functions[f.Name].MetricDuration(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}),
+			0.8*timeout, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
+	}
+	for _, t := range tables.All() {
+		table, name := s.Tables[t.ID], constructName(t.ID)
+		s.alarm(name+"TableThrottledAlarm", "Requests to the "+t.ID+" table were throttled.",
+			table.Metric(jsii.String("ThrottledRequests"), &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 1,
+			awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+		s.alarm(name+"TableSystemErrorsAlarm", "DynamoDB answered the "+t.ID+" table's requests with system errors.",
+			table.Metric(jsii.String("SystemErrors"), &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 1,
+			awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+	}
+	s.alarm("TransactionConflictAlarm", "Transactions on the audit table conflicted more than 10 times in 5 minutes (the journal retries them, but appends slow down).",
+		s.Tables[tables.Audit.ID].Metric(jsii.String("TransactionConflict"), &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 10,
+		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
 	s.alarm("Api5xxAlarm", "Over 5% of the API's requests in 5 minutes answered 5xx.",
 		s.API.MetricServerError(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Average")}),
 		api5xxAlarmRate, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)

@@ -136,6 +136,11 @@ func TestTableSettings(t *testing.T) {
 			})
 		})
 	}
+	for _, def := range tables.All() {
+		if p := s.resources[s.logicalID(s.stack.Tables[def.ID])].Properties; p["DeletionProtectionEnabled"] != true {
+			t.Errorf("%s table: deletion protection %v, want true", def.ID, p["DeletionProtectionEnabled"])
+		}
+	}
 	audit := s.resources[s.logicalID(s.stack.Tables[tables.Audit.ID])]
 	if audit.DeletionPolicy != "Retain" || audit.UpdateReplace != "Retain" || audit.Properties["DeletionProtectionEnabled"] != true {
 		t.Errorf("audit table: deletion policy %q, update replace policy %q, deletion protection %v; want Retain, Retain, true",
@@ -888,6 +893,7 @@ func TestSigningKey(t *testing.T) {
 	if !sameStrings(signers, []string{s.logicalID(s.stack.Roles[function.TrustMarks]) + ".Arn", s.logicalID(s.stack.Roles[function.Subordinates]) + ".Arn"}) {
 		t.Errorf("signers %v, want the trustmarks and subordinates roles", signers)
 	}
+	deniesSigningGrants := false
 	for _, st := range get(k.Properties, "KeyPolicy", "Statement").([]any) {
 		principals := get(st, "Principal", "AWS")
 		list, ok := principals.([]any)
@@ -908,9 +914,15 @@ func TestSigningKey(t *testing.T) {
 			if !sameStrings(who, signers) || get(st, "Effect") != "Allow" {
 				t.Errorf("kms:Sign granted to %v, want only %v", who, signers)
 			}
+		case get(st, "Sid") == "NoGrantMaySign":
+			deniesSigningGrants = get(st, "Effect") == "Deny" && jsonString(get(st, "Action")) == `"kms:CreateGrant"` &&
+				jsonString(get(st, "Condition")) == `{"ForAnyValue:StringEquals":{"kms:GrantOperations":["Sign"]}}`
 		default:
 			t.Errorf("unexpected key policy statement %s", jsonString(st))
 		}
+	}
+	if !deniesSigningGrants {
+		t.Error("the signing key's policy does not deny grants that would sign")
 	}
 	for _, f := range Functions() {
 		for _, g := range s.roleGrants(t, f.Name) {
@@ -945,10 +957,15 @@ func TestLogKey(t *testing.T) {
 		t.Errorf("log key %v, deletion %q", k.Properties, k.DeletionPolicy)
 	}
 	audit := s.logicalID(s.stack.Roles[AuditFunction]) + ".Arn"
+	deniesSigningGrants := false
 	for _, st := range get(k.Properties, "KeyPolicy", "Statement").([]any) {
 		if contains(strs(get(st, "Action")), "kms:Sign") && ref(get(st, "Principal", "AWS")) != audit {
 			t.Errorf("kms:Sign on the log key granted to %v, want only the audit role", get(st, "Principal", "AWS"))
 		}
+		deniesSigningGrants = deniesSigningGrants || get(st, "Sid") == "NoGrantMaySign" && get(st, "Effect") == "Deny"
+	}
+	if !deniesSigningGrants {
+		t.Error("the log key's policy does not deny grants that would sign")
 	}
 	for _, f := range Functions() {
 		for _, g := range s.roleGrants(t, f.Name) {
@@ -985,8 +1002,19 @@ func TestAlarms(t *testing.T) {
 	}
 	for _, f := range Functions() {
 		fn := s.logicalID(s.stack.Functions[f.Name])
-		want = append(want, alarm{"AWS/Lambda/Errors", fn}, alarm{"AWS/Lambda/Throttles", fn})
+		want = append(want, alarm{"AWS/Lambda/Errors", fn}, alarm{"AWS/Lambda/Throttles", fn}, alarm{"AWS/Lambda/Duration", fn})
+		check(t, f.Name+" duration alarm at 80% of the timeout", func() {
+			s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), assertions.Match_ObjectLike(&map[string]any{
+				"MetricName": "Duration", "Threshold": 0.8 * f.TimeoutSeconds * 1000,
+				"Dimensions": []any{map[string]any{"Name": "FunctionName", "Value": map[string]any{"Ref": fn}}},
+			}))
+		})
 	}
+	for _, def := range tables.All() {
+		table := s.logicalID(s.stack.Tables[def.ID])
+		want = append(want, alarm{"AWS/DynamoDB/ThrottledRequests", table}, alarm{"AWS/DynamoDB/SystemErrors", table})
+	}
+	want = append(want, alarm{"AWS/DynamoDB/TransactionConflict", s.logicalID(s.stack.Tables[tables.Audit.ID])})
 	for _, w := range want {
 		found := false
 		for _, a := range alarms {
@@ -1198,5 +1226,19 @@ func TestInvokePermissions(t *testing.T) {
 		if id := s.logicalID(s.stack.Functions[f.Name]); invoked[id] != f.Routes {
 			t.Errorf("%s: API Gateway may invoke it: %v, want %v", f.Name, invoked[id], f.Routes)
 		}
+	}
+}
+
+// Without alarmEmail, synthesis warns that no one hears the alarms, as it
+// does for a missing entityId.
+func TestWarnsWithoutAlarmEmail(t *testing.T) {
+	s := synth(t)
+	annotations := assertions.Annotations_FromStack(s.stack.Stack)
+	var found *[]*cxapiMessage
+	check(t, "alarmEmail warning", func() {
+		found = toMessages(annotations.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("context alarmEmail is unset.*"))))
+	})
+	if found == nil || len(*found) != 1 {
+		t.Errorf("warnings about alarmEmail: %v, want one", found)
 	}
 }
