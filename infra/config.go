@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,11 +42,19 @@ type Config struct {
 	// loginRateLimit, loginBurstLimit).
 	LoginRateLimit  float64
 	LoginBurstLimit float64
+	// LogRetentionDays is how long the functions' logs and the API's access
+	// logs (which hold source IPs) are kept; the log groups are kept when
+	// the stack is deleted (context logRetentionDays, one of CloudWatch's
+	// retention periods).
+	LogRetentionDays int
 	// CheckpointRetentionDays is how long the Object Lock of the bucket
 	// of checkpoint copies keeps each one, in compliance mode: no one can
 	// delete it or shorten it (context checkpointRetentionDays).
 	CheckpointRetentionDays int
 }
+
+// logRetentionPeriods are the retention periods CloudWatch Logs accepts, in days.
+var logRetentionPeriods = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
 // DefaultConfig is the configuration when no context value is given.
 func DefaultConfig() Config {
@@ -59,6 +68,7 @@ func DefaultConfig() Config {
 		LoginBurstLimit: 10,
 
 		CheckpointRetentionDays: 400,
+		LogRetentionDays:        90,
 	}
 }
 
@@ -108,6 +118,13 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 			}
 			*into = f
 		}
+	}
+	if v := get("logRetentionDays"); v != "" {
+		days, err := strconv.Atoi(v)
+		if err != nil || !slices.Contains(logRetentionPeriods, days) {
+			return c, fmt.Errorf("context logRetentionDays: want one of CloudWatch's retention periods %v, got %q", logRetentionPeriods, v)
+		}
+		c.LogRetentionDays = days
 	}
 	if v := get("checkpointRetentionDays"); v != "" {
 		days, err := strconv.Atoi(v)

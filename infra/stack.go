@@ -50,7 +50,6 @@ const (
 	streamRetryAttempts    = 10
 	streamMaxRecordAgeS    = 6 * 60 * 60
 	streamParallelization  = 1
-	logRetention           = awslogs.RetentionDays_THREE_MONTHS
 	iteratorAgeAlarmMillis = 5 * 60 * 1000
 	api5xxAlarmRate        = 0.05
 )
@@ -443,6 +442,15 @@ func configVariables() map[string]bool {
 	return seen
 }
 
+// logGroup is a log group kept when the stack is deleted (function logs
+// and access logs hold source IPs and user agents: an investigation may
+// need them), for the configured retention.
+func (s *InmorStack) logGroup(id string) awslogs.LogGroup {
+	group := awslogs.NewLogGroup(s.Stack, jsii.String(id), &awslogs.LogGroupProps{RemovalPolicy: awscdk.RemovalPolicy_RETAIN})
+	group.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(jsii.Number(float64(s.Config.LogRetentionDays)))
+	return group
+}
+
 func (s *InmorStack) addFunctions(specs []Function) {
 	if configVariables()[cursorKeyVariable] {
 		s.CursorKey = awssecretsmanager.NewSecret(s.Stack, jsii.String("AuditCursorKey"), &awssecretsmanager.SecretProps{
@@ -465,10 +473,7 @@ func (s *InmorStack) addFunctions(specs []Function) {
 	for _, f := range specs {
 		name := constructName(f.Name)
 		role := s.Roles[f.Name]
-		logs := awslogs.NewLogGroup(s.Stack, jsii.String(name+"Logs"), &awslogs.LogGroupProps{
-			Retention:     logRetention,
-			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		})
+		logs := s.logGroup(name + "Logs")
 		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
 			Resources: jsii.Strings(*logs.LogGroupArn()),
@@ -648,10 +653,7 @@ func (s *InmorStack) addAPI(targets map[string]string) {
 		}
 	}
 	s.API = awsapigatewayv2.NewHttpApi(s.Stack, jsii.String("Api"), props)
-	accessLogs := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
-		Retention:     logRetention,
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
+	accessLogs := s.logGroup("ApiAccessLogs")
 	s.Stage = awsapigatewayv2.NewHttpStage(s.Stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi:    s.API,
 		StageName:  jsii.String("$default"),

@@ -219,8 +219,8 @@ func TestFunctions(t *testing.T) {
 			}))
 		})
 		logGroup := ref(get(p, "LoggingConfig", "LogGroup"))
-		if lg, ok := s.resources[logGroup]; !ok || lg.Type != "AWS::Logs::LogGroup" || lg.Properties["RetentionInDays"] != float64(90) {
-			t.Errorf("%s: log group %q (%v), want its own with 90 days' retention", f.Name, logGroup, lg.Properties)
+		if lg, ok := s.resources[logGroup]; !ok || lg.Type != "AWS::Logs::LogGroup" || lg.Properties["RetentionInDays"] != float64(90) || lg.DeletionPolicy != "Retain" {
+			t.Errorf("%s: log group %q (%v, deletion %q), want its own, retained, with 90 days' retention", f.Name, logGroup, lg.Properties, lg.DeletionPolicy)
 		}
 		if _, reserved := p["ReservedConcurrentExecutions"]; reserved {
 			t.Errorf("%s: reserved concurrency set; the stage throttles instead (see docs)", f.Name)
@@ -448,8 +448,8 @@ func TestStageAndCORS(t *testing.T) {
 		t.Errorf("stage %v (auto deploy %v), want $default auto-deployed", p["StageName"], p["AutoDeploy"])
 	}
 	logGroup := strings.TrimSuffix(ref(get(p, "AccessLogSettings", "DestinationArn")), ".Arn")
-	if lg, ok := s.resources[logGroup]; !ok || lg.Type != "AWS::Logs::LogGroup" || lg.Properties["RetentionInDays"] == nil {
-		t.Errorf("access logs go to %q, want a log group with a retention", logGroup)
+	if lg, ok := s.resources[logGroup]; !ok || lg.Type != "AWS::Logs::LogGroup" || lg.Properties["RetentionInDays"] != float64(90) || lg.DeletionPolicy != "Retain" {
+		t.Errorf("access logs go to %q, want a retained log group with 90 days' retention", logGroup)
 	}
 	format, _ := get(p, "AccessLogSettings", "Format").(string)
 	var fields map[string]string
@@ -500,13 +500,13 @@ func TestConfigFromContext(t *testing.T) {
 	if err != nil || jsonString(c) != jsonString(DefaultConfig()) {
 		t.Errorf("empty context: %+v, %v; want the defaults", c, err)
 	}
-	c, err = ConfigFromContext(app(map[string]any{"allowedOrigins": " https://a.example , http://localhost:3000", "retainData": "false", "apiRateLimit": 20.0, "checkpointRetentionDays": 3650.0}))
-	if err != nil || !sameStrings(c.AllowedOrigins, []string{"https://a.example", "http://localhost:3000"}) || c.RetainData || c.APIRateLimit != 20 || c.CheckpointRetentionDays != 3650 {
+	c, err = ConfigFromContext(app(map[string]any{"allowedOrigins": " https://a.example , http://localhost:3000", "retainData": "false", "apiRateLimit": 20.0, "checkpointRetentionDays": 3650.0, "logRetentionDays": "365"}))
+	if err != nil || !sameStrings(c.AllowedOrigins, []string{"https://a.example", "http://localhost:3000"}) || c.RetainData || c.APIRateLimit != 20 || c.CheckpointRetentionDays != 3650 || c.LogRetentionDays != 365 {
 		t.Errorf("got %+v, %v", c, err)
 	}
 	for _, bad := range []map[string]any{
 		{"allowedOrigins": "*"}, {"allowedOrigins": "https://a.example/"}, {"allowedOrigins": "a.example"},
-		{"retainData": "maybe"}, {"apiBurstLimit": "-1"}, {"checkpointRetentionDays": "0"}, {"checkpointRetentionDays": "forever"},
+		{"retainData": "maybe"}, {"apiBurstLimit": "-1"}, {"checkpointRetentionDays": "0"}, {"checkpointRetentionDays": "forever"}, {"logRetentionDays": "42"},
 	} {
 		if _, err := ConfigFromContext(app(bad)); err == nil {
 			t.Errorf("context %v accepted", bad)
