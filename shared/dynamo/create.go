@@ -59,11 +59,21 @@ func CreateTables(ctx context.Context, client *dynamodb.Client, getenv func(stri
 		name := t.Name(getenv)
 		_, err := client.CreateTable(ctx, CreateTableInput(t, name))
 		var inUse *types.ResourceInUseException
-		if errors.As(err, &inUse) {
-			continue
-		}
-		if err != nil {
+		if err != nil && !errors.As(err, &inUse) {
 			return fmt.Errorf("create table %s: %w", name, err)
+		}
+		if t.TTLAttribute != "" && err != nil {
+			// The table exists (from an earlier start, or an SDK retry of a
+			// create that was applied): its TTL may still be off.
+			ttl, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+			if err != nil {
+				return fmt.Errorf("read the TTL of %s: %w", name, err)
+			}
+			if d := ttl.TimeToLiveDescription; d != nil && (d.TimeToLiveStatus == types.TimeToLiveStatusEnabled || d.TimeToLiveStatus == types.TimeToLiveStatusEnabling) {
+				continue
+			}
+		} else if err != nil {
+			continue
 		}
 		if t.TTLAttribute != "" {
 			_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
@@ -44,5 +47,25 @@ func TestARetriedPutIsNotALostRace(t *testing.T) {
 	a.RequestID = "req-other"
 	if _, err := store.ReplaceTrustMarkType(ctx, update, a); !apperr.Is(apperr.Stale, err) {
 		t.Errorf("another request's put on the old version: %v, want a Stale error", err)
+	}
+}
+
+// TestCreateTablesTurnsOnTheTTLOfATableThatExists: a table created before
+// (or by an SDK retry of a create that was applied) still gets its TTL.
+func TestCreateTablesTurnsOnTheTTLOfATableThatExists(t *testing.T) {
+	ctx := context.Background()
+	getenv := dynamotest.Getenv(t, nil)
+	client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()))
+	name := tables.Audit.Name(getenv)
+	dynamotest.CreateTable(t, client, dynamo.CreateTableInput(tables.Audit, name)) // no TTL yet
+	if err := dynamo.CreateTables(ctx, client, getenv); err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &name})
+	if err != nil || out.TimeToLiveDescription == nil || out.TimeToLiveDescription.TimeToLiveStatus != types.TimeToLiveStatusEnabled {
+		t.Errorf("TTL of the table that existed: %+v, %v", out.TimeToLiveDescription, err)
+	}
+	if err := dynamo.CreateTables(ctx, client, getenv); err != nil {
+		t.Errorf("a second run: %v", err)
 	}
 }

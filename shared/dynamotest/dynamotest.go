@@ -6,9 +6,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/inmor/inmor-serverless/shared/motoserver"
 	"github.com/inmor/inmor-serverless/shared/tables"
@@ -54,4 +58,16 @@ func Getenv(t testing.TB, vars map[string]string) func(string) string {
 		env[k] = v
 	}
 	return func(name string) string { return env[name] }
+}
+
+// CreateTable creates a table of the test's own (uniquely named): one that
+// exists already can only be this very create, retried by the SDK after
+// its answer was lost (moto under load), so that is not an error.
+func CreateTable(t testing.TB, client *dynamodb.Client, in *dynamodb.CreateTableInput) {
+	t.Helper()
+	_, err := client.CreateTable(context.Background(), in)
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		t.Fatalf("create table %s: %v", *in.TableName, err)
+	}
 }

@@ -415,9 +415,7 @@ func TestDeadLetterRecordsRoundTrip(t *testing.T) {
 	getenv := dynamotest.Getenv(t, nil)
 	client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()))
 	table := tables.Audit.Name(getenv)
-	if _, err := client.CreateTable(context.Background(), dynamo.CreateTableInput(tables.Audit, table)); err != nil {
-		t.Fatal(err)
-	}
+	dynamotest.CreateTable(t, client, dynamo.CreateTableInput(tables.Audit, table))
 	store := &dynamo.DeadLetters{Client: client, Table: table}
 	ctx := context.Background()
 	at := time.Date(2026, 1, 2, 3, 4, 5, 678000, time.UTC)

@@ -35,9 +35,7 @@ func newDLQHarness(t *testing.T) *dlqHarness {
 	getenv := dynamotest.Getenv(t, nil)
 	client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()))
 	name := tables.Audit.Name(getenv)
-	if _, err := client.CreateTable(context.Background(), dynamo.CreateTableInput(tables.Audit, name)); err != nil {
-		t.Fatalf("create audit table: %v", err)
-	}
+	dynamotest.CreateTable(t, client, dynamo.CreateTableInput(tables.Audit, name))
 	return &dlqHarness{t: t, getenv: getenv, client: client, table: name, store: &dynamo.DeadLetters{Client: client, Table: name}}
 }
 

@@ -34,9 +34,7 @@ func newHarness(t *testing.T) *harness {
 	getenv := dynamotest.Getenv(t, nil)
 	client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()))
 	name := tables.Auth.Name(getenv)
-	if _, err := client.CreateTable(context.Background(), dynamo.CreateTableInput(tables.Auth, name)); err != nil {
-		t.Fatalf("create auth table: %v", err)
-	}
+	dynamotest.CreateTable(t, client, dynamo.CreateTableInput(tables.Auth, name))
 	return &harness{t: t, getenv: getenv, store: &dynamo.Auth{Client: client, Table: name}}
 }
 
