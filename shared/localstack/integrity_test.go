@@ -206,3 +206,26 @@ func TestTheLogProvesItself(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointsWithoutS3: an endpoint that serves no bucket (here, a
+// bucket name S3 refuses) leaves the checkpoints in the audit table alone;
+// the stack starts and signs them all the same. (A one-letter bucket name,
+// which S3 refuses, stands in for an endpoint without S3.)
+func TestCheckpointsWithoutS3(t *testing.T) {
+	s := startStack(t, func(o *localstack.Options) {
+		o.ManualPolling = true
+		getenv := o.Getenv
+		o.Getenv = func(name string) string {
+			if name == archive.EnvBucket {
+				return "x"
+			}
+			return getenv(name)
+		}
+	})
+	if s.Checkpoints != nil {
+		t.Fatal("a refused bucket was kept")
+	}
+	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarktypes", `{"tmtype":"https://example.org/tm/1"}`), http.StatusCreated)
+	settle(t, s)
+	mustStatus(t, call(t, s, http.MethodGet, "/api/v1/auditlog/checkpoint", ""), http.StatusOK)
+}

@@ -78,7 +78,7 @@ type Stack struct {
 	// LogKey signs the audit log's checkpoints.
 	LogKey integrity.KeyFile
 	// Checkpoints keeps the checkpoints' copies in moto's S3, in a bucket
-	// with Object Lock (CheckpointBucket), as AWS does.
+	// with Object Lock, as AWS does; nil when the endpoint serves no S3.
 	Checkpoints *archive.S3
 
 	moto   *motoserver.Server
@@ -139,7 +139,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	}
 	s.LogKey = logKey
 	if s.Checkpoints, err = checkpointBucket(ctx, cfg, o.Getenv); err != nil {
-		return nil, err
+		// An endpoint of one's own (DynamoDB Local) may serve no S3: the
+		// checkpoints are then kept in the audit table only.
+		fmt.Fprintf(o.Out, "no copies of the audit log's checkpoints: %v\n", err)
+		s.Checkpoints = nil
 	}
 	// Every function of the registry, built as Lambda builds it: the API
 	// functions share one client (tests add their options to it); the
@@ -152,7 +155,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			d.Signer = signer
 		}
 		if spec.Checkpoints {
-			d.LogSigner, d.CheckpointArchive = logKey.Signer, s.Checkpoints
+			d.LogSigner = logKey.Signer
+			if s.Checkpoints != nil {
+				d.CheckpointArchive = s.Checkpoints
+			}
 		}
 		if spec.Kind == app.Stream {
 			d.Client = dynamo.NewClient(cfg)
