@@ -158,20 +158,37 @@ func NewInmorStack(scope constructs.Construct, cfg Config, props *awscdk.StackPr
 	return s, nil
 }
 
-// denySigningGrants is a key policy statement that refuses every grant
-// that would let its grantee sign: otherwise anyone allowed kms:CreateGrant
-// could grant itself Sign and sign as the trust anchor (or the log).
-func denySigningGrants() awsiam.PolicyStatement {
-	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("NoGrantMaySign"),
-		Effect:     awsiam.Effect_DENY,
-		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
-		Actions:    jsii.Strings("kms:CreateGrant"),
-		Resources:  jsii.Strings("*"),
-		Conditions: &map[string]interface{}{
-			"ForAnyValue:StringEquals": map[string]interface{}{"kms:GrantOperations": []string{"Sign"}},
-		},
-	})
+// signingKeyPolicy is the key policy of a signing key: the account
+// administers it but does not sign; only signers (sid names them) sign and
+// read its public key; and no grant may let its grantee sign, otherwise
+// anyone allowed kms:CreateGrant could grant itself Sign. Because KMS
+// honours IAM policies only as far as the key policy delegates, no IAM
+// policy elsewhere in the account can grant signing either.
+func signingKeyPolicy(sid string, signers []awsiam.IPrincipal) awsiam.PolicyDocument {
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("AccountAdministersButDoesNotSign"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+			NotActions: jsii.Strings("kms:Sign"),
+			Resources:  jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String(sid),
+			Principals: &signers,
+			Actions:    jsii.Strings("kms:Sign", "kms:GetPublicKey"),
+			Resources:  jsii.Strings("*"),
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("NoGrantMaySign"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings("kms:CreateGrant"),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]interface{}{
+				"ForAnyValue:StringEquals": map[string]interface{}{"kms:GrantOperations": []string{"Sign"}},
+			},
+		}),
+	}})
 }
 
 // addSigningKey creates the trust anchor's signing key. Its key policy lets
@@ -185,21 +202,7 @@ func (s *InmorStack) addSigningKey(specs []Function) {
 			signers = append(signers, s.Roles[f.Name])
 		}
 	}
-	policy := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("AccountAdministersButDoesNotSign"),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
-			NotActions: jsii.Strings("kms:Sign"),
-			Resources:  jsii.Strings("*"),
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("OnlyTheSigningFunctionsSign"),
-			Principals: &signers,
-			Actions:    jsii.Strings("kms:Sign", "kms:GetPublicKey"),
-			Resources:  jsii.Strings("*"),
-		}),
-		denySigningGrants(),
-	}})
+	policy := signingKeyPolicy("OnlyTheSigningFunctionsSign", signers)
 	s.SigningKey = awskms.NewKey(s.Stack, jsii.String("SigningKey"), &awskms.KeyProps{
 		Description:   jsii.String("Inmor trust anchor signing key (ES256): trust marks and subordinate statements"),
 		KeySpec:       awskms.KeySpec_ECC_NIST_P256,
@@ -226,21 +229,7 @@ func (s *InmorStack) addSigningKey(specs []Function) {
 // (what auditors verify with).
 func (s *InmorStack) addLogKey() {
 	audit := s.Roles[AuditFunction]
-	policy := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("AccountAdministersButDoesNotSign"),
-			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
-			NotActions: jsii.Strings("kms:Sign"),
-			Resources:  jsii.Strings("*"),
-		}),
-		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("OnlyTheAuditFunctionSigns"),
-			Principals: &[]awsiam.IPrincipal{audit},
-			Actions:    jsii.Strings("kms:Sign", "kms:GetPublicKey"),
-			Resources:  jsii.Strings("*"),
-		}),
-		denySigningGrants(),
-	}})
+	policy := signingKeyPolicy("OnlyTheAuditFunctionSigns", []awsiam.IPrincipal{audit})
 	s.LogKey = awskms.NewKey(s.Stack, jsii.String("AuditLogKey"), &awskms.KeyProps{
 		Description:   jsii.String("Inmor audit log key (Ed25519): signs the log's checkpoints"),
 		KeySpec:       awskms.KeySpec_ECC_NIST_EDWARDS25519,
@@ -769,6 +758,11 @@ func (s *InmorStack) addAlarms(specs []Function) {
 	s.alarm("TransactionConflictAlarm", "Transactions on the audit table conflicted more than 10 times in 5 minutes (the journal retries them, but appends slow down).",
 		s.Tables[tables.Audit.ID].Metric(jsii.String("TransactionConflict"), &awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}), 10,
 		awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)
+	s.alarm("AuditForeignRecordsAlarm", "The audit function was given stream records of another source than the resources table's stream (a direct invocation with a made-up event?): see its log.",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(auditstream.MetricsNamespace), MetricName: jsii.String("Foreign"),
+			DimensionsMap: &map[string]*string{"Function": jsii.String("audit")}, Period: five, Statistic: jsii.String("Sum"),
+		}), 1, awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
 	s.alarm("Api5xxAlarm", "Over 5% of the API's requests in 5 minutes answered 5xx.",
 		s.API.MetricServerError(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Average")}),
 		api5xxAlarmRate, awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD)

@@ -1024,6 +1024,12 @@ func TestAlarms(t *testing.T) {
 			t.Errorf("no alarm on %s of %s (alarms: %v)", w.metric, w.dimension, alarms)
 		}
 	}
+	check(t, "alarm on records of another stream (the audit function's EMF metric)", func() {
+		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), assertions.Match_ObjectLike(&map[string]any{
+			"Namespace": "Inmor/Audit", "MetricName": "Foreign", "Threshold": 1,
+			"Dimensions": []any{map[string]any{"Name": "Function", "Value": "audit"}},
+		}))
+	})
 	check(t, "alarm on the audit function's dead letters (its EMF metric)", func() {
 		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), assertions.Match_ObjectLike(&map[string]any{
 			"Namespace": "Inmor/Audit", "MetricName": "SetAside", "Threshold": 1,

@@ -92,7 +92,8 @@ func TestRegisterRefusesMistakes(t *testing.T) {
 // TestFunctionsLinkWhatTheyServe: only the auditquery function links the
 // admin pages (their templates cost the others cold-start time), and only
 // the functions that sign (statements and marks, or the audit log's
-// checkpoints) link the KMS client.
+// checkpoints) link the KMS client, and only the function that keeps copies
+// of the checkpoints links S3.
 func TestFunctionsLinkWhatTheyServe(t *testing.T) {
 	for _, spec := range app.Specs() {
 		out, err := exec.Command("go", "list", "-deps", "../../functions/"+spec.Name).Output()
@@ -105,6 +106,9 @@ func TestFunctionsLinkWhatTheyServe(t *testing.T) {
 		}
 		if got, want := slices.Contains(deps, "github.com/aws/aws-sdk-go-v2/service/kms"), spec.Signs || spec.Checkpoints; got != want {
 			t.Errorf("%s links the KMS client: %v, want %v", spec.Name, got, want)
+		}
+		if got, want := slices.Contains(deps, "github.com/aws/aws-sdk-go-v2/service/s3"), spec.Checkpoints; got != want {
+			t.Errorf("%s links the S3 client: %v, want %v", spec.Name, got, want)
 		}
 	}
 }

@@ -17,7 +17,7 @@ type metricDefinition struct {
 // batchMetrics are the metrics of one batch, in the order they are written.
 var batchMetrics = []metricDefinition{
 	{"Records", "Count"}, {"Appended", "Count"}, {"Duplicates", "Count"}, {"Skipped", "Count"},
-	{"SetAside", "Count"}, {"Failed", "Count"}, {"LagMilliseconds", "Milliseconds"},
+	{"SetAside", "Count"}, {"Failed", "Count"}, {"Foreign", "Count"}, {"LagMilliseconds", "Milliseconds"},
 }
 
 // writeMetrics writes one batch's statistics as a CloudWatch Embedded Metric
@@ -40,6 +40,7 @@ func writeMetrics(w io.Writer, s Stats, now time.Time) error {
 		"Skipped":         s.Skipped,
 		"SetAside":        s.SetAside,
 		"Failed":          s.Failed,
+		"Foreign":         s.Foreign,
 		"LagMilliseconds": s.MaxLag.Milliseconds(),
 	}
 	b, err := json.Marshal(line)

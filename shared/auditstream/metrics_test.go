@@ -31,7 +31,7 @@ func TestBatchMetricsAreEmbeddedMetricFormat(t *testing.T) {
 	if def["Namespace"] != MetricsNamespace || len(def["Metrics"].([]any)) != len(batchMetrics) {
 		t.Errorf("definition %v", def)
 	}
-	for name, want := range map[string]float64{"Records": 2, "Appended": 2, "Failed": 0, "SetAside": 0, "LagMilliseconds": 1500} {
+	for name, want := range map[string]float64{"Records": 2, "Appended": 2, "Failed": 0, "SetAside": 0, "Foreign": 0, "LagMilliseconds": 1500} {
 		if line[name] != want {
 			t.Errorf("%s = %v, want %v", name, line[name], want)
 		}

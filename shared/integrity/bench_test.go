@@ -48,16 +48,12 @@ func BenchmarkLeafHashFromDetail4KB(b *testing.B) {
 }
 
 // memoryLog is a tree of n leaves in memory.
-func memoryLog(b *testing.B, n int64) memory {
+func memoryLog(b *testing.B, n int64) integrity.MemoryTree {
 	b.Helper()
-	tree := memory{}
+	tree := integrity.MemoryTree{}
 	for i := range n {
-		hashes, err := tlog.StoredHashes(i, []byte(fmt.Sprint(i)), tree)
-		if err != nil {
+		if _, err := tree.Append(i+1, tlog.RecordHash([]byte(fmt.Sprint(i)))); err != nil {
 			b.Fatal(err)
-		}
-		for j, h := range hashes {
-			tree[tlog.StoredHashIndex(0, i)+int64(j)] = h
 		}
 	}
 	return tree

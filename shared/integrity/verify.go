@@ -140,7 +140,7 @@ func Check(log StoredLog, verifier note.Verifier) (Summary, []Finding) {
 	// Two trees of the complete prefix: from the leaves the content gives
 	// (what the checkpoints must sign), and from the stored leaves (whose
 	// interior hashes the appends stored, and proofs are served from).
-	content, stored := memoryTree{}, memoryTree{}
+	content, stored := MemoryTree{}, MemoryTree{}
 	var rewritten [][2]int64 // leaf ranges under a rewritten stored hash
 	for id := int64(1); id <= complete; id++ {
 		leaf, ok := leaves[id]
@@ -149,17 +149,12 @@ func Check(log StoredLog, verifier note.Verifier) (Summary, []Finding) {
 			complete = id - 1
 			break
 		}
-		first := tlog.StoredHashIndex(0, LeafIndex(id))
-		fromContent, err1 := tlog.StoredHashesForRecordHash(LeafIndex(id), leaf, content)
-		fromStored, err2 := tlog.StoredHashesForRecordHash(LeafIndex(id), e.Hashes[0], stored)
+		_, err1 := content.Append(id, leaf)
+		fromStored, err2 := stored.Append(id, e.Hashes[0])
 		if err1 != nil || err2 != nil {
 			add(entry(id), "tree-hashes", "the tree cannot be rebuilt: %v", cmp.Or(err1, err2))
 			complete = id - 1
 			break
-		}
-		for i := range fromContent {
-			content[first+int64(i)] = fromContent[i]
-			stored[first+int64(i)] = fromStored[i]
 		}
 		if len(e.Hashes) != len(fromStored) {
 			add(entry(id), "tree-hashes", "%d stored tree hashes, want %d", len(e.Hashes), len(fromStored))
@@ -227,11 +222,26 @@ func readCheckpoint(signed string, verifier note.Verifier) (Checkpoint, error) {
 	return ParseCheckpoint(body + "\n")
 }
 
-// memoryTree is a tree's stored hashes in memory (tlog.HashReader).
-type memoryTree map[int64]tlog.Hash
+// MemoryTree is a tree's stored hashes in memory, by stored-hash index
+// (tlog.HashReader): what an auditor rebuilds from the entries.
+type MemoryTree map[int64]tlog.Hash
+
+// Append adds the leaf of entry id (appended in id order) and returns the
+// hashes its append stores (tlog.StoredHashes).
+func (m MemoryTree) Append(id int64, leaf tlog.Hash) ([]tlog.Hash, error) {
+	hashes, err := tlog.StoredHashesForRecordHash(LeafIndex(id), leaf, m)
+	if err != nil {
+		return nil, err
+	}
+	first := tlog.StoredHashIndex(0, LeafIndex(id))
+	for i, h := range hashes {
+		m[first+int64(i)] = h
+	}
+	return hashes, nil
+}
 
 // ReadHashes implements tlog.HashReader.
-func (m memoryTree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+func (m MemoryTree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, index := range indexes {
 		h, ok := m[index]

@@ -13,22 +13,11 @@ import (
 	"github.com/inmor/inmor-serverless/shared/integrity"
 )
 
-// memory is a tlog.HashReader over a map.
-type memory map[int64]tlog.Hash
-
-func (m memory) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
-	for i, index := range indexes {
-		out[i] = m[index]
-	}
-	return out, nil
-}
-
 // storedLog appends n entries as the journal does and signs checkpoints of
 // the sizes given.
 func storedLog(t *testing.T, signer note.Signer, n int64, checkpointSizes ...int64) integrity.StoredLog {
 	t.Helper()
-	tree := memory{}
+	tree := integrity.MemoryTree{}
 	log := integrity.StoredLog{Sequence: n}
 	for id := int64(1); id <= n; id++ {
 		user := fmt.Sprintf("user-%d", id)
@@ -39,12 +28,9 @@ func storedLog(t *testing.T, signer note.Signer, n int64, checkpointSizes ...int
 		if err != nil {
 			t.Fatal(err)
 		}
-		hashes, err := tlog.StoredHashesForRecordHash(integrity.LeafIndex(id), encoded.LeafHash, tree)
+		hashes, err := tree.Append(id, encoded.LeafHash)
 		if err != nil {
 			t.Fatal(err)
-		}
-		for i, h := range hashes {
-			tree[tlog.StoredHashIndex(0, integrity.LeafIndex(id))+int64(i)] = h
 		}
 		log.Entries = append(log.Entries, integrity.StoredEntry{ID: id, Detail: encoded.Detail(), Hashes: hashes})
 	}

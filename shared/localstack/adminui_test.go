@@ -215,6 +215,11 @@ func TestAdminUI(t *testing.T) {
 	}
 	r = c.get(html.UnescapeString(link[1]))
 	mustStatus(t, r, http.StatusOK)
+	entryID := regexp.MustCompile(`/(\d+)/change/`).FindStringSubmatch(link[1])[1]
+	leafHash, _ := call(t, s, http.MethodGet, "/api/v1/auditlog/"+entryID, "").JSON(t)["leaf_hash"].(string)
+	if leafHash == "" || !strings.Contains(string(r.Body), html.EscapeString(leafHash)) {
+		t.Errorf("the entry page does not show the entry's leaf hash %q", leafHash)
+	}
 	bodyContains(t, r,
 		`<tr class="change change-added">`+"\n          "+`<th scope="row"><code>metadata.oauth_authorization_server</code></th>`,
 		`<tr class="change change-removed">`+"\n          "+`<th scope="row"><code>metadata.federation_entity</code></th>`,

@@ -24,26 +24,11 @@ import (
 	"github.com/inmor/inmor-serverless/shared/localstack"
 )
 
-// memoryTree is a Merkle tree recomputed by an auditor from the entries.
-type memoryTree map[int64]tlog.Hash
-
-func (m memoryTree) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(indexes))
-	for i, index := range indexes {
-		h, ok := m[index]
-		if !ok {
-			return nil, fmt.Errorf("no hash %d", index)
-		}
-		out[i] = h
-	}
-	return out, nil
-}
-
 // recomputedRoot rebuilds the tree of the first size entries from their
 // detail forms, as the API shows them, and returns its root.
 func recomputedRoot(t *testing.T, s *localstack.Stack, size int64) tlog.Hash {
 	t.Helper()
-	tree := memoryTree{}
+	tree := integrity.MemoryTree{}
 	for id := int64(1); id <= size; id++ {
 		r := call(t, s, http.MethodGet, fmt.Sprintf("/api/v1/auditlog/%d", id), "")
 		mustStatus(t, r, http.StatusOK)
@@ -51,12 +36,8 @@ func recomputedRoot(t *testing.T, s *localstack.Stack, size int64) tlog.Hash {
 		if err != nil {
 			t.Fatal(err)
 		}
-		hashes, err := tlog.StoredHashesForRecordHash(integrity.LeafIndex(id), leaf, tree)
-		if err != nil {
+		if _, err := tree.Append(id, leaf); err != nil {
 			t.Fatal(err)
-		}
-		for i, h := range hashes {
-			tree[tlog.StoredHashIndex(0, integrity.LeafIndex(id))+int64(i)] = h
 		}
 	}
 	root, err := tlog.TreeHash(size, tree)

@@ -11,8 +11,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/inmor/inmor-serverless/shared/integrity"
-
 	"github.com/inmor/inmor-serverless/shared/app"
 	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -84,13 +82,17 @@ func (c *cli) deadLetters(ctx context.Context) (*dynamo.DeadLetters, auditstream
 		return nil, auditstream.Handler{}, fmt.Errorf("attribution key: %w", err)
 	}
 	d := app.Deps{Client: client, Config: config, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	if path := c.getenv(integrity.EnvKeyFile); path != "" {
-		k, err := integrity.LoadKeyFile(path)
-		if err != nil {
-			return nil, auditstream.Handler{}, fmt.Errorf("audit log key: %w", err)
-		}
-		d.LogSigner = k.Signer
+	// Checkpoints as the function makes them (its KMS key or key file, its
+	// bucket), with the operator's AWS configuration.
+	cfg, err := loadAWSConfig(ctx, c.getenv)
+	if err != nil {
+		return nil, auditstream.Handler{}, fmt.Errorf("AWS configuration: %w", err)
 	}
+	checkpoints, err := appaudit.CheckpointsFromEnv(ctx, cfg, c.getenv)
+	if err != nil {
+		return nil, auditstream.Handler{}, fmt.Errorf("audit log checkpoints: %w", err)
+	}
+	d.LogSigner, d.CheckpointArchive = checkpoints.Signer, checkpoints.Archive
 	handler := appaudit.New(d)
 	return &dynamo.DeadLetters{Client: client, Table: config.AuditTable}, handler, nil
 }

@@ -31,7 +31,9 @@ func init() {
 func CheckpointsFromEnv(ctx context.Context, cfg aws.Config, getenv func(string) string) (app.Checkpoints, error) {
 	var c app.Checkpoints
 	if bucket := getenv(archive.EnvBucket); bucket != "" {
-		c.Archive = &archive.S3{Client: s3.NewFromConfig(cfg), Bucket: bucket}
+		// Path-style addressing when an endpoint is given (moto, locally).
+		client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
+		c.Archive = &archive.S3{Client: client, Bucket: bucket}
 	}
 	if keyID := getenv(signing.EnvLogKMSKeyID); keyID != "" {
 		signer, err := signing.NewKMSNoteSigner(ctx, kms.NewFromConfig(cfg), keyID, integrity.DefaultOrigin)
