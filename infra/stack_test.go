@@ -308,6 +308,10 @@ var unsetVariables = map[string]string{
 	signing.EnvKeyFile:        "the local stack's key file; in AWS the functions sign with KMS",
 	app.EnvAttributionKeyFile: "the local stack's key file; in AWS ATTRIBUTION_KEY holds the key",
 	integrity.EnvKeyFile:      "the local stack's log key file; in AWS the audit function signs checkpoints with KMS",
+	"TA_AUTHORITY_HINTS":      "optional setting of the entity configuration (a trust anchor has none)",
+	"TA_TRUST_MARKS":          "optional setting of the entity configuration (none by default)",
+	"TA_TRUST_MARK_ISSUERS":   "optional setting of the entity configuration (only the trust anchor's own issuer by default)",
+	"TA_SERVER_EXPIRY_HOURS":  "optional setting of the entity configuration (8760 hours by default)",
 }
 
 // The stack sets every variable the functions read (app.ConfigFromEnv

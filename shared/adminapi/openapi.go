@@ -152,6 +152,9 @@ func componentSchemas() object {
 		"Message": object{"type": "object", "required": []string{"message", "id"}, "properties": object{
 			"message": prop("string"), "id": prop("integer"),
 		}},
+		"EntityStatement": object{"type": "object", "required": []string{"entity_statement"}, "properties": object{
+			"entity_statement": prop("string", "description", "The signed entity-statement+jwt."),
+		}},
 		"User": object{"type": "object", "required": []string{"id", "username", "email", "is_staff", "is_superuser"}, "properties": object{
 			"id": prop("integer"), "username": prop("string"), "email": prop("string"), "is_staff": prop("boolean"), "is_superuser": prop("boolean"),
 		}},

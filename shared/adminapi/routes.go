@@ -232,6 +232,23 @@ var Routes = []Route{
 		Responses: withErrors(map[int]string{200: "Subordinate"}, 400, 404, 409, 422),
 	},
 	{
+		Method: http.MethodPost, Path: BasePath + "/server/entity", Function: function.Subordinates,
+		OperationID: "createServerEntity", Operation: resource.OpCreate, ResourceType: resource.TypeServerEntity,
+		Summary:   "Sign the trust anchor's entity configuration (no body) and store it as the latest.",
+		Responses: withErrors(map[int]string{201: "EntityStatement"}),
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/server/entity", Function: function.Subordinates,
+		OperationID: "getServerEntity", Summary: "The trust anchor's latest signed entity configuration.",
+		Responses: withErrors(map[int]string{200: "EntityStatement"}, 404),
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/server/historical_keys", Function: function.Subordinates,
+		OperationID: "createHistoricalKeys", Operation: resource.OpUpdate, ResourceType: resource.TypeHistoricalKeys,
+		Summary:   "Sign the trust anchor's retired keys (no body; inmorctl signing retire adds them) into a jwk-set+jwt and store it.",
+		Responses: withErrors(map[int]string{201: "Message"}, 404),
+	},
+	{
 		Method: http.MethodGet, Path: BasePath + "/auditlog", Function: function.AuditQuery,
 		OperationID: "listAuditLog", AuditRead: true, Summary: "List audit entries, newest first.",
 		Params: []Param{

@@ -76,7 +76,7 @@ func stubPages() Pages {
 }
 
 // testSigner signs with a key generated once for the package's tests.
-var testSigner = sync.OnceValue(func() resource.Signer {
+var testSigner = sync.OnceValue(func() resource.PublishingSigner {
 	dir, err := os.MkdirTemp("", "adminapi-test")
 	if err != nil {
 		panic(err)
@@ -95,7 +95,9 @@ func handlers(a authn) (map[string]http.Handler, *memstore.Store, *fakeReader) {
 		function.TrustMarkTypes: NewTrustMarkTypesHandler(resource.TrustMarkTypes{Store: store}, a, store),
 		function.TrustMarks: NewTrustMarksHandler(resource.TrustMarks{Store: store, Types: store, Signer: testSigner(), Issuer: "https://ta.example"},
 			a, store),
-		function.Subordinates: NewSubordinatesHandler(resource.Subordinates{Store: store, Signer: testSigner(), EntityID: "https://ta.example"}, a, store),
+		function.Subordinates: NewSubordinatesHandler(resource.Subordinates{Store: store, Signer: testSigner(), EntityID: "https://ta.example"},
+			resource.Server{Store: store, Signer: testSigner(), Config: resource.ServerConfig{EntityID: "https://ta.example", TrustMarkIssuer: "https://ta.example"}},
+			a, store),
 		function.AuditQuery:   NewAuditQueryHandler(reader, nil, a, testCursors, stubPages()),
 		// Without stores: these tests reach no route that reads them.
 		function.Auth: NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
@@ -338,7 +340,7 @@ func TestHandlersConstruct(t *testing.T) {
 		}
 	}()
 	if NewTrustMarkTypesHandler(resource.TrustMarkTypes{}, nobody, &memstore.Store{}) == nil || NewAuditQueryHandler(nil, nil, nobody, testCursors, stubPages()) == nil ||
-		NewTrustMarksHandler(resource.TrustMarks{}, nobody, &memstore.Store{}) == nil || NewSubordinatesHandler(resource.Subordinates{}, nobody, &memstore.Store{}) == nil {
+		NewTrustMarksHandler(resource.TrustMarks{}, nobody, &memstore.Store{}) == nil || NewSubordinatesHandler(resource.Subordinates{}, resource.Server{}, nobody, &memstore.Store{}) == nil {
 		t.Error("a constructor returned nil")
 	}
 }

@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"maps"
 	"math"
 	"net/http"
 
@@ -10,9 +11,10 @@ import (
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
-// NewSubordinatesHandler returns the handler of the subordinates function.
-func NewSubordinatesHandler(svc resource.Subordinates, authn httpapi.Authenticator, attempts resource.AttemptRecorder) http.Handler {
-	return newFunctionHandler(function.Subordinates, authn, attempts, map[string]http.HandlerFunc{
+// NewSubordinatesHandler returns the handler of the subordinates function:
+// the Subordinate routes and the trust anchor's own statements (server).
+func NewSubordinatesHandler(svc resource.Subordinates, server resource.Server, authn httpapi.Authenticator, attempts resource.AttemptRecorder) http.Handler {
+	handlers := map[string]http.HandlerFunc{
 		"createSubordinate": withBody(http.StatusCreated, func(r *http.Request) (resource.Subordinate, error) {
 			in, err := readSubordinate(r, true)
 			if err != nil {
@@ -36,7 +38,9 @@ func NewSubordinatesHandler(svc resource.Subordinates, authn httpapi.Authenticat
 		"renewSubordinate": byID(func(r *http.Request, id int64) (resource.Subordinate, error) {
 			return svc.Renew(r.Context(), id, attribution(r))
 		}),
-	})
+	}
+	maps.Copy(handlers, serverHandlers(server))
+	return newFunctionHandler(function.Subordinates, authn, attempts, handlers)
 }
 
 // readSubordinate reads a create (withEntityID) or update body.

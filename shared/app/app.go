@@ -90,7 +90,7 @@ type Deps struct {
 	Client *dynamodb.Client
 	Config Config
 	// Signer signs with the trust anchor's key (functions whose Spec Signs).
-	Signer resource.Signer
+	Signer resource.PublishingSigner
 	// LogSigner signs the audit log's checkpoints (functions whose Spec
 	// Checkpoints); none are made when it is nil.
 	LogSigner note.Signer
@@ -116,7 +116,7 @@ type Builder func(Deps) (Handler, error)
 
 // SignerFactory makes the trust anchor's signer in AWS (a KMS key, or a key
 // file) from the function's AWS configuration and environment.
-type SignerFactory func(ctx context.Context, cfg aws.Config, getenv func(string) string) (resource.Signer, error)
+type SignerFactory func(ctx context.Context, cfg aws.Config, getenv func(string) string) (resource.PublishingSigner, error)
 
 // Checkpoints are what makes the audit log's checkpoints: their signer (a
 // KMS key, or a key file) and the archive of their copies; each nil when

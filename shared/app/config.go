@@ -3,10 +3,12 @@ package app
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -47,6 +50,63 @@ type Config struct {
 	// StreamARN (RESOURCES_STREAM_ARN) is the resources table's stream: the
 	// audit function handles no record of another.
 	StreamARN string
+	// Server holds the settings of the entity configuration, as given;
+	// ServerConfig reads them.
+	Server ServerSettings
+}
+
+// ServerSettings are the optional settings of the trust anchor's entity
+// configuration, as the environment gives them.
+type ServerSettings struct {
+	// AuthorityHints (TA_AUTHORITY_HINTS, comma-separated entity ids) make
+	// the trust anchor an intermediate.
+	AuthorityHints string
+	// TrustMarks (TA_TRUST_MARKS, a JSON array) are trust marks issued to
+	// the trust anchor itself.
+	TrustMarks string
+	// TrustMarkIssuers (TA_TRUST_MARK_ISSUERS, a JSON object of trust mark
+	// type to a list of issuer entity ids) are the external issuers trusted.
+	TrustMarkIssuers string
+	// ExpiryHours (TA_SERVER_EXPIRY_HOURS, default 8760) is how long the
+	// entity configuration is valid.
+	ExpiryHours string
+}
+
+// maxServerExpiryHours bounds TA_SERVER_EXPIRY_HOURS at ten years.
+const maxServerExpiryHours = 87600
+
+// ServerConfig reads the entity configuration's settings; an error names
+// the variable that is malformed.
+func (c Config) ServerConfig() (resource.ServerConfig, error) {
+	sc := resource.ServerConfig{EntityID: c.EntityID, TrustMarkIssuer: c.TrustMarkIssuer, Expiry: resource.DefaultServerExpiry}
+	for _, hint := range strings.Split(c.Server.AuthorityHints, ",") {
+		if hint = strings.TrimSpace(hint); hint != "" {
+			if err := resource.CheckEntityID("TA_AUTHORITY_HINTS", hint); err != nil {
+				return sc, fmt.Errorf("TA_AUTHORITY_HINTS: %q is not an entity id", hint)
+			}
+			sc.AuthorityHints = append(sc.AuthorityHints, hint)
+		}
+	}
+	if s := strings.TrimSpace(c.Server.TrustMarks); s != "" {
+		d := json.NewDecoder(strings.NewReader(s))
+		d.UseNumber()
+		if err := d.Decode(&sc.TrustMarks); err != nil {
+			return sc, fmt.Errorf("TA_TRUST_MARKS: want a JSON array of trust marks: %w", err)
+		}
+	}
+	if s := strings.TrimSpace(c.Server.TrustMarkIssuers); s != "" {
+		if err := json.Unmarshal([]byte(s), &sc.TrustMarkIssuers); err != nil {
+			return sc, fmt.Errorf("TA_TRUST_MARK_ISSUERS: want a JSON object of trust mark type to issuer entity ids: %w", err)
+		}
+	}
+	if s := strings.TrimSpace(c.Server.ExpiryHours); s != "" {
+		hours, err := strconv.Atoi(s)
+		if err != nil || hours < 1 || hours > maxServerExpiryHours {
+			return sc, fmt.Errorf("TA_SERVER_EXPIRY_HOURS: want whole hours from 1 to %d, got %q", maxServerExpiryHours, s)
+		}
+		sc.Expiry = time.Duration(hours) * time.Hour
+	}
+	return sc, nil
 }
 
 // EnvAttributionKeyFile names the file of the attribution key.
@@ -138,6 +198,10 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	c.SessionCookieSecure = getenv("SESSION_COOKIE_SECURE") != "false"
 	c.CursorKey = []byte(getenv("AUDIT_CURSOR_KEY"))
 	c.StreamARN = getenv("RESOURCES_STREAM_ARN")
+	c.Server = ServerSettings{
+		AuthorityHints: getenv("TA_AUTHORITY_HINTS"), TrustMarks: getenv("TA_TRUST_MARKS"),
+		TrustMarkIssuers: getenv("TA_TRUST_MARK_ISSUERS"), ExpiryHours: getenv("TA_SERVER_EXPIRY_HOURS"),
+	}
 	return c
 }
 

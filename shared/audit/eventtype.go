@@ -25,6 +25,11 @@ const (
 	EventMetadataPolicyUpdate     = "metadata_policy_update"
 	EventMetadataUpdate           = "metadata_update"
 	EventJWKSUpdate               = "jwks_update"
+	EventServerEntitySigned       = "server_entity_signed"
+	EventServerEntityDeleted      = "server_entity_deleted"
+	EventHistoricalKeyRetired     = "historical_key_retired"
+	EventHistoricalKeysSigned     = "historical_keys_signed"
+	EventHistoricalKeysDeleted    = "historical_keys_deleted"
 )
 
 // EventTypes lists every event type.
@@ -32,6 +37,8 @@ var EventTypes = []string{
 	EventTrustMarkTypeCreated, EventTrustMarkTypeDeactivated, EventTrustMarkTypeUpdated, EventTrustMarkTypeDeleted,
 	EventTrustMarkIssued, EventTrustMarkRenewed, EventTrustMarkRevoked, EventTrustMarkUpdated, EventTrustMarkDeleted,
 	EventRegistration, EventRevocation, EventMetadataPolicyUpdate, EventMetadataUpdate, EventJWKSUpdate,
+	EventServerEntitySigned, EventServerEntityDeleted,
+	EventHistoricalKeyRetired, EventHistoricalKeysSigned, EventHistoricalKeysDeleted,
 }
 
 // subordinateUpdateEvents are the subordinate update events, most significant
@@ -82,6 +89,21 @@ func EventType(t resource.Type, action string, op resource.Operation, before, af
 				return e.event
 			}
 		}
+	case resource.TypeServerEntity:
+		if action == ActionDelete {
+			return EventServerEntityDeleted
+		}
+		return EventServerEntitySigned
+	case resource.TypeHistoricalKeys:
+		switch _, keysChanged := diff["keys"]; {
+		case action == ActionDelete:
+			return EventHistoricalKeysDeleted
+		case action == ActionCreate, keysChanged:
+			// The CLI's inmorctl signing retire adds a key; the API only
+			// signs the keys already there.
+			return EventHistoricalKeyRetired
+		}
+		return EventHistoricalKeysSigned
 	}
 	return ""
 }

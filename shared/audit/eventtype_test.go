@@ -37,6 +37,17 @@ var (
 	}
 )
 
+var (
+	serverSnapshot = obj{
+		"id": num("1"), "entityid": "https://ta.example", "entity_statement": "eyJ.old.sig",
+		"claims": obj{"iss": "https://ta.example", "iat": num("1")}, "added": "2026-01-01T00:00:00.000000Z",
+	}
+	historicalSnapshot = obj{
+		"id": num("1"), "entityid": "https://ta.example", "keys": list{obj{"kid": "k0", "exp": num("1")}},
+		"historical_keys_jwt": nil, "claims": nil, "added": "2026-01-01T00:00:00.000000Z",
+	}
+)
+
 // TestEventType specifies the event types, one rule (or precedence) per case.
 func TestEventType(t *testing.T) {
 	newMetadata := obj{"openid_provider": obj{"issuer": "https://op.example", "extra": "x"}}
@@ -119,6 +130,18 @@ func TestEventType(t *testing.T) {
 		{"Subordinate write with the same metadata values is none", resource.TypeSubordinate, ActionUpdate, resource.OpUpdate,
 			subSnapshot, with(subSnapshot, "metadata", obj{"openid_provider": obj{"issuer": "https://op.example"}}), ""},
 		{"Subordinate delete is revocation", resource.TypeSubordinate, ActionDelete, "", subSnapshot, nil, EventRevocation},
+
+		// The trust anchor's own statements.
+		{"ServerEntity first signed", resource.TypeServerEntity, ActionCreate, resource.OpCreate, nil, serverSnapshot, EventServerEntitySigned},
+		{"ServerEntity signed again", resource.TypeServerEntity, ActionUpdate, resource.OpUpdate,
+			serverSnapshot, with(serverSnapshot, "entity_statement", "eyJ.new.sig"), EventServerEntitySigned},
+		{"ServerEntity delete", resource.TypeServerEntity, ActionDelete, "", serverSnapshot, nil, EventServerEntityDeleted},
+		{"HistoricalKeys created by the first retired key", resource.TypeHistoricalKeys, ActionCreate, resource.OpCreate, nil, historicalSnapshot, EventHistoricalKeyRetired},
+		{"HistoricalKeys: another key retired", resource.TypeHistoricalKeys, ActionUpdate, resource.OpUpdate,
+			historicalSnapshot, with(historicalSnapshot, "keys", list{obj{"kid": "k0", "exp": num("1")}, obj{"kid": "k1", "exp": num("2")}}), EventHistoricalKeyRetired},
+		{"HistoricalKeys signed (keys unchanged)", resource.TypeHistoricalKeys, ActionUpdate, resource.OpUpdate,
+			historicalSnapshot, with(historicalSnapshot, "historical_keys_jwt", "eyJ.new.sig"), EventHistoricalKeysSigned},
+		{"HistoricalKeys delete", resource.TypeHistoricalKeys, ActionDelete, "", historicalSnapshot, nil, EventHistoricalKeysDeleted},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -137,6 +160,7 @@ func TestEventTypesListsEveryEventType(t *testing.T) {
 		"trustmarktype_created", "trustmarktype_deactivated", "trustmarktype_updated", "trustmarktype_deleted",
 		"trustmark_issued", "trustmark_renewed", "trustmark_revoked", "trustmark_updated", "trustmark_deleted",
 		"registration", "revocation", "metadata_policy_update", "metadata_update", "jwks_update",
+		"server_entity_signed", "server_entity_deleted", "historical_key_retired", "historical_keys_signed", "historical_keys_deleted",
 	}
 	seen := map[string]bool{}
 	for _, e := range EventTypes {

@@ -75,6 +75,19 @@ func (r *itemReader) object(name string) map[string]any {
 	return nil
 }
 
+// list returns a list attribute; nil when absent or NULL.
+func (r *itemReader) list(name string) []any {
+	switch v := r.item[name].(type) {
+	case nil, *types.AttributeValueMemberNULL:
+		return nil
+	case *types.AttributeValueMemberL:
+		out, _ := fromAttributeValue(v).([]any)
+		return out
+	}
+	r.fail(name, "a list or null")
+	return nil
+}
+
 // itemWriter builds an item's attributes.
 type itemWriter struct {
 	item map[string]types.AttributeValue
@@ -101,6 +114,15 @@ func (w *itemWriter) object(name string, v map[string]any) {
 		w.item[name] = &types.AttributeValueMemberNULL{Value: true}
 		return
 	}
+	av, err := toAttributeValue(v)
+	if err != nil && w.err == nil {
+		w.err = fmt.Errorf("%s: %w", name, err)
+	}
+	w.item[name] = av
+}
+
+// list stores a JSON array.
+func (w *itemWriter) list(name string, v []any) {
 	av, err := toAttributeValue(v)
 	if err != nil && w.err == nil {
 		w.err = fmt.Errorf("%s: %w", name, err)

@@ -2,6 +2,7 @@ package memstore_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ type stores interface {
 	resource.TrustMarkTypeStore
 	resource.TrustMarkStore
 	resource.SubordinateStore
+	resource.ServerStore
 	auth.KeyStore
 	auth.KeyToucher
 	auth.SessionStore
@@ -170,6 +172,49 @@ func contract(t *testing.T, s stores) {
 		}
 		if list, count, err := s.Subordinates(ctx, resource.Page{Limit: 10}); err != nil || count != 1 || len(list) != 1 || !list[0].Active {
 			t.Errorf("list: %+v count %d %v", list, count, err)
+		}
+	})
+
+	t.Run("the trust anchor's statements", func(t *testing.T) {
+		_, err := s.ServerEntity(ctx)
+		is(apperr.NotFound, err, "an entity configuration never signed")
+		_, err = s.HistoricalKeys(ctx)
+		is(apperr.NotFound, err, "historical keys never retired")
+		entity := resource.ServerEntity{EntityID: "https://ta.example", Statement: "a.b.c", Added: now,
+			Claims: map[string]any{"iss": "https://ta.example", "exp": int64(7)}}
+		first, err := s.PutServerEntity(ctx, entity, attribution("e1"))
+		if err != nil || first.Version != 1 {
+			t.Fatalf("first put: %+v %v", first, err)
+		}
+		_, err = s.PutServerEntity(ctx, entity, attribution("e2"))
+		is(apperr.Stale, err, "a second first put (another request created it meanwhile)")
+		first.Statement = "d.e.f"
+		if second, err := s.PutServerEntity(ctx, first, attribution("e3")); err != nil || second.Version != 2 {
+			t.Errorf("replace: %+v %v", second, err)
+		}
+		_, err = s.PutServerEntity(ctx, first, attribution("e4"))
+		is(apperr.Stale, err, "a replace of an older version")
+		if got, err := s.ServerEntity(ctx); err != nil || got.Statement != "d.e.f" || got.Version != 2 || got.EntityID != "https://ta.example" {
+			t.Errorf("read: %+v %v", got, err)
+		}
+
+		keys := resource.HistoricalKeys{EntityID: "https://ta.example", Added: now,
+			Keys: []map[string]any{{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "exp": int64(9)}}}
+		h, err := s.PutHistoricalKeys(ctx, keys, attribution("h1"))
+		if err != nil || h.Version != 1 {
+			t.Fatalf("historical keys: %+v %v", h, err)
+		}
+		got, err := s.HistoricalKeys(ctx)
+		if err != nil || len(got.Keys) != 1 || got.Keys[0]["x"] != keys.Keys[0]["x"] || got.Statement != nil {
+			t.Errorf("read historical keys: %+v %v", got, err)
+		}
+
+		if _, err := s.CreateTrustMarkType(ctx, resource.TrustMarkType{TMType: "https://tm/active", Active: true, Added: now}, attribution("t9")); err != nil {
+			t.Fatal(err)
+		}
+		active, err := s.ActiveTrustMarkTypes(ctx)
+		if err != nil || !slices.Equal(active, []string{"https://tm/active"}) {
+			t.Errorf("active types: %v %v, want only tm/active (tm/a was deactivated, tm/b never active)", active, err)
 		}
 	})
 

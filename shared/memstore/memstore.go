@@ -23,7 +23,7 @@ import (
 const op = apperr.Op("memstore")
 
 // Store implements resource.TrustMarkTypeStore, TrustMarkStore,
-// SubordinateStore and AttemptRecorder, and auth.KeyStore, KeyToucher,
+// SubordinateStore, ServerStore and AttemptRecorder, and auth.KeyStore, KeyToucher,
 // SessionStore and LoginThrottle. Its zero value is empty and ready; it is
 // safe for concurrent use.
 type Store struct {
@@ -31,6 +31,8 @@ type Store struct {
 	trustMarkTypes table[resource.TrustMarkType]
 	trustMarks     table[resource.TrustMark]
 	subordinates   table[resource.Subordinate]
+	serverEntity   singleton[resource.ServerEntity]
+	historicalKeys singleton[resource.HistoricalKeys]
 	attributions   []resource.Attribution
 	attempts       []resource.Attempt
 
@@ -277,4 +279,75 @@ func (s *Store) ReplaceSubordinate(_ context.Context, sub resource.Subordinate, 
 	sub, err := replace(&s.subordinates, subordinateIDs, sub)
 	s.written(err, a)
 	return sub, err
+}
+
+// singleton is the one item of a singleton resource type, with its version
+// (0 while absent).
+type singleton[T any] struct {
+	value   T
+	version int64
+}
+
+// put stores t as version expected+1 if the stored version is expected.
+func (one *singleton[T]) put(t T, expected int64) error {
+	if one.version != expected {
+		return apperr.E(op, apperr.Stale)
+	}
+	one.value, one.version = t, expected+1
+	return nil
+}
+
+// ServerEntity implements resource.ServerStore.
+func (s *Store) ServerEntity(context.Context) (resource.ServerEntity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.serverEntity.version == 0 {
+		return resource.ServerEntity{}, apperr.E(op, apperr.NotFound)
+	}
+	return s.serverEntity.value, nil
+}
+
+// PutServerEntity implements resource.ServerStore.
+func (s *Store) PutServerEntity(_ context.Context, e resource.ServerEntity, a resource.Attribution) (resource.ServerEntity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	expected := e.Version
+	e.Version++
+	err := s.serverEntity.put(e, expected)
+	s.written(err, a)
+	return e, err
+}
+
+// HistoricalKeys implements resource.ServerStore.
+func (s *Store) HistoricalKeys(context.Context) (resource.HistoricalKeys, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.historicalKeys.version == 0 {
+		return resource.HistoricalKeys{}, apperr.E(op, apperr.NotFound)
+	}
+	return s.historicalKeys.value, nil
+}
+
+// PutHistoricalKeys implements resource.ServerStore.
+func (s *Store) PutHistoricalKeys(_ context.Context, h resource.HistoricalKeys, a resource.Attribution) (resource.HistoricalKeys, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	expected := h.Version
+	h.Version++
+	err := s.historicalKeys.put(h, expected)
+	s.written(err, a)
+	return h, err
+}
+
+// ActiveTrustMarkTypes implements resource.ServerStore.
+func (s *Store) ActiveTrustMarkTypes(context.Context) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, t := range s.trustMarkTypes.rows {
+		if t.Active {
+			out = append(out, t.TMType)
+		}
+	}
+	return out, nil
 }

@@ -1,5 +1,6 @@
 // Package resource holds the resource types the admin API manages
-// (TrustMarkType, TrustMark, Subordinate), their rules, and the services
+// (TrustMarkType, TrustMark, Subordinate, and the trust anchor's own
+// ServerEntity and HistoricalKeys), their rules, and the services
 // that apply changes to them through stores. It knows nothing of HTTP or
 // DynamoDB. Stores return apperr kinds: NotFound (no item with that key),
 // Exists (a unique value is taken; the store returns the holder) and Stale
@@ -21,10 +22,14 @@ const (
 	TypeTrustMarkType Type = "TrustMarkType"
 	TypeTrustMark     Type = "TrustMark"
 	TypeSubordinate   Type = "Subordinate"
+	// TypeServerEntity is the trust anchor's own entity configuration.
+	TypeServerEntity Type = "ServerEntity"
+	// TypeHistoricalKeys are the trust anchor's retired keys and their JWT.
+	TypeHistoricalKeys Type = "HistoricalKeys"
 )
 
 // Types lists every resource type.
-var Types = []Type{TypeTrustMarkType, TypeTrustMark, TypeSubordinate}
+var Types = []Type{TypeTrustMarkType, TypeTrustMark, TypeSubordinate, TypeServerEntity, TypeHistoricalKeys}
 
 // Operation is the kind of API write that produced a version of a resource.
 type Operation string

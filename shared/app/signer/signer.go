@@ -14,6 +14,6 @@ import (
 )
 
 // FromEnv is the app.SignerFactory of the signing functions.
-func FromEnv(ctx context.Context, cfg aws.Config, getenv func(string) string) (resource.Signer, error) {
+func FromEnv(ctx context.Context, cfg aws.Config, getenv func(string) string) (resource.PublishingSigner, error) {
 	return signing.NewFromEnv(ctx, getenv, func() (signing.KMSAPI, error) { return kms.NewFromConfig(cfg), nil })
 }

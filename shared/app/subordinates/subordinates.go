@@ -14,12 +14,21 @@ import (
 )
 
 func init() {
-	app.Register(function.Subordinates, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, signer.FromEnv)
+	app.Register(function.Subordinates, func(d app.Deps) (app.Handler, error) {
+		h, err := New(d)
+		return app.Handler{HTTP: h}, err
+	}, signer.FromEnv)
 }
 
-// New is the function's HTTP handler.
-func New(d app.Deps) http.Handler {
+// New is the function's HTTP handler. It fails when the entity
+// configuration's settings are malformed.
+func New(d app.Deps) (http.Handler, error) {
 	store := d.Config.Resources(d.Client)
 	svc := resource.Subordinates{Store: store, Signer: d.Signer, EntityID: d.Config.EntityID}
-	return adminapi.NewSubordinatesHandler(svc, d.Config.Authenticator(d.Client), store)
+	serverConfig, err := d.Config.ServerConfig()
+	if err != nil {
+		return nil, err
+	}
+	server := resource.Server{Store: store, Signer: d.Signer, Config: serverConfig}
+	return adminapi.NewSubordinatesHandler(svc, server, d.Config.Authenticator(d.Client), store), nil
 }
