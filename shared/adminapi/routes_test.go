@@ -98,7 +98,7 @@ func handlers(a authn) (map[string]http.Handler, *memstore.Store, *fakeReader) {
 		function.Subordinates: NewSubordinatesHandler(resource.Subordinates{Store: store, Signer: testSigner(), EntityID: "https://ta.example"},
 			resource.Server{Store: store, Signer: testSigner(), Config: resource.ServerConfig{EntityID: "https://ta.example", TrustMarkIssuer: "https://ta.example"}},
 			a, store),
-		function.AuditQuery:   NewAuditQueryHandler(reader, nil, a, testCursors, stubPages()),
+		function.AuditQuery: NewAuditQueryHandler(reader, nil, a, testCursors, stubPages()),
 		// Without stores: these tests reach no route that reads them.
 		function.Auth: NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
 	}, store, reader
