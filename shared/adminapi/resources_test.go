@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -171,5 +172,68 @@ func TestIdentifiersAreValidated(t *testing.T) {
 	}
 	if n := len(store.Attributions()); n != 0 {
 		t.Errorf("%d writes from refused identifiers", n)
+	}
+}
+
+// TestServerStatementsOnTheMemoryStore: the /server/* routes answer with
+// Inmor's statuses and bodies: 201 with the signed entity configuration,
+// readable back; 404 for historical keys while none are retired, 201 with
+// the count once they are; a non-staff key is refused and its attempt
+// recorded.
+func TestServerStatementsOnTheMemoryStore(t *testing.T) {
+	hs, store, _ := handlers(admin)
+	h := hs[function.Subordinates]
+	if rec := serve(h, "GET", "/api/v1/server/entity", ""); rec.Code != 404 ||
+		rec.Body.String() != `{"message":"The server's entity configuration has not been created.","id":0}` {
+		t.Errorf("read before the first signing: %d %s", rec.Code, rec.Body)
+	}
+	rec := serve(h, "POST", "/api/v1/server/entity", "")
+	if rec.Code != 201 {
+		t.Fatalf("sign: %d %s", rec.Code, rec.Body)
+	}
+	statement, _ := answer(t, rec.Body.String())["entity_statement"].(string)
+	if typ := jwtType(t, statement); typ != resource.EntityStatementJWTType {
+		t.Errorf("typ %q", typ)
+	}
+	if rec := serve(h, "GET", "/api/v1/server/entity", ""); rec.Code != 200 || answer(t, rec.Body.String())["entity_statement"] != statement {
+		t.Errorf("read back: %d %s", rec.Code, rec.Body)
+	}
+	if a := store.Attributions(); len(a) != 1 || a[0].Username != "alice" || a[0].Path != "/api/v1/server/entity" {
+		t.Errorf("attributions %+v", a)
+	}
+
+	rec = serve(h, "POST", "/api/v1/server/historical_keys", "")
+	if rec.Code != 404 || rec.Body.String() != `{"message":"No historical keys found with exp field","id":0}` {
+		t.Errorf("no retired keys: %d %s", rec.Code, rec.Body)
+	}
+	if got := store.Attempts(); len(got) != 1 || got[0].ResourceType != resource.TypeHistoricalKeys || got[0].Attribution.ResponseCode != 404 {
+		t.Errorf("the refused signing is not recorded as a failed attempt: %+v", got)
+	}
+	server := resource.Server{Store: store, Signer: testSigner(), Config: resource.ServerConfig{EntityID: "https://ta.example"}}
+	key, _ := testSigner().PublicJWK(t.Context())
+	if _, err := server.RetireKey(t.Context(), key, time.Now().Add(time.Hour), nil, resource.Attribution{}); err != nil {
+		t.Fatal(err)
+	}
+	rec = serve(h, "POST", "/api/v1/server/historical_keys", "")
+	if rec.Code != 201 || rec.Body.String() != `{"message":"Historical keys JWT created with 1 keys","id":0}` {
+		t.Errorf("one retired key: %d %s", rec.Code, rec.Body)
+	}
+
+	reader := authn{p: auth.Principal{UserID: 2, Username: "bob", AuthMethod: auth.MethodAPIKey, Tenant: "acme", Scope: auth.ScopeAdmin}}
+	hs, store, _ = handlers(reader)
+	for _, path := range []string{"/api/v1/server/entity", "/api/v1/server/historical_keys"} {
+		if rec := serve(hs[function.Subordinates], "POST", path, ""); rec.Code != 403 || rec.Body.String() != `{"detail":"Forbidden"}` {
+			t.Errorf("non-staff %s: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+	if got := store.Attempts(); len(got) != 2 || got[0].ResourceType != resource.TypeServerEntity {
+		t.Errorf("non-staff attempts: %+v", got)
+	}
+	if rec := serve(hs[function.Subordinates], "GET", "/api/v1/server/entity", ""); rec.Code != 403 {
+		t.Errorf("non-staff read: %d", rec.Code)
+	}
+	hs, _, _ = handlers(nobody)
+	if rec := serve(hs[function.Subordinates], "POST", "/api/v1/server/entity", ""); rec.Code != 401 {
+		t.Errorf("unauthenticated: %d", rec.Code)
 	}
 }

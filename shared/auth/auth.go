@@ -21,6 +21,8 @@ import (
 const (
 	MethodAPIKey  = "api_key"
 	MethodSession = "session"
+	// MethodCLI is an operator's write through inmorctl.
+	MethodCLI = "cli"
 )
 
 // Key scopes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -281,14 +282,21 @@ func HistoricalKeysMessage(n int) string { return fmt.Sprintf(msgHistoricalCreat
 
 // Revocation says that a retired key was compromised or otherwise revoked.
 type Revocation struct {
+	// Reason is one of RevocationReasons, or "" for none.
 	Reason string
 	At     time.Time
 }
+
+// RevocationReasons are the reasons a key's revocation may give (Inmor's).
+var RevocationReasons = []string{"unspecified", "compromised", "superseded"}
 
 // RetireKey adds a public key to the retired keys (or replaces the entry
 // of a key with the same thumbprint), valid until exp; revoked when rev
 // is set. The key must be a public JWK.
 func (s Server) RetireKey(ctx context.Context, key map[string]any, exp time.Time, rev *Revocation, a Attribution) (HistoricalKeys, error) {
+	if rev != nil && rev.Reason != "" && !slices.Contains(RevocationReasons, rev.Reason) {
+		return HistoricalKeys{}, apperr.InvalidField("revoked_reason", fmt.Sprintf("%q is not one of %s", rev.Reason, strings.Join(RevocationReasons, ", ")))
+	}
 	entry := make(map[string]any, len(key)+3)
 	for k, v := range key {
 		if k != "exp" && k != "revoked" {
