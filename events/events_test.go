@@ -148,6 +148,13 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		t.Errorf("update subordinate kept no optional fields: %v", got)
 	}
 	invoke("renew-subordinate", 200)
+	if got := invoke("create-historical-keys", 404); got["message"] != "No historical keys found with exp field" {
+		t.Errorf("historical keys before any is retired: %v", got)
+	}
+	statement := invoke("create-server-entity", 201)["entity_statement"]
+	if got := invoke("get-server-entity", 200); statement == nil || got["entity_statement"] != statement {
+		t.Errorf("the entity configuration read back: %v, want %v", got, statement)
+	}
 	if got := invoke("update-trustmarktype", 200); got["active"] != false {
 		t.Errorf("update: %v", got)
 	}

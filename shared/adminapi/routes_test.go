@@ -593,3 +593,38 @@ func TestAuditLogQueryValidation(t *testing.T) {
 		t.Errorf("empty list: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestREADMERouteTable: the README's table of routes lists every API route
+// of the route table (method, path under /api/v1, function, caller) and
+// nothing else.
+func TestREADMERouteTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([A-Z]+)` \\| `(/[^`]*)` \\| ([a-z]+) \\| ([a-z ]+) \\|$")
+	documented := map[string]bool{}
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		documented[strings.Join(m[1:], " ")] = true
+	}
+	for _, r := range Routes {
+		if r.Page {
+			continue
+		}
+		caller := "staff"
+		switch {
+		case r.Public:
+			caller = "anyone"
+		case r.AuditRead:
+			caller = "any user"
+		}
+		key := strings.Join([]string{r.Method, strings.TrimPrefix(r.Path, BasePath), r.Function, caller}, " ")
+		if !documented[key] {
+			t.Errorf("the README's route table lacks %q", key)
+		}
+		delete(documented, key)
+	}
+	for key := range documented {
+		t.Errorf("the README's route table lists %q, which is not served", key)
+	}
+}
