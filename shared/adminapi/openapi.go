@@ -65,6 +65,7 @@ func subordinateBody(create bool) object {
 		"required_trustmarks": nullable("string"),
 		"valid_for":           prop("integer", "minimum", 1, "maximum", resource.MaxSubordinateValidFor),
 		"autorenew":           prop("boolean"), "active": prop("boolean"), "additional_claims": anyObject,
+		"suspended": prop("boolean", "description", "With active=false: a suspension rather than a revocation (Subordinate Events)."),
 	}
 	if create {
 		required = append(required, "entityid")
@@ -132,7 +133,7 @@ func componentSchemas() object {
 			"id": prop("integer"), "entityid": prop("string"), "metadata": prop("object"), "forced_metadata": prop("object"),
 			"jwks": ref("JWKS"), "required_trustmarks": nullable("string"), "valid_for": prop("integer"),
 			"expire_at": object{"type": []string{"string", "null"}, "format": "date-time"},
-			"autorenew": prop("boolean"), "active": prop("boolean"), "additional_claims": anyObject,
+			"autorenew": prop("boolean"), "active": prop("boolean"), "suspended": prop("boolean"), "additional_claims": anyObject,
 		}},
 		"SubordinateCreate": subordinateBody(true),
 		"SubordinateUpdate": subordinateBody(false),

@@ -61,6 +61,7 @@ func readSubordinate(r *http.Request, withEntityID bool) (resource.NewSubordinat
 	in.ValidFor = f.Int("valid_for", 1, math.MaxInt32)
 	in.Autorenew = f.Bool("autorenew")
 	in.Active = f.Bool("active")
+	in.Suspended = f.Bool("suspended")
 	in.AdditionalClaims, in.SetAdditionalClaims = f.Object("additional_claims", false)
 	return in, f.Err()
 }

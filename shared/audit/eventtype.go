@@ -22,6 +22,7 @@ const (
 	EventTrustMarkDeleted         = "trustmark_deleted"
 	EventRegistration             = "registration"
 	EventRevocation               = "revocation"
+	EventSuspension               = "suspension"
 	EventMetadataPolicyUpdate     = "metadata_policy_update"
 	EventMetadataUpdate           = "metadata_update"
 	EventJWKSUpdate               = "jwks_update"
@@ -36,7 +37,7 @@ const (
 var EventTypes = []string{
 	EventTrustMarkTypeCreated, EventTrustMarkTypeDeactivated, EventTrustMarkTypeUpdated, EventTrustMarkTypeDeleted,
 	EventTrustMarkIssued, EventTrustMarkRenewed, EventTrustMarkRevoked, EventTrustMarkUpdated, EventTrustMarkDeleted,
-	EventRegistration, EventRevocation, EventMetadataPolicyUpdate, EventMetadataUpdate, EventJWKSUpdate,
+	EventRegistration, EventRevocation, EventSuspension, EventMetadataPolicyUpdate, EventMetadataUpdate, EventJWKSUpdate,
 	EventServerEntitySigned, EventServerEntityDeleted,
 	EventHistoricalKeyRetired, EventHistoricalKeysSigned, EventHistoricalKeysDeleted,
 }
@@ -78,11 +79,21 @@ func EventType(t resource.Type, action string, op resource.Operation, before, af
 		}
 		return EventTrustMarkUpdated
 	case resource.TypeSubordinate:
+		_, suspensionChanged := diff["suspended"]
 		switch {
 		case action == ActionCreate:
 			return EventRegistration
-		case action == ActionDelete, deactivated:
+		case action == ActionDelete:
 			return EventRevocation
+		case deactivated, after["active"] == false && suspensionChanged:
+			// Deactivated, or (inactive) a suspension turned into a
+			// revocation or the other way round.
+			if after["suspended"] == true {
+				return EventSuspension
+			}
+			return EventRevocation
+		case before["active"] == false && after["active"] == true:
+			return EventRegistration // re-activated
 		}
 		for _, e := range subordinateUpdateEvents {
 			if _, changed := diff[e.field]; changed {

@@ -63,6 +63,14 @@ func (r *itemReader) bool(name string) bool {
 	return v.Value
 }
 
+// optionalBool returns a boolean attribute; false when absent.
+func (r *itemReader) optionalBool(name string) bool {
+	if _, present := r.item[name]; !present {
+		return false
+	}
+	return r.bool(name)
+}
+
 // object returns a map attribute; nil when absent or NULL.
 func (r *itemReader) object(name string) map[string]any {
 	switch v := r.item[name].(type) {

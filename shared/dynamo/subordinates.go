@@ -22,6 +22,9 @@ func subordinateItem(sub resource.Subordinate, a resource.Attribution, key []byt
 	w.optionalStr("expire_at", formatExpiry(sub.ExpireAt))
 	w.bool("autorenew", sub.Autorenew)
 	w.bool("active", sub.Active)
+	if sub.Suspended { // absent unless suspended, so older items diff as before
+		w.bool("suspended", true)
+	}
 	w.object("additional_claims", sub.AdditionalClaims)
 	w.optionalStr("statement", sub.Statement)
 	w.str(storage.AttrAdded, formatTime(sub.Added))
@@ -37,7 +40,7 @@ func readSubordinate(item map[string]types.AttributeValue) (resource.Subordinate
 		ID: r.int("id"), EntityID: r.str("entityid"), Metadata: r.object("metadata"),
 		ForcedMetadata: r.object("forced_metadata"), JWKS: r.object("jwks"),
 		RequiredTrustmarks: r.optionalStr("required_trustmarks"), ValidFor: r.int("valid_for"),
-		ExpireAt: parseExpiry(r.optionalStr("expire_at")), Autorenew: r.bool("autorenew"), Active: r.bool("active"),
+		ExpireAt: parseExpiry(r.optionalStr("expire_at")), Autorenew: r.bool("autorenew"), Active: r.bool("active"), Suspended: r.optionalBool("suspended"),
 		AdditionalClaims: r.object("additional_claims"), Statement: r.optionalStr("statement"),
 		Added: parseTime(r.str(storage.AttrAdded)), Version: r.int(storage.AttrVersion),
 	}

@@ -23,6 +23,10 @@ type Subordinate struct {
 	ExpireAt         *Expiry        `json:"expire_at"`
 	Autorenew        bool           `json:"autorenew"`
 	Active           bool           `json:"active"`
+	// Suspended tells a suspension (a temporary deactivation) from a
+	// revocation; only an inactive subordinate is suspended. Shown (and
+	// stored) only when true, so existing subordinates read as before.
+	Suspended        bool           `json:"suspended,omitempty"`
 	AdditionalClaims map[string]any `json:"additional_claims"`
 	// Statement is the signed subordinate statement: stored, not shown.
 	Statement *string   `json:"-"`
@@ -59,6 +63,7 @@ type SubordinateChanges struct {
 	ValidFor            *int64
 	Autorenew           *bool
 	Active              *bool
+	Suspended           *bool
 	SetAdditionalClaims bool
 	AdditionalClaims    map[string]any
 }
@@ -82,6 +87,7 @@ const (
 	msgSubordinateValidFor   = "valid_for is greater than allowed by system default 8760."
 	msgRenewInactiveSub      = "Cannot renew an inactive subordinate."
 	msgSubordinateConcurrent = "Subordinate is being changed concurrently; retry."
+	msgSuspendedActive       = "suspended requires active=false: only an inactive subordinate is suspended"
 )
 
 // Subordinates applies the Subordinate rules and signs the statements.
@@ -122,6 +128,9 @@ func checkSubordinate(sub Subordinate) error {
 	if total+JSONSize(sub.AdditionalClaims) > MaxFreeFormBytes {
 		return apperr.InvalidField("metadata", fmt.Sprintf("metadata, forced_metadata, jwks and additional_claims may hold at most %d bytes of JSON together", MaxFreeFormBytes))
 	}
+	if sub.Active && sub.Suspended {
+		return apperr.InvalidField("suspended", msgSuspendedActive)
+	}
 	if sub.ValidFor > MaxSubordinateValidFor {
 		return apperr.New(apperr.Invalid, sub.ID, msgSubordinateValidFor) // the id asked for: 0 on create
 	}
@@ -161,6 +170,12 @@ func (in SubordinateChanges) applyTo(sub *Subordinate) {
 	}
 	if in.Active != nil {
 		sub.Active = *in.Active
+	}
+	if in.Suspended != nil {
+		sub.Suspended = *in.Suspended
+	}
+	if sub.Active && (in.Suspended == nil || !*in.Suspended) {
+		sub.Suspended = false // re-activated: no longer suspended
 	}
 	if in.SetAdditionalClaims {
 		sub.AdditionalClaims = in.AdditionalClaims
