@@ -20,9 +20,9 @@ type Subordinate struct {
 	RequiredTrustmarks *string        `json:"required_trustmarks"`
 	ValidFor           int64          `json:"valid_for"`
 	// ExpireAt is the statement's exp; nil while inactive.
-	ExpireAt         *Expiry        `json:"expire_at"`
-	Autorenew        bool           `json:"autorenew"`
-	Active           bool           `json:"active"`
+	ExpireAt  *Expiry `json:"expire_at"`
+	Autorenew bool    `json:"autorenew"`
+	Active    bool    `json:"active"`
 	// Suspended tells a suspension (a temporary deactivation) from a
 	// revocation; only an inactive subordinate is suspended. Shown (and
 	// stored) only when true, so existing subordinates read as before.
