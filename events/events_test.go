@@ -103,6 +103,9 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		if strings.HasPrefix(resp.Headers["Content-Type"], "text/plain") {
 			return map[string]any{"text": resp.Body}
 		}
+		if ct := resp.Headers["Content-Type"]; strings.HasPrefix(ct, "application/") && strings.HasSuffix(ct, "+jwt") {
+			return map[string]any{"jwt": resp.Body, "content_type": ct}
+		}
 		var body map[string]any
 		if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 			t.Fatalf("%s: body is not a JSON object: %s", name, resp.Body)
@@ -150,6 +153,11 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 	invoke("renew-subordinate", 200)
 	if got := invoke("create-historical-keys", 404); got["message"] != "No historical keys found with exp field" {
 		t.Errorf("historical keys before any is retired: %v", got)
+	}
+	for _, name := range []string{"get-subordinate-events", "post-subordinate-events"} {
+		if got := invoke(name, 200); got["content_type"] != "application/entity-events-statement+jwt" || strings.Count(got["jwt"].(string), ".") != 2 {
+			t.Errorf("%s: %v", name, got)
+		}
 	}
 	statement := invoke("create-server-entity", 201)["entity_statement"]
 	if got := invoke("get-server-entity", 200); statement == nil || got["entity_statement"] != statement {

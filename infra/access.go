@@ -8,12 +8,17 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
+	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
 // AuditFunction is the function that consumes the resources table's stream.
 const AuditFunction = function.Audit
+
+// FederationFunction serves the public federation endpoints, throttled
+// apart from the admin API.
+const FederationFunction = function.Federation
 
 // DynamoDB actions granted. TransactWriteItems has no IAM action of its own:
 // each item of a transaction is authorised as its PutItem, UpdateItem,
@@ -41,6 +46,8 @@ type Access struct {
 	Table string
 	// Indexes grants on every index of the table instead of the table.
 	Indexes bool
+	// Index grants on that one index instead of the table.
+	Index string
 	Actions []string
 	// LeadingKeys are IAM StringLike patterns of the partition keys the
 	// actions may touch; empty means any item.
@@ -163,6 +170,17 @@ func deploymentsByName() []Function {
 			MemoryMB: 512, TimeoutSeconds: 10,
 			Tables: []string{tables.Auth.ID},
 			Access: sessionAccess,
+		},
+		{
+			// Public: it reads a subordinate's id by its entity id (the
+			// uniqueness guard) and its history (one index), and signs.
+			Name: function.Federation, Description: "Inmor federation endpoints (public): signed Subordinate Events",
+			MemoryMB: 256, TimeoutSeconds: 10,
+			Tables: []string{tables.Resources.ID, tables.Audit.ID},
+			Access: []Access{
+				{Table: tables.Resources.ID, Actions: []string{getItem}, LeadingKeys: []string{storage.UniquePrefix + string(resource.TypeSubordinate) + ".entityid"}},
+				{Table: tables.Audit.ID, Index: tables.AuditResource.Name, Actions: []string{query}},
+			},
 		},
 		{
 			// It also serves the admin pages, whose login opens sessions:

@@ -42,6 +42,11 @@ type Config struct {
 	// loginRateLimit, loginBurstLimit).
 	LoginRateLimit  float64
 	LoginBurstLimit float64
+	// EventsRateLimit and EventsBurstLimit throttle each public federation
+	// route (Subordinate Events), so that public traffic cannot use up the
+	// admin API's share (contexts eventsRateLimit, eventsBurstLimit).
+	EventsRateLimit  float64
+	EventsBurstLimit float64
 	// LogRetentionDays is how long the functions' logs and the API's access
 	// logs (which hold source IPs) are kept; the log groups are kept when
 	// the stack is deleted (context logRetentionDays, one of CloudWatch's
@@ -66,6 +71,8 @@ func DefaultConfig() Config {
 		APIBurstLimit:   100,
 		LoginRateLimit:  5,
 		LoginBurstLimit: 10,
+		EventsRateLimit:  20,
+		EventsBurstLimit: 40,
 
 		CheckpointRetentionDays: 400,
 		LogRetentionDays:        90,
@@ -110,6 +117,7 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	for key, into := range map[string]*float64{
 		"apiRateLimit": &c.APIRateLimit, "apiBurstLimit": &c.APIBurstLimit,
 		"loginRateLimit": &c.LoginRateLimit, "loginBurstLimit": &c.LoginBurstLimit,
+		"eventsRateLimit": &c.EventsRateLimit, "eventsBurstLimit": &c.EventsBurstLimit,
 	} {
 		if v := get(key); v != "" {
 			f, err := strconv.ParseFloat(v, 64)

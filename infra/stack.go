@@ -353,6 +353,9 @@ func (s *InmorStack) statement(a Access) awsiam.PolicyStatement {
 			}
 		}
 	}
+	if a.Index != "" {
+		resources = []string{*table.TableArn() + "/index/" + a.Index}
+	}
 	props := &awsiam.PolicyStatementProps{Actions: jsii.Strings(a.Actions...), Resources: jsii.Strings(resources...)}
 	if len(a.LeadingKeys) > 0 {
 		props.Conditions = &map[string]interface{}{
@@ -665,7 +668,7 @@ func (s *InmorStack) addAPI(targets map[string]string) {
 	}
 	sort.Strings(keys)
 	logins := loginRouteKeys(targets)
-	loginSettings := map[string]interface{}{}
+	routeSettings := map[string]interface{}{}
 	for _, key := range keys {
 		function := targets[key]
 		integration, ok := integrations[function]
@@ -686,18 +689,22 @@ func (s *InmorStack) addAPI(targets map[string]string) {
 			Integration: integration,
 		})
 		s.RouteKeys[key] = function
-		if contains(logins, key) {
+		rate, burst := 0.0, 0.0
+		switch {
+		case contains(logins, key):
+			rate, burst = s.Config.LoginRateLimit, s.Config.LoginBurstLimit
+		case function == FederationFunction:
+			rate, burst = s.Config.EventsRateLimit, s.Config.EventsBurstLimit
+		}
+		if rate > 0 {
 			// Route settings name existing routes.
 			s.Stage.Node().AddDependency(route)
 			// RouteSettings is free-form JSON in CloudFormation: CloudFormation's names.
-			loginSettings[key] = map[string]interface{}{
-				"ThrottlingRateLimit":  s.Config.LoginRateLimit,
-				"ThrottlingBurstLimit": s.Config.LoginBurstLimit,
-			}
+			routeSettings[key] = map[string]interface{}{"ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}
 		}
 	}
-	if len(loginSettings) > 0 {
-		stage.SetRouteSettings(&loginSettings)
+	if len(routeSettings) > 0 {
+		stage.SetRouteSettings(&routeSettings)
 	}
 }
 

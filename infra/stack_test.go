@@ -305,13 +305,15 @@ func recordEnv(read func(getenv func(string) string)) []string {
 // unsetVariables are read by the functions but deliberately left unset in
 // AWS, with the reason.
 var unsetVariables = map[string]string{
-	signing.EnvKeyFile:        "the local stack's key file; in AWS the functions sign with KMS",
-	app.EnvAttributionKeyFile: "the local stack's key file; in AWS ATTRIBUTION_KEY holds the key",
-	integrity.EnvKeyFile:      "the local stack's log key file; in AWS the audit function signs checkpoints with KMS",
-	"TA_AUTHORITY_HINTS":      "optional setting of the entity configuration (a trust anchor has none)",
-	"TA_TRUST_MARKS":          "optional setting of the entity configuration (none by default)",
-	"TA_TRUST_MARK_ISSUERS":   "optional setting of the entity configuration (only the trust anchor's own issuer by default)",
-	"TA_SERVER_EXPIRY_HOURS":  "optional setting of the entity configuration (8760 hours by default)",
+	signing.EnvKeyFile:                   "the local stack's key file; in AWS the functions sign with KMS",
+	app.EnvAttributionKeyFile:            "the local stack's key file; in AWS ATTRIBUTION_KEY holds the key",
+	integrity.EnvKeyFile:                 "the local stack's log key file; in AWS the audit function signs checkpoints with KMS",
+	"TA_AUTHORITY_HINTS":                 "optional setting of the entity configuration (a trust anchor has none)",
+	"TA_TRUST_MARKS":                     "optional setting of the entity configuration (none by default)",
+	"TA_TRUST_MARK_ISSUERS":              "optional setting of the entity configuration (only the trust anchor's own issuer by default)",
+	"TA_SERVER_EXPIRY_HOURS":             "optional setting of the entity configuration (8760 hours by default)",
+	"SUBORDINATE_EVENTS_TTL_HOURS":       "optional setting of the Subordinate Events statements (24 hours by default)",
+	"SUBORDINATE_EVENTS_INFORMATION_URI": "optional setting of the Subordinate Events statements (no information_uri by default)",
 }
 
 // The stack sets every variable the functions read (app.ConfigFromEnv
@@ -479,8 +481,23 @@ func TestStageAndCORS(t *testing.T) {
 			t.Errorf("login route %q throttling %v, want rate 5, burst 10", key, login)
 		}
 	}
-	if n := len(get(p, "RouteSettings").(map[string]any)); n != len(logins) {
-		t.Errorf("%d route settings, want %d (the login routes)", n, len(logins))
+	var federation []string
+	for key, function := range targets {
+		if function == FederationFunction {
+			federation = append(federation, key)
+		}
+	}
+	if !contains(federation, "GET "+adminapi.SubordinateEventsPath) || !contains(federation, "POST "+adminapi.SubordinateEventsPath) {
+		t.Errorf("federation routes %v lack Subordinate Events", federation)
+	}
+	for _, key := range federation {
+		events := get(p, "RouteSettings", key)
+		if get(events, "ThrottlingRateLimit") != float64(20) || get(events, "ThrottlingBurstLimit") != float64(40) {
+			t.Errorf("public route %q throttling %v, want rate 20, burst 40 of its own", key, events)
+		}
+	}
+	if n := len(get(p, "RouteSettings").(map[string]any)); n != len(logins)+len(federation) {
+		t.Errorf("%d route settings, want %d (the login and federation routes)", n, len(logins)+len(federation))
 	}
 	apis := s.ofType("AWS::ApiGatewayV2::Api")
 	if len(apis) != 1 {
@@ -759,6 +776,9 @@ func expectedDynamoGrants(f Function) []grant {
 				}
 			}
 		}
+		if a.Index != "" {
+			resources = []string{"table:" + a.Table + "/index/" + a.Index}
+		}
 		lk := append([]string(nil), a.LeadingKeys...)
 		sort.Strings(lk)
 		for _, act := range a.Actions {
@@ -894,8 +914,9 @@ func TestSigningKey(t *testing.T) {
 			signers = append(signers, s.logicalID(s.stack.Roles[f.Name])+".Arn")
 		}
 	}
-	if !sameStrings(signers, []string{s.logicalID(s.stack.Roles[function.TrustMarks]) + ".Arn", s.logicalID(s.stack.Roles[function.Subordinates]) + ".Arn"}) {
-		t.Errorf("signers %v, want the trustmarks and subordinates roles", signers)
+	want := []string{s.logicalID(s.stack.Roles[function.TrustMarks]) + ".Arn", s.logicalID(s.stack.Roles[function.Subordinates]) + ".Arn", s.logicalID(s.stack.Roles[function.Federation]) + ".Arn"}
+	if !sameStrings(signers, want) {
+		t.Errorf("signers %v, want the trustmarks, subordinates and federation roles", signers)
 	}
 	deniesSigningGrants := false
 	for _, st := range get(k.Properties, "KeyPolicy", "Statement").([]any) {

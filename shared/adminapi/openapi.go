@@ -153,6 +153,9 @@ func componentSchemas() object {
 		"Message": object{"type": "object", "required": []string{"message", "id"}, "properties": object{
 			"message": prop("string"), "id": prop("integer"),
 		}},
+		"FederationError": object{"type": "object", "required": []string{"error", "error_description"}, "properties": object{
+			"error": prop("string", "enum", []string{"invalid_request", "not_found", "server_error"}), "error_description": prop("string"),
+		}},
 		"EntityStatement": object{"type": "object", "required": []string{"entity_statement"}, "properties": object{
 			"entity_statement": prop("string", "description", "The signed entity-statement+jwt."),
 		}},

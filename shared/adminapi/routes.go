@@ -326,6 +326,20 @@ var Routes = []Route{
 		OperationID: "openapi", Summary: "This OpenAPI document.", Public: true,
 		Responses: map[int]string{200: ""},
 	},
+	// The federation endpoints: public, outside /api/v1.
+	{
+		Method: http.MethodGet, Path: SubordinateEventsPath, Function: function.Federation, Public: true,
+		OperationID: "getSubordinateEvents",
+		Summary:     "A subordinate's events (OpenID Federation Subordinate Events): a signed entity-events-statement+jwt.",
+		Params:      []Param{{Name: "sub", In: "query", Type: "string", Required: true, Description: "The subordinate's entity id."}},
+		Responses:   map[int]string{200: "", 400: "FederationError", 404: "FederationError", 500: "FederationError"},
+	},
+	{
+		Method: http.MethodPost, Path: SubordinateEventsPath, Function: function.Federation, Public: true,
+		OperationID: "postSubordinateEvents",
+		Summary:     "The same, with sub in a form body (application/x-www-form-urlencoded).",
+		Responses:   map[int]string{200: "", 400: "FederationError", 404: "FederationError", 500: "FederationError"},
+	},
 	// The admin view: read-only HTML pages for staff sessions.
 	// Write methods on the list and the entry answer 405.
 	{

@@ -24,6 +24,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/fedevents"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
@@ -100,7 +101,8 @@ func handlers(a authn) (map[string]http.Handler, *memstore.Store, *fakeReader) {
 			a, store),
 		function.AuditQuery: NewAuditQueryHandler(reader, nil, a, testCursors, stubPages()),
 		// Without stores: these tests reach no route that reads them.
-		function.Auth: NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
+		function.Federation: NewFederationHandler(fedevents.Publisher{}),
+		function.Auth:       NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
 	}, store, reader
 }
 
@@ -141,6 +143,11 @@ func TestRoutesAreUnique(t *testing.T) {
 		if r.Page {
 			if r.Path != AdminPath && !strings.HasPrefix(r.Path, AdminPath+"/") || r.Function != function.AuditQuery || r.Public {
 				t.Errorf("page %s must be under %s, served by %s, and not Public (it checks the session itself)", r.Key(), AdminPath, function.AuditQuery)
+			}
+		} else if r.Function == function.Federation {
+			// The federation endpoints are public, at the origin's root.
+			if !r.Public || strings.HasPrefix(r.Path, BasePath+"/") {
+				t.Errorf("federation route %s must be public and outside %s", r.Key(), BasePath)
 			}
 		} else if !strings.HasPrefix(r.Path, BasePath+"/") {
 			t.Errorf("route %s is not under %s", r.Key(), BasePath)
@@ -370,8 +377,8 @@ func TestEveryRouteIsServed(t *testing.T) {
 			}
 			if r.Public {
 				// Without a body or a session: login fails validation, me
-				// has no session; the others answer.
-				want := map[string]int{"login": 422, "me": 401}[r.OperationID]
+				// has no session, the events want a sub; the others answer.
+				want := map[string]int{"login": 422, "me": 401, "getSubordinateEvents": 400, "postSubordinateEvents": 400}[r.OperationID]
 				if want == 0 {
 					want = 200
 				}

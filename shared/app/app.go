@@ -68,6 +68,7 @@ var specs = []Spec{
 	{Name: function.Subordinates, Kind: HTTP, Signs: true},
 	{Name: function.AuditQuery, Kind: HTTP},
 	{Name: function.Auth, Kind: HTTP},
+	{Name: function.Federation, Kind: HTTP, Signs: true},
 	{Name: function.Audit, Kind: Stream, Checkpoints: true},
 }
 

@@ -53,6 +53,29 @@ type Config struct {
 	// Server holds the settings of the entity configuration, as given;
 	// ServerConfig reads them.
 	Server ServerSettings
+	// EventsTTLHours (SUBORDINATE_EVENTS_TTL_HOURS, default 24) is how long
+	// a Subordinate Events statement is valid; EventsInformationURI
+	// (SUBORDINATE_EVENTS_INFORMATION_URI) the template of each event's
+	// information_uri ({sub}, {entry}). EventsTTL reads the first.
+	EventsTTLHours       string
+	EventsInformationURI string
+}
+
+// maxEventsTTLHours bounds SUBORDINATE_EVENTS_TTL_HOURS at a week.
+const maxEventsTTLHours = 168
+
+// EventsTTL is the lifetime of a Subordinate Events statement; an error
+// names the variable when it is malformed.
+func (c Config) EventsTTL() (time.Duration, error) {
+	s := strings.TrimSpace(c.EventsTTLHours)
+	if s == "" {
+		return 24 * time.Hour, nil
+	}
+	hours, err := strconv.Atoi(s)
+	if err != nil || hours < 1 || hours > maxEventsTTLHours {
+		return 0, fmt.Errorf("SUBORDINATE_EVENTS_TTL_HOURS: want whole hours from 1 to %d, got %q", maxEventsTTLHours, s)
+	}
+	return time.Duration(hours) * time.Hour, nil
 }
 
 // ServerSettings are the optional settings of the trust anchor's entity
@@ -198,6 +221,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	c.SessionCookieSecure = getenv("SESSION_COOKIE_SECURE") != "false"
 	c.CursorKey = []byte(getenv("AUDIT_CURSOR_KEY"))
 	c.StreamARN = getenv("RESOURCES_STREAM_ARN")
+	c.EventsTTLHours, c.EventsInformationURI = getenv("SUBORDINATE_EVENTS_TTL_HOURS"), getenv("SUBORDINATE_EVENTS_INFORMATION_URI")
 	c.Server = ServerSettings{
 		AuthorityHints: getenv("TA_AUTHORITY_HINTS"), TrustMarks: getenv("TA_TRUST_MARKS"),
 		TrustMarkIssuers: getenv("TA_TRUST_MARK_ISSUERS"), ExpiryHours: getenv("TA_SERVER_EXPIRY_HOURS"),

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -17,6 +18,8 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/audit"
+	"github.com/inmor/inmor-serverless/shared/fedevents"
+	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
@@ -395,4 +398,67 @@ func (l *AuditLog) Get(ctx context.Context, id int64) (json.RawMessage, error) {
 		detail = audit.WithLeafHash(detail, tlog.Hash(raw.Value[:tlog.HashSize]).String())
 	}
 	return detail, nil
+}
+
+// SubordinateChanges implements fedevents.History: one query of the
+// by_resource index, oldest first, reading only the attributes the events
+// need (a page per MB of them).
+func (l *AuditLog) SubordinateChanges(ctx context.Context, id int64) ([]fedevents.Change, error) {
+	var out []fedevents.Change
+	var start map[string]types.AttributeValue
+	for {
+		page, err := l.Client.Query(ctx, &dynamodb.QueryInput{
+			TableName:              aws.String(l.Table),
+			IndexName:              aws.String(tables.AuditResource.Name),
+			KeyConditionExpression: aws.String("#k = :k"),
+			ProjectionExpression:   aws.String("#s, #e, #a, #ok"),
+			ExpressionAttributeNames: map[string]string{
+				"#k": tables.AuditResource.Attribute, "#s": tables.AuditSortAttribute, "#e": tables.AuditEventType.Attribute,
+				"#a": tables.AuditAuthMethod.Attribute, "#ok": tables.AuditSuccess.Attribute,
+			},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":k": str(audit.ResourceKey(string(resource.TypeSubordinate), id))},
+			ScanIndexForward:          aws.Bool(true),
+			ExclusiveStartKey:         start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read the history of Subordinate %d: %w", id, err)
+		}
+		for _, item := range page.Items {
+			c, err := changeOf(item)
+			if err != nil {
+				return nil, fmt.Errorf("the history of Subordinate %d: %w", id, err)
+			}
+			out = append(out, c)
+		}
+		if page.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		start = page.LastEvaluatedKey
+	}
+}
+
+// changeOf reads an entry's index attributes: its sort key holds the
+// timestamp and the id ("<time>#<20-digit id>").
+func changeOf(item map[string]types.AttributeValue) (fedevents.Change, error) {
+	text := func(name string) string {
+		s, _ := item[name].(*types.AttributeValueMemberS)
+		if s == nil {
+			return ""
+		}
+		return s.Value
+	}
+	sortKey := text(tables.AuditSortAttribute)
+	at, idText, ok := strings.Cut(sortKey, "#")
+	committed, err := time.Parse(audit.TimeFormat, at)
+	if !ok || err != nil {
+		return fedevents.Change{}, fmt.Errorf("unreadable sort key %q", sortKey)
+	}
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil {
+		return fedevents.Change{}, fmt.Errorf("unreadable sort key %q", sortKey)
+	}
+	return fedevents.Change{
+		EntryID: id, Committed: committed, EventType: text(tables.AuditEventType.Attribute),
+		AuthMethod: text(tables.AuditAuthMethod.Attribute), Success: text(tables.AuditSuccess.Attribute) == "true",
+	}, nil
 }

@@ -2,7 +2,10 @@ package dynamo
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -98,4 +101,22 @@ func (s *Resources) ReplaceSubordinate(ctx context.Context, sub resource.Subordi
 		return sub, err
 	}
 	return sub, s.replaceItem(ctx, item, expected)
+}
+
+// SubordinateID implements fedevents.Directory: the entity id's
+// uniqueness guard, one GetItem.
+func (s *Resources) SubordinateID(ctx context.Context, entityID string) (int64, error) {
+	out, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.Table), Key: guardKey(resource.TypeSubordinate, "entityid", entityID),
+		ProjectionExpression: aws.String("id"),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("find Subordinate: %w", err)
+	}
+	if out.Item == nil {
+		return 0, apperr.E(apperr.Op("dynamo.Resources"), apperr.NotFound)
+	}
+	r := &itemReader{item: out.Item}
+	id := r.int("id")
+	return id, r.err
 }

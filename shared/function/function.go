@@ -11,6 +11,8 @@ const (
 	Subordinates   = "subordinates"
 	AuditQuery     = "auditquery"
 	Auth           = "auth"
+	// Federation serves the public federation endpoints (Subordinate Events).
+	Federation = "federation"
 	// Audit consumes the resources table's stream.
 	Audit = "audit"
 )

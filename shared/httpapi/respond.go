@@ -147,3 +147,28 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		WriteJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal server error"})
 	}
 }
+
+// WriteFederationError writes err in the OpenID Federation error format
+// ({"error", "error_description"}), for the public federation endpoints:
+// Invalid (and a body over the limit) is 400 invalid_request, NotFound 404
+// not_found; anything else is logged with the request id and answered
+// 500 server_error.
+func WriteFederationError(w http.ResponseWriter, r *http.Request, err error) {
+	message := apperr.MessageOf(err)
+	switch apperr.KindOf(err) {
+	case apperr.Invalid, apperr.Unprocessable:
+		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": message})
+	case apperr.TooLarge:
+		WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "The request body is too large."})
+	case apperr.NotFound:
+		WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not_found", "error_description": message})
+	default:
+		if ClientGone(r) {
+			WriteClientGone(w, r)
+			return
+		}
+		slog.ErrorContext(r.Context(), "request failed", "error", err.Error(),
+			"request_id", RequestContextOf(r.Context()).RequestID, "method", r.Method, "path", r.URL.Path)
+		WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "Internal server error."})
+	}
+}

@@ -40,6 +40,8 @@ var FederationEndpoints = []struct{ Name, Path string }{
 	{"federation_trust_mark_endpoint", "/trust_mark"},
 	{"federation_historical_keys_endpoint", "/historical_keys"},
 	{"federation_collection_endpoint", "/collection"},
+	// OpenID Federation Subordinate Events, served by this system.
+	{"federation_subordinate_events_endpoint", "/federation_subordinate_events_endpoint"},
 }
 
 // ServerEntity is the trust anchor's entity configuration as last signed.

@@ -7,6 +7,7 @@ import (
 	_ "github.com/inmor/inmor-serverless/shared/app/audit"
 	_ "github.com/inmor/inmor-serverless/shared/app/auditquery"
 	_ "github.com/inmor/inmor-serverless/shared/app/auth"
+	_ "github.com/inmor/inmor-serverless/shared/app/federation"
 	_ "github.com/inmor/inmor-serverless/shared/app/subordinates"
 	_ "github.com/inmor/inmor-serverless/shared/app/trustmarks"
 	_ "github.com/inmor/inmor-serverless/shared/app/trustmarktypes"
