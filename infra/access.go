@@ -47,7 +47,7 @@ type Access struct {
 	// Indexes grants on every index of the table instead of the table.
 	Indexes bool
 	// Index grants on that one index instead of the table.
-	Index string
+	Index   string
 	Actions []string
 	// LeadingKeys are IAM StringLike patterns of the partition keys the
 	// actions may touch; empty means any item.

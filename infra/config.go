@@ -64,13 +64,13 @@ var logRetentionPeriods = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 
 // DefaultConfig is the configuration when no context value is given.
 func DefaultConfig() Config {
 	return Config{
-		StackName:       "Inmor",
-		BuildDir:        "build",
-		RetainData:      true,
-		APIRateLimit:    50,
-		APIBurstLimit:   100,
-		LoginRateLimit:  5,
-		LoginBurstLimit: 10,
+		StackName:        "Inmor",
+		BuildDir:         "build",
+		RetainData:       true,
+		APIRateLimit:     50,
+		APIBurstLimit:    100,
+		LoginRateLimit:   5,
+		LoginBurstLimit:  10,
 		EventsRateLimit:  20,
 		EventsBurstLimit: 40,
 

@@ -29,9 +29,9 @@ func TestEvents(t *testing.T) {
 		change(3, 5, audit.EventMetadataUpdate, "session", true),
 		change(4, 6, audit.EventMetadataPolicyUpdate, "api_key", true),
 		change(5, 7, audit.EventJWKSUpdate, "cli", true),
-		change(6, 8, "", "api_key", true),                           // a renew: no event type
+		change(6, 8, "", "api_key", true),                              // a renew: no event type
 		change(7, 9, audit.EventJWKSUpdate, audit.AuthOutOfBand, true), // never published
-		change(8, 10, audit.EventRevocation, "api_key", false),        // a failed attempt
+		change(8, 10, audit.EventRevocation, "api_key", false),         // a failed attempt
 		change(9, 11, audit.EventSuspension, "api_key", true),
 		change(10, 12, audit.EventRegistration, "api_key", true),
 		change(11, 13, audit.EventRevocation, "api_key", true),

@@ -21,7 +21,9 @@ func eventsPath(sub string) string {
 
 // nextSecond waits for the next whole second, so that the next change
 // has an iat of its own.
-func nextSecond() { time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 20*time.Millisecond))) }
+func nextSecond() {
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 20*time.Millisecond)))
+}
 
 // entityConfigurationKeys signs the trust anchor's entity configuration and
 // returns its jwks (go-jose's), as a relying party would read them.
