@@ -30,6 +30,8 @@ const (
 	testEntityID = "https://ta.example.org"
 	testOrigin   = "https://admin.example.org"
 	testOrigin2  = "http://localhost:5173"
+	// testBreakGlass is the break-glass role the tests deploy with.
+	testBreakGlass = "arn:aws:iam::123456789012:role/ops/InmorBreakGlass"
 )
 
 type synthesis struct {
@@ -89,9 +91,10 @@ func synthesize() (*synthesis, error) {
 	app, stack, err := newApp(&awscdk.AppProps{
 		Outdir: jsii.String(outdir),
 		Context: &map[string]any{
-			"buildDir":       build,
-			"entityId":       testEntityID,
-			"allowedOrigins": testOrigin + ", " + testOrigin2,
+			"buildDir":          build,
+			"entityId":          testEntityID,
+			"allowedOrigins":    testOrigin + ", " + testOrigin2,
+			"breakGlassRoleArn": testBreakGlass,
 		},
 	})
 	if err != nil {
