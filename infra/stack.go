@@ -814,7 +814,9 @@ func (s *InmorStack) addOutputs() {
 	out("SigningKeyArn", "The trust anchor's KMS signing key (ECC_NIST_P256)", s.SigningKey.KeyArn())
 	out("AuditLogKeyArn", "The audit log's KMS key (Ed25519): AUDIT_LOG_KMS_KEY_ID for inmorctl audit log-key", s.LogKey.KeyArn())
 	out("CheckpointBucketName", "The Object Lock bucket of the audit log's checkpoint copies", s.CheckpointBucket.BucketName())
-	out("AlarmTopicArn", "Subscribe to receive the alarms", s.AlarmTopic.TopicArn())
+	out("AlarmTopicArn", "Subscribe to receive the alarms and alerts", s.AlarmTopic.TopicArn())
+	out("AuditBackupVaultName", "The locked AWS Backup vault of the audit table's daily backups", s.BackupVault.BackupVaultName())
+	out("TrailBucketName", "The bucket of the trail's log files (write management events, the audit function's invocations)", s.TrailBucket.BucketName())
 	out("AuditFailuresQueueUrl", "Stream batches the audit function gave up on", s.AuditFailures.QueueUrl())
 }
 
