@@ -50,10 +50,10 @@ type Config struct {
 	// loginRateLimit, loginBurstLimit).
 	LoginRateLimit  float64
 	LoginBurstLimit float64
-	// LogRetentionDays is how long the functions' logs and the API's access
-	// logs (which hold source IPs) are kept; the log groups are kept when
-	// the stack is deleted (context logRetentionDays, one of CloudWatch's
-	// retention periods).
+	// LogRetentionDays is how long the functions' logs, the API's access
+	// logs (which hold source IPs) and the trail's log files are kept; the
+	// log groups and the trail's bucket are kept when the stack is deleted
+	// (context logRetentionDays, one of CloudWatch's retention periods).
 	LogRetentionDays int
 	// CheckpointRetentionDays is how long the Object Lock of the bucket
 	// of checkpoint copies keeps each one, in compliance mode: no one can

@@ -1091,7 +1091,7 @@ func TestNagAwsSolutions(t *testing.T) {
 		}
 	}
 	all := append(append(append(append([]Suppression{}, StackSuppressions...), functionSuppressions...), auditSuppressions...), auditFailuresSuppressions...)
-	for _, sup := range append(append(append(all, cursorKeySuppressions...), attributionKeySuppressions...), checkpointBucketSuppressions...) {
+	for _, sup := range append(append(append(append(all, cursorKeySuppressions...), attributionKeySuppressions...), checkpointBucketSuppressions...), trailBucketSuppressions...) {
 		if len(sup.Reason) < 60 {
 			t.Errorf("suppression %s: reason %q is too thin", sup.ID, sup.Reason)
 		}
