@@ -191,10 +191,14 @@ func (s *InmorStack) addControlPlaneAlerts() {
 			},
 		})
 	// The stream mapping's invocations are made by the Lambda service
-	// itself: CloudTrail records them with userIdentity.invokedBy
-	// "lambda.amazonaws.com". Any other Invoke (a user, a role, another
-	// service) has no invokedBy or another one, and alerts: the audit
-	// function must only ever see its stream's records.
+	// itself. CloudTrail names the service that made a call in
+	// userIdentity.invokedBy (a Step Functions task's Invoke has
+	// "states.amazonaws.com", beside the role it ran as), so the mapping's
+	// have "lambda.amazonaws.com". Any other Invoke (a user or a role: no
+	// invokedBy; another service: another one) alerts, since the audit
+	// function must only ever see its stream's records. The function is
+	// matched in resources, which names it unqualified (requestParameters
+	// may be null).
 	s.alert("AuditFunctionInvokeAlert", "The audit function was invoked by someone other than its stream mapping.",
 		"aws.lambda", map[string]interface{}{
 			"eventSource": []interface{}{"lambda.amazonaws.com"},

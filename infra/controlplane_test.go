@@ -429,15 +429,20 @@ func TestControlPlaneAlerts(t *testing.T) {
 		t.Errorf("alert on a read: %s", jsonString(e))
 	}
 	audit := s.logicalID(s.stack.Functions[AuditFunction]) + ".Arn"
-	mapping := map[string]any{"type": "AWSService", "invokedBy": "lambda.amazonaws.com"}
-	for _, who := range []map[string]any{admin, {"type": "AWSService", "invokedBy": "apigateway.amazonaws.com"}} {
+	// A service's call names it in invokedBy, beside the role it ran as.
+	byService := func(service string) map[string]any {
+		return map[string]any{"type": "AssumedRole", "invokedBy": service, "arn": "arn:aws:sts::123456789012:assumed-role/AuditRole/session",
+			"sessionContext": map[string]any{"sessionIssuer": map[string]any{"type": "Role", "arn": s.logicalID(s.stack.Roles[AuditFunction]) + ".Arn"}}}
+	}
+	mapping := byService("lambda.amazonaws.com")
+	for _, who := range []map[string]any{admin, byService("states.amazonaws.com"), byService("apigateway.amazonaws.com")} {
 		for _, fn := range []string{audit, audit + ":$LATEST"} {
 			if e := apiCall("lambda", "Invoke", who, map[string]any{"functionName": fn}, fn); !alerts(e) {
 				t.Errorf("no alert on %s", jsonString(e))
 			}
 		}
 	}
-	if e := apiCall("lambda", "Invoke", mapping, map[string]any{"functionName": audit}, audit); alerts(e) {
+	if e := apiCall("lambda", "Invoke", mapping, nil, audit); alerts(e) {
 		t.Errorf("alert on the stream mapping's invocation: %s", jsonString(e))
 	}
 	for _, fn := range []string{s.logicalID(s.stack.Functions[AuditFunction]) + "2.Arn", audit + "2", s.logicalID(s.stack.Functions[function.Auth]) + ".Arn"} {
