@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,13 @@ type Config struct {
 	// AlarmEmail, when set, subscribes an address to the alarm topic
 	// (context alarmEmail).
 	AlarmEmail string
+	// BreakGlassRoleArn names the one IAM role of the account that may
+	// change the key policy of, disable or schedule the deletion of the
+	// signing key and the audit log key, and change the audit table's
+	// control plane (backups, TTL, settings, resource policy, deletion);
+	// deployments that change those run as it (context breakGlassRoleArn).
+	// Empty: none of those actions is restricted, and synthesis warns.
+	BreakGlassRoleArn string
 	// RetainData keeps the resources and auth tables when the stack is
 	// deleted (context retainData, default true). The audit table and the
 	// signing key are always kept.
@@ -47,10 +55,10 @@ type Config struct {
 	// admin API's share (contexts eventsRateLimit, eventsBurstLimit).
 	EventsRateLimit  float64
 	EventsBurstLimit float64
-	// LogRetentionDays is how long the functions' logs and the API's access
-	// logs (which hold source IPs) are kept; the log groups are kept when
-	// the stack is deleted (context logRetentionDays, one of CloudWatch's
-	// retention periods).
+	// LogRetentionDays is how long the functions' logs, the API's access
+	// logs (which hold source IPs) and the trail's log files are kept; the
+	// log groups and the trail's bucket are kept when the stack is deleted
+	// (context logRetentionDays, one of CloudWatch's retention periods).
 	LogRetentionDays int
 	// CheckpointRetentionDays is how long the Object Lock of the bucket
 	// of checkpoint copies keeps each one, in compliance mode: no one can
@@ -60,6 +68,9 @@ type Config struct {
 
 // logRetentionPeriods are the retention periods CloudWatch Logs accepts, in days.
 var logRetentionPeriods = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// roleArn matches the ARN of an IAM role (with its path, if any).
+var roleArn = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
 
 // DefaultConfig is the configuration when no context value is given.
 func DefaultConfig() Config {
@@ -107,6 +118,10 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 	c.EntityID = get("entityId")
 	c.TrustMarkIssuer = get("trustMarkIssuer")
 	c.AlarmEmail = get("alarmEmail")
+	c.BreakGlassRoleArn = get("breakGlassRoleArn")
+	if c.BreakGlassRoleArn != "" && !roleArn.MatchString(c.BreakGlassRoleArn) {
+		return c, fmt.Errorf("context breakGlassRoleArn: want an IAM role ARN (arn:aws:iam::<account>:role/<name>), got %q", c.BreakGlassRoleArn)
+	}
 	if v := get("retainData"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -1,7 +1,9 @@
 // Command infra is the AWS CDK app of Inmor serverless: the DynamoDB
 // tables (from shared/tables), the Lambda functions (from `make build`),
 // the HTTP API (from shared/adminapi's route table), the stream mapping of the
-// audit function, the signing key, least-privilege roles and alarms.
+// audit function, the signing and audit log keys, least-privilege roles,
+// alarms, and what guards the audit log's control plane: the break-glass
+// role's policies, locked backups, a trail and alerts.
 // Run it through the CDK CLI: `make synth`, `make deploy`, `make destroy`.
 package main
 

@@ -68,6 +68,11 @@ var (
 		Reason: "Only the audit function writes the bucket (s3:PutObject of checkpoints, logged by the function), nothing " +
 			"reads it but auditors, and Object Lock forbids deletes; an access log bucket would add a second bucket to keep.",
 	}}
+	trailBucketSuppressions = []Suppression{{
+		ID: "AwsSolutions-S1",
+		Reason: "Only CloudTrail writes the bucket (its log files, and digest files that prove them unchanged), and only " +
+			"investigators read it; an access log bucket would add a second bucket to keep.",
+	}}
 	cursorKeySuppressions = []Suppression{{
 		ID: "AwsSolutions-SMG4",
 		Reason: "The cursor key only authenticates the audit log's paging cursors; it is injected at deploy time, and " +
@@ -106,6 +111,7 @@ func addNagSuppressions(s *InmorStack) {
 	}
 	cdknag.NagSuppressions_AddResourceSuppressions(s.AttributionKey, nagPack(attributionKeySuppressions), jsii.Bool(true))
 	cdknag.NagSuppressions_AddResourceSuppressions(s.CheckpointBucket, nagPack(checkpointBucketSuppressions), jsii.Bool(true))
+	cdknag.NagSuppressions_AddResourceSuppressions(s.TrailBucket, nagPack(trailBucketSuppressions), jsii.Bool(true))
 }
 
 // checkWithNag runs cdk-nag's AwsSolutions pack over the app: findings

@@ -18,9 +18,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsbackup"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudtrail"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -87,6 +90,17 @@ type InmorStack struct {
 	AuditFailures awssqs.Queue
 	AlarmTopic    awssns.Topic
 	Alarms        []awscloudwatch.Alarm
+	// Alerts publish control plane calls on the keys and the audit table,
+	// and foreign invocations of the audit function, to AlarmTopic.
+	Alerts []awsevents.Rule
+	// Trail logs the write management events and the audit function's
+	// invocations into TrailBucket, for the alerts.
+	Trail       awscloudtrail.Trail
+	TrailBucket awss3.Bucket
+	// BackupVault holds the audit table's daily backups under a vault
+	// lock; BackupSelection puts the table in the plan.
+	BackupVault     awsbackup.BackupVault
+	BackupSelection awsbackup.BackupSelection
 }
 
 // constructName turns a function name into a construct id prefix.
@@ -144,15 +158,19 @@ func NewInmorStack(scope constructs.Construct, cfg Config, props *awscdk.StackPr
 			Description: jsii.String("Inmor " + f.Name + " function"),
 		})
 	}
+	s.warnWithoutBreakGlass()
 	s.addSigningKey(specs)
 	s.addLogKey()
 	s.addCheckpointBucket()
 	s.addTables()
+	s.addAuditBackup()
 	s.addAlarmTopic()
 	s.addFunctions(specs)
 	s.addStreamMapping()
 	s.addAPI(targets)
 	s.addAlarms(specs)
+	s.addTrail()
+	s.addControlPlaneAlerts()
 	s.addOutputs()
 	addNagSuppressions(s)
 	return s, nil
@@ -163,9 +181,11 @@ func NewInmorStack(scope constructs.Construct, cfg Config, props *awscdk.StackPr
 // read its public key; and no grant may let its grantee sign, otherwise
 // anyone allowed kms:CreateGrant could grant itself Sign. Because KMS
 // honours IAM policies only as far as the key policy delegates, no IAM
-// policy elsewhere in the account can grant signing either.
-func signingKeyPolicy(sid string, signers []awsiam.IPrincipal) awsiam.PolicyDocument {
-	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+// policy elsewhere in the account can grant signing either. With a
+// break-glass role, only it may change the key's policy, disable the key or
+// schedule its deletion.
+func signingKeyPolicy(sid string, signers []awsiam.IPrincipal, breakGlassRoleArn string) awsiam.PolicyDocument {
+	statements := []awsiam.PolicyStatement{
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("AccountAdministersButDoesNotSign"),
 			Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
@@ -188,7 +208,11 @@ func signingKeyPolicy(sid string, signers []awsiam.IPrincipal) awsiam.PolicyDocu
 				"ForAnyValue:StringEquals": map[string]interface{}{"kms:GrantOperations": []string{"Sign"}},
 			},
 		}),
-	}})
+	}
+	if guard := onlyBreakGlass("OnlyTheBreakGlassRoleChangesTheKey", breakGlassRoleArn, keyControlActions); guard != nil {
+		statements = append(statements, guard)
+	}
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements})
 }
 
 // addSigningKey creates the trust anchor's signing key. Its key policy lets
@@ -202,7 +226,7 @@ func (s *InmorStack) addSigningKey(specs []Function) {
 			signers = append(signers, s.Roles[f.Name])
 		}
 	}
-	policy := signingKeyPolicy("OnlyTheSigningFunctionsSign", signers)
+	policy := signingKeyPolicy("OnlyTheSigningFunctionsSign", signers, s.Config.BreakGlassRoleArn)
 	s.SigningKey = awskms.NewKey(s.Stack, jsii.String("SigningKey"), &awskms.KeyProps{
 		Description:   jsii.String("Inmor trust anchor signing key (ES256): trust marks and subordinate statements"),
 		KeySpec:       awskms.KeySpec_ECC_NIST_P256,
@@ -229,7 +253,7 @@ func (s *InmorStack) addSigningKey(specs []Function) {
 // (what auditors verify with).
 func (s *InmorStack) addLogKey() {
 	audit := s.Roles[AuditFunction]
-	policy := signingKeyPolicy("OnlyTheAuditFunctionSigns", []awsiam.IPrincipal{audit})
+	policy := signingKeyPolicy("OnlyTheAuditFunctionSigns", []awsiam.IPrincipal{audit}, s.Config.BreakGlassRoleArn)
 	s.LogKey = awskms.NewKey(s.Stack, jsii.String("AuditLogKey"), &awskms.KeyProps{
 		Description:   jsii.String("Inmor audit log key (Ed25519): signs the log's checkpoints"),
 		KeySpec:       awskms.KeySpec_ECC_NIST_EDWARDS25519,
@@ -268,8 +292,11 @@ func (s *InmorStack) addCheckpointBucket() {
 
 // auditTablePolicy is the audit table's resource policy: nobody but the
 // audit function's role may write items, and nobody may delete one (TTL
-// expiry of markers is done by DynamoDB itself). It binds administrators
-// too, until they change the policy (a CloudTrail-logged act).
+// expiry of markers is done by DynamoDB itself). With a break-glass role,
+// only it may change the table's control plane (backups, TTL, settings,
+// the policy itself) or delete the table; without one, administrators are
+// bound too, until they change the policy (a CloudTrail-logged act that
+// alerts).
 func (s *InmorStack) auditTablePolicy() awsiam.PolicyDocument {
 	var others []string
 	for _, a := range writeActions {
@@ -277,7 +304,7 @@ func (s *InmorStack) auditTablePolicy() awsiam.PolicyDocument {
 			others = append(others, a)
 		}
 	}
-	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+	statements := []awsiam.PolicyStatement{
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("OnlyTheAuditFunctionWrites"),
 			Effect:     awsiam.Effect_DENY,
@@ -295,7 +322,11 @@ func (s *InmorStack) auditTablePolicy() awsiam.PolicyDocument {
 			Actions:    jsii.Strings(deleteItem, "dynamodb:PartiQLDelete"),
 			Resources:  jsii.Strings("*"),
 		}),
-	}})
+	}
+	if guard := onlyBreakGlass("OnlyTheBreakGlassRoleChangesTheTable", s.Config.BreakGlassRoleArn, auditTableControlActions); guard != nil {
+		statements = append(statements, guard)
+	}
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements})
 }
 
 func (s *InmorStack) addTables() {
@@ -315,12 +346,16 @@ func (s *InmorStack) addAlarmTopic() {
 		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
 	})
-	// CloudWatch publishes alarms to the encrypted topic.
+	// CloudWatch (alarms) and EventBridge (alerts) publish to the
+	// encrypted topic, for this account only.
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CloudWatchAlarmsPublish"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
-		Resources:  jsii.Strings("*"),
+		Sid: jsii.String("AlarmsAndAlertsPublish"),
+		Principals: &[]awsiam.IPrincipal{
+			awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil),
+			awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		},
+		Actions:   jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources: jsii.Strings("*"),
 		Conditions: &map[string]interface{}{
 			"StringEquals": map[string]interface{}{"aws:SourceAccount": s.Stack.Account()},
 		},
@@ -786,7 +821,9 @@ func (s *InmorStack) addOutputs() {
 	out("SigningKeyArn", "The trust anchor's KMS signing key (ECC_NIST_P256)", s.SigningKey.KeyArn())
 	out("AuditLogKeyArn", "The audit log's KMS key (Ed25519): AUDIT_LOG_KMS_KEY_ID for inmorctl audit log-key", s.LogKey.KeyArn())
 	out("CheckpointBucketName", "The Object Lock bucket of the audit log's checkpoint copies", s.CheckpointBucket.BucketName())
-	out("AlarmTopicArn", "Subscribe to receive the alarms", s.AlarmTopic.TopicArn())
+	out("AlarmTopicArn", "Subscribe to receive the alarms and alerts", s.AlarmTopic.TopicArn())
+	out("AuditBackupVaultName", "The locked AWS Backup vault of the audit table's daily backups", s.BackupVault.BackupVaultName())
+	out("TrailBucketName", "The bucket of the trail's log files (write management events, the audit function's invocations)", s.TrailBucket.BucketName())
 	out("AuditFailuresQueueUrl", "Stream batches the audit function gave up on", s.AuditFailures.QueueUrl())
 }
 

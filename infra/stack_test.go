@@ -154,6 +154,9 @@ func TestTableSettings(t *testing.T) {
 			t.Errorf("audit table policy: unexpected statement %s", jsonString(st))
 			continue
 		}
+		if get(st, "Sid") == "OnlyTheBreakGlassRoleChangesTheTable" {
+			continue // TestBreakGlassGuards
+		}
 		if c := get(st, "Condition"); c != nil {
 			if ref(get(c, "ArnNotEquals", "aws:PrincipalArn")) != auditRole {
 				t.Errorf("audit table policy: condition %s, want ArnNotEquals the audit role", jsonString(c))
@@ -521,13 +524,13 @@ func TestConfigFromContext(t *testing.T) {
 	if err != nil || jsonString(c) != jsonString(DefaultConfig()) {
 		t.Errorf("empty context: %+v, %v; want the defaults", c, err)
 	}
-	c, err = ConfigFromContext(app(map[string]any{"allowedOrigins": " https://a.example , http://localhost:3000", "retainData": "false", "apiRateLimit": 20.0, "checkpointRetentionDays": 3650.0, "logRetentionDays": "365"}))
-	if err != nil || !sameStrings(c.AllowedOrigins, []string{"https://a.example", "http://localhost:3000"}) || c.RetainData || c.APIRateLimit != 20 || c.CheckpointRetentionDays != 3650 || c.LogRetentionDays != 365 {
+	c, err = ConfigFromContext(app(map[string]any{"allowedOrigins": " https://a.example , http://localhost:3000", "retainData": "false", "apiRateLimit": 20.0, "checkpointRetentionDays": 3650.0, "logRetentionDays": "365", "breakGlassRoleArn": " " + testBreakGlass}))
+	if err != nil || !sameStrings(c.AllowedOrigins, []string{"https://a.example", "http://localhost:3000"}) || c.RetainData || c.APIRateLimit != 20 || c.CheckpointRetentionDays != 3650 || c.LogRetentionDays != 365 || c.BreakGlassRoleArn != testBreakGlass {
 		t.Errorf("got %+v, %v", c, err)
 	}
 	for _, bad := range []map[string]any{
 		{"allowedOrigins": "*"}, {"allowedOrigins": "https://a.example/"}, {"allowedOrigins": "a.example"},
-		{"retainData": "maybe"}, {"apiBurstLimit": "-1"}, {"checkpointRetentionDays": "0"}, {"checkpointRetentionDays": "forever"}, {"logRetentionDays": "42"},
+		{"retainData": "maybe"}, {"apiBurstLimit": "-1"}, {"breakGlassRoleArn": "InmorBreakGlass"}, {"breakGlassRoleArn": "arn:aws:iam::123456789012:user/ops"}, {"checkpointRetentionDays": "0"}, {"checkpointRetentionDays": "forever"}, {"logRetentionDays": "42"},
 	} {
 		if _, err := ConfigFromContext(app(bad)); err == nil {
 			t.Errorf("context %v accepted", bad)
@@ -939,6 +942,8 @@ func TestSigningKey(t *testing.T) {
 			if !sameStrings(who, signers) || get(st, "Effect") != "Allow" {
 				t.Errorf("kms:Sign granted to %v, want only %v", who, signers)
 			}
+		case get(st, "Sid") == "OnlyTheBreakGlassRoleChangesTheKey":
+			// TestBreakGlassGuards
 		case get(st, "Sid") == "NoGrantMaySign":
 			deniesSigningGrants = get(st, "Effect") == "Deny" && jsonString(get(st, "Action")) == `"kms:CreateGrant"` &&
 				jsonString(get(st, "Condition")) == `{"ForAnyValue:StringEquals":{"kms:GrantOperations":["Sign"]}}`
@@ -1079,7 +1084,7 @@ func TestAlarms(t *testing.T) {
 // The outputs a deployer needs: the API URL and the table names for inmorctl.
 func TestOutputs(t *testing.T) {
 	s := synth(t)
-	for _, name := range []string{"ApiUrl", "ResourcesTableName", "AuditTableName", "AuthTableName", "SigningKeyArn", "AuditLogKeyArn", "CheckpointBucketName", "AlarmTopicArn", "AuditFailuresQueueUrl"} {
+	for _, name := range []string{"ApiUrl", "ResourcesTableName", "AuditTableName", "AuthTableName", "SigningKeyArn", "AuditLogKeyArn", "CheckpointBucketName", "AlarmTopicArn", "AuditBackupVaultName", "TrailBucketName", "AuditFailuresQueueUrl"} {
 		if s.outputs[name] == nil {
 			t.Errorf("no output %s", name)
 		}
@@ -1111,7 +1116,7 @@ func TestNagAwsSolutions(t *testing.T) {
 		}
 	}
 	all := append(append(append(append([]Suppression{}, StackSuppressions...), functionSuppressions...), auditSuppressions...), auditFailuresSuppressions...)
-	for _, sup := range append(append(append(all, cursorKeySuppressions...), attributionKeySuppressions...), checkpointBucketSuppressions...) {
+	for _, sup := range append(append(append(append(all, cursorKeySuppressions...), attributionKeySuppressions...), checkpointBucketSuppressions...), trailBucketSuppressions...) {
 		if len(sup.Reason) < 60 {
 			t.Errorf("suppression %s: reason %q is too thin", sup.ID, sup.Reason)
 		}

@@ -30,6 +30,8 @@ const (
 	testEntityID = "https://ta.example.org"
 	testOrigin   = "https://admin.example.org"
 	testOrigin2  = "http://localhost:5173"
+	// testBreakGlass is the break-glass role the tests deploy with.
+	testBreakGlass = "arn:aws:iam::123456789012:role/ops/InmorBreakGlass"
 )
 
 type synthesis struct {
@@ -75,25 +77,35 @@ func placeholderBuild(dir string) error {
 	return nil
 }
 
+// synthesize synthesizes the app with the tests' context, in a new
+// temporary folder.
 func synthesize() (*synthesis, error) {
-	start := time.Now()
 	tmp, err := os.MkdirTemp("", "inmor-infra-test-")
 	if err != nil {
 		return nil, err
 	}
+	return synthesizeIn(tmp, nil)
+}
+
+// synthesizeIn synthesizes the app in tmp with the tests' context, changed
+// by override.
+func synthesizeIn(tmp string, override map[string]any) (*synthesis, error) {
+	start := time.Now()
 	build := filepath.Join(tmp, "build")
 	if err := placeholderBuild(build); err != nil {
 		return nil, err
 	}
 	outdir := filepath.Join(tmp, "cdk.out")
-	app, stack, err := newApp(&awscdk.AppProps{
-		Outdir: jsii.String(outdir),
-		Context: &map[string]any{
-			"buildDir":       build,
-			"entityId":       testEntityID,
-			"allowedOrigins": testOrigin + ", " + testOrigin2,
-		},
-	})
+	context := map[string]any{
+		"buildDir":          build,
+		"entityId":          testEntityID,
+		"allowedOrigins":    testOrigin + ", " + testOrigin2,
+		"breakGlassRoleArn": testBreakGlass,
+	}
+	for k, v := range override {
+		context[k] = v
+	}
+	app, stack, err := newApp(&awscdk.AppProps{Outdir: jsii.String(outdir), Context: &context})
 	if err != nil {
 		return nil, err
 	}
