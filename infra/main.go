@@ -42,7 +42,10 @@ func newApp(props *awscdk.AppProps) (awscdk.App, *InmorStack, error) {
 
 func main() {
 	defer jsii.Close()
-	app, _, err := newApp(nil)
+	// No construct stack traces in the metadata: they point into the jsii
+	// runtime's bundle (program.js), not this code, and the CLI printed one
+	// above every warning.
+	app, _, err := newApp(&awscdk.AppProps{StackTraces: jsii.Bool(false)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "infra:", err)
 		os.Exit(1)
