@@ -204,11 +204,12 @@ func (f Filter) Canonical() string {
 	return v.Encode()
 }
 
-// SearchText is what Q searches in an entry: its resource, username and
-// endpoint, lowercased.
+// SearchText is what Q searches in an entry: its resource (for a failed
+// request, the one it named or tried to create), username, endpoint and
+// error, lowercased.
 func SearchText(e *Entry) string {
 	parts := []string{e.ResourceRepr}
-	for _, p := range []*string{e.Username, e.Endpoint} {
+	for _, p := range []*string{e.Username, e.Endpoint, e.Error} {
 		if p != nil {
 			parts = append(parts, *p)
 		}
