@@ -380,7 +380,8 @@ func requireScope(route Route, next http.Handler) http.Handler {
 // newFunctionHandler builds the router of one function from the route table
 // and the function's handlers by operation id. Authenticated routes check
 // the key scope; the failures of state-changing routes are recorded as
-// attempts. A route without a handler, or a handler without a route, is a
+// attempts, and so are their refusals of an identified caller (a session
+// write that failed the CSRF check). A route without a handler, or a handler without a route, is a
 // programming error and panics at start.
 func newFunctionHandler(function string, authn httpapi.Authenticator, attempts resource.AttemptRecorder, handlers map[string]http.HandlerFunc) http.Handler {
 	rt := &httpapi.Router{}
@@ -394,10 +395,12 @@ func newFunctionHandler(function string, authn httpapi.Authenticator, attempts r
 		var handler http.Handler = h
 		if !route.Public && !route.Page {
 			handler = requireScope(route, handler)
+			var refused httpapi.RefusalHandler
 			if route.Operation != "" {
 				handler = recordFailures(attempts, route, handler)
+				refused = refusalRecorder(attempts, route)
 			}
-			handler = httpapi.Authenticated(authn, handler)
+			handler = httpapi.AuthenticatedOrRefused(authn, handler, refused)
 		}
 		rt.Handle(route.Method, route.Path, handler)
 	}
