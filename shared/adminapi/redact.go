@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -137,14 +138,73 @@ func boundClaim(v any) any {
 	return v
 }
 
-// jsonSize is the length of v's JSON (audit.EncodeJSON, which writes the
-// recorded request).
-func jsonSize(v any) int {
-	b, err := audit.EncodeJSON(v)
-	if err != nil {
-		return 0 // not reached: v is decoded JSON
+// jsonSize is the length of v's JSON as audit.EncodeJSON writes it (the
+// recorded request's encoder).
+func jsonSize(v any) int { return jsonSizeUpTo(v, math.MaxInt) }
+
+// jsonSizeUpTo is jsonSize when it is at most limit, else some size above
+// limit: it stops counting there, so that bounding a large value costs
+// the bound, not the value, at each level it cuts. v is decoded JSON
+// (maps, lists, valid UTF-8 strings, json.Number, bools, nil).
+func jsonSizeUpTo(v any, limit int) int {
+	switch t := v.(type) {
+	case map[string]any:
+		n := 2 // {}
+		for k, member := range t {
+			if n > limit {
+				break
+			}
+			n += stringSizeUpTo(k, limit-n) + 1
+			n += jsonSizeUpTo(member, limit-n) // "k":v
+		}
+		if len(t) > 1 {
+			n += len(t) - 1 // commas
+		}
+		return n
+	case []any:
+		n := 2 // []
+		for _, item := range t {
+			if n > limit {
+				break
+			}
+			n += jsonSizeUpTo(item, limit-n)
+		}
+		if len(t) > 1 {
+			n += len(t) - 1
+		}
+		return n
+	case string:
+		return stringSizeUpTo(t, limit)
+	case json.Number:
+		return len(t)
+	case bool:
+		if t {
+			return 4
+		}
+		return 5
 	}
-	return len(b)
+	return 4 // null
+}
+
+// stringSizeUpTo is the length of s, valid UTF-8, as a JSON string (with
+// <, > and & escaped, as audit.EncodeJSON writes them) when it is at most
+// limit, else some size above limit.
+func stringSizeUpTo(s string, limit int) int {
+	n := 2
+	for _, r := range s {
+		if n > limit {
+			break
+		}
+		switch {
+		case r == '"' || r == '\\' || r == '\n' || r == '\r' || r == '\t' || r == '\b' || r == '\f':
+			n += 2
+		case r < 0x20 || r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029':
+			n += 6
+		default:
+			n += utf8.RuneLen(r)
+		}
+	}
+	return n
 }
 
 // recordedRequest is the JSON object a failed attempt records of its
@@ -251,7 +311,7 @@ const (
 // out; a list likewise, ending with a string counting the items left out;
 // a string keeps a prefix ending with …. The result is always valid JSON.
 func boundJSON(v any, max int) any {
-	if jsonSize(v) <= max {
+	if jsonSizeUpTo(v, max) <= max {
 		return v
 	}
 	switch t := v.(type) {
@@ -274,12 +334,12 @@ func boundObject(m map[string]any, max int) map[string]any {
 	out := map[string]any{}
 	used := 2 // {}
 	for i, k := range keys {
-		overhead := jsonSize(k) + 1 // "key":
+		overhead := stringSizeUpTo(k, math.MaxInt) + 1 // "key":
 		if i > 0 {
 			overhead++ // ,
 		}
 		room := max - used - markerRoom - overhead
-		size := jsonSize(m[k])
+		size := jsonSizeUpTo(m[k], room)
 		if size <= room {
 			out[k] = m[k]
 			used += overhead + size
@@ -306,7 +366,7 @@ func boundList(list []any, max int) []any {
 			overhead = 1 // ,
 		}
 		room := max - used - markerRoom - overhead
-		size := jsonSize(item)
+		size := jsonSizeUpTo(item, room)
 		if size <= room {
 			out = append(out, item)
 			used += overhead + size
@@ -331,7 +391,7 @@ func boundString(s string, max int) string {
 	used := 2 + len(ellipsis) // the quotes and the ellipsis
 	end := 0
 	for i, r := range s {
-		n := jsonSize(string(r)) - 2
+		n := stringSizeUpTo(string(r), math.MaxInt) - 2
 		if used+n > max {
 			break
 		}
