@@ -246,7 +246,7 @@ var Routes = []Route{
 			{Name: "resource_id", In: "query", Type: "integer", Minimum: intPtr(1), Description: "With resource_type: one resource's history."},
 			{Name: "since", In: "query", Type: "string", Description: "ISO 8601; entries at or after it."},
 			{Name: "until", In: "query", Type: "string", Description: "ISO 8601; entries before it."},
-			{Name: "q", In: "query", Type: "string", Description: "Case-insensitive substring of resource_repr, username or endpoint."},
+			{Name: "q", In: "query", Type: "string", Description: "Case-insensitive substring of resource_repr (for a failed create, the one its body named), username, endpoint or error."},
 			{Name: "cursor", In: "query", Type: "string", Description: "The next_cursor of the previous page (instead of offset)."},
 		},
 		Responses: withErrors(map[int]string{200: "AuditLogPage"}, 422),

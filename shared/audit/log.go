@@ -28,7 +28,8 @@ var ErrReplayedAttribution = errors.New("attribution of an earlier request")
 
 // Filter selects entries; zero fields select everything. Equality filters
 // match exactly; Since is inclusive and Until exclusive on the timestamp; Q
-// is a case-insensitive substring of resource_repr, username or endpoint.
+// is a case-insensitive substring of resource_repr, username, endpoint or
+// error (SearchText).
 type Filter struct {
 	ResourceType string
 	Action       string
