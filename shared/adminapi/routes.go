@@ -381,8 +381,8 @@ func requireScope(route Route, next http.Handler) http.Handler {
 // and the function's handlers by operation id. Authenticated routes check
 // the key scope; the failures of state-changing routes are recorded as
 // attempts, and so are their refusals of an identified caller (a session
-// write that failed the CSRF check). A route without a handler, or a handler without a route, is a
-// programming error and panics at start.
+// write that failed the CSRF check). A route without a handler, or a
+// handler without a route, is a programming error and panics at start.
 func newFunctionHandler(function string, authn httpapi.Authenticator, attempts resource.AttemptRecorder, handlers map[string]http.HandlerFunc) http.Handler {
 	rt := &httpapi.Router{}
 	used := 0
