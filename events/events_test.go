@@ -179,6 +179,7 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		{"stream/trustmarktype-insert.json", 1, 0, 1},
 		{"stream/trustmarktype-insert.json", 0, 1, 1}, // delivered again: nothing added
 		{"stream/trustmarktype-modify.json", 1, 0, 0},
+		{"stream/attempt-insert.json", 1, 0, 0}, // a failed create
 	} {
 		raw, err := events.Samples.ReadFile(c.file)
 		if err != nil {
@@ -195,12 +196,17 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 
 	page := invoke("list-auditlog", 200)
 	items, _ := page["items"].([]any)
-	if page["count"] != 2.0 || len(items) != 2 {
+	if page["count"] != 3.0 || len(items) != 3 {
 		t.Fatalf("audit list: %v", page)
 	}
-	newest, _ := items[0].(map[string]any)
-	if newest["event_type"] != "trustmarktype_deactivated" || newest["request_id"] != "req-update" || newest["ip_address"] != "203.0.113.7" {
-		t.Errorf("newest entry: %v", newest)
+	failed, _ := items[0].(map[string]any)
+	if failed["success"] != false || failed["response_code"] != 403.0 || failed["error"] != "TrustMarkType exists already." ||
+		failed["resource_repr"] != "https://example.org/tm/member" || failed["auth_method"] != "api_key" {
+		t.Errorf("failed entry: %v", failed)
+	}
+	update, _ := items[1].(map[string]any)
+	if update["event_type"] != "trustmarktype_deactivated" || update["request_id"] != "req-update" || update["ip_address"] != "203.0.113.7" {
+		t.Errorf("update entry: %v", update)
 	}
 	entry := invoke("get-auditlog-entry", 200)
 	if entry["event_type"] != "trustmarktype_created" || entry["snapshot_after"] == nil {

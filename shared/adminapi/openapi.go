@@ -49,10 +49,15 @@ func auditEntryProperties(withSnapshots bool) object {
 		"diff": anyObject, "event_type": object{"type": []string{"string", "null"}, "enum": append(append([]any{}, toAny(audit.EventTypes)...), nil)},
 		"claimed_attribution": object{"type": []string{"object", "null"},
 			"description": "The attribution an out-of-band change claimed without proof (its MAC missing or wrong)."},
+		"error": object{"type": []string{"string", "null"},
+			"description": "A failed request's answer: its message (at most 1 KiB). Absent on entries recorded before failed entries had it."},
 	}
 	if withSnapshots {
 		p["snapshot_before"] = anyObject
 		p["snapshot_after"] = anyObject
+		p["request"] = object{"type": []string{"object", "null"},
+			"description": "What a failed request sent: {query, body}, each when present, secrets redacted ([redacted]), " +
+				"large additional claims omitted, at most 8 KiB of JSON (cut parts marked). Absent on entries recorded before failed entries had it."}
 		p[audit.LeafHashField] = prop("string", "description", "The entry's leaf hash in the log's Merkle tree (base64 SHA-256); not part of what it hashes.")
 	}
 	return p

@@ -263,7 +263,7 @@ var Routes = []Route{
 			{Name: "resource_id", In: "query", Type: "integer", Minimum: intPtr(1), Description: "With resource_type: one resource's history."},
 			{Name: "since", In: "query", Type: "string", Description: "ISO 8601; entries at or after it."},
 			{Name: "until", In: "query", Type: "string", Description: "ISO 8601; entries before it."},
-			{Name: "q", In: "query", Type: "string", Description: "Case-insensitive substring of resource_repr, username or endpoint."},
+			{Name: "q", In: "query", Type: "string", Description: "Case-insensitive substring of resource_repr (for a failed create, the one its body named), username, endpoint or error."},
 			{Name: "cursor", In: "query", Type: "string", Description: "The next_cursor of the previous page (instead of offset)."},
 		},
 		Responses: withErrors(map[int]string{200: "AuditLogPage"}, 422),
@@ -411,8 +411,9 @@ func requireScope(route Route, next http.Handler) http.Handler {
 // newFunctionHandler builds the router of one function from the route table
 // and the function's handlers by operation id. Authenticated routes check
 // the key scope; the failures of state-changing routes are recorded as
-// attempts. A route without a handler, or a handler without a route, is a
-// programming error and panics at start.
+// attempts, and so are their refusals of an identified caller (a session
+// write that failed the CSRF check). A route without a handler, or a
+// handler without a route, is a programming error and panics at start.
 func newFunctionHandler(function string, authn httpapi.Authenticator, attempts resource.AttemptRecorder, handlers map[string]http.HandlerFunc) http.Handler {
 	rt := &httpapi.Router{}
 	used := 0
@@ -425,10 +426,12 @@ func newFunctionHandler(function string, authn httpapi.Authenticator, attempts r
 		var handler http.Handler = h
 		if !route.Public && !route.Page {
 			handler = requireScope(route, handler)
+			var refused httpapi.RefusalHandler
 			if route.Operation != "" {
 				handler = recordFailures(attempts, route, handler)
+				refused = refusalRecorder(attempts, route)
 			}
-			handler = httpapi.Authenticated(authn, handler)
+			handler = httpapi.AuthenticatedOrRefused(authn, handler, refused)
 		}
 		rt.Handle(route.Method, route.Path, handler)
 	}

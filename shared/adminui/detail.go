@@ -52,13 +52,15 @@ type snapshot struct {
 
 type detailPage struct {
 	layout
-	ID           int64
-	Summary      string
-	Success      bool
-	Fields       []detailField
-	Diff         []diffRow
-	DiffNote     string
-	Snapshots    []snapshot
+	ID        int64
+	Summary   string
+	Success   bool
+	Fields    []detailField
+	Diff      []diffRow
+	DiffNote  string
+	Snapshots []snapshot
+	// Request is a failed request's query and body as JSON, "" when none.
+	Request      string
 	BackURL      string
 	HistoryURL   string
 	HistoryLabel string
@@ -122,6 +124,10 @@ func (v view) entry(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 		data.DiffNote = "The request failed and changed nothing."
 	default:
 		data.DiffNote = "No diff was recorded."
+	}
+	if data.Request, err = prettyRaw(e.Request); err != nil {
+		v.fail(w, r, fmt.Errorf("audit entry %d request: %w", id, err))
+		return
 	}
 	for _, s := range []struct {
 		title string
@@ -199,6 +205,7 @@ func fields(e entry) []detailField {
 		str("HTTP method", e.HTTPMethod, false),
 		num("Response code", code),
 		{Name: "Success", Value: success},
+		str("Error", e.Error, false),
 		str("Event type", e.EventType, false),
 		claimed(e.ClaimedAttribution),
 		str("Leaf hash", e.LeafHash, true),

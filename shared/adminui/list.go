@@ -59,6 +59,9 @@ type entry struct {
 	SnapshotAfter  json.RawMessage `json:"snapshot_after"`
 	// ClaimedAttribution is what an out-of-band change claimed.
 	ClaimedAttribution json.RawMessage `json:"claimed_attribution"`
+	// Error and Request are what a failed request was answered and sent.
+	Error   *string         `json:"error"`
+	Request json.RawMessage `json:"request"`
 	// LeafHash is the entry's leaf in the log's Merkle tree.
 	LeafHash *string `json:"leaf_hash"`
 }

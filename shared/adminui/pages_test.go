@@ -207,7 +207,9 @@ func TestEntryPage(t *testing.T) {
 			"snapshot_before": json.RawMessage(`{"id": 3, "price": 1.50, "metadata": {"k1": "a", "k2": {"deep": [1, 2]}}, "active": true}`),
 			"snapshot_after":  json.RawMessage(`{"id": 3, "price": 1.50, "metadata": {"k1": "b", "k3": "v3"}, "active": false}`)}),
 		testEntry(2, map[string]any{"action": "CREATE", "event_type": "registration", "snapshot_after": map[string]any{"id": 3}}),
-		testEntry(3, map[string]any{"resource_id": nil, "success": false, "response_code": 422, "event_type": nil}),
+		testEntry(3, map[string]any{"resource_id": nil, "success": false, "response_code": 422, "event_type": nil,
+			"error": "body.valid_for: Input should be a valid integer", "diff": nil,
+			"request": json.RawMessage(`{"body": {"entityid": "https://rp.example.org", "password": "[redacted]", "valid_for": "x"}}`)}),
 		testEntry(4, map[string]any{"diff": map[string]any{}}),
 		testEntry(5, map[string]any{"tenant": "acme"}),
 	)
@@ -265,7 +267,12 @@ func TestEntryPage(t *testing.T) {
 	mustContain(t, s.get(listPath+"2/change/", root).Body.String(), "<figcaption>Before</figcaption>\n      <p class=\"note\">None.</p>")
 	failed := s.get(listPath+"3/change/", root).Body.String()
 	mustNotContain(t, failed, "History of")
-	mustContain(t, failed, `<span class="status status-failed">failed</span>`, `<a href="/admin/auditlog/auditlogentry/" class="button">← Back to the list</a>`)
+	mustContain(t, failed, `<span class="status status-failed">failed</span>`, `<a href="/admin/auditlog/auditlogentry/" class="button">← Back to the list</a>`,
+		`<th scope="row">Error</th>`+"\n        <td>body.valid_for: Input should be a valid integer</td>",
+		`<h2 id="request-heading">Request</h2>`,
+		"<pre class=\"json\" tabindex=\"0\">{\n  &#34;body&#34;: {\n    &#34;entityid&#34;: &#34;https://rp.example.org&#34;,\n    &#34;password&#34;: &#34;[redacted]&#34;,")
+	mustNotContain(t, body, `id="request-heading"`) // a change has no request
+	mustContain(t, body, `<th scope="row">Error</th>`+"\n        <td><span class=\"null\">—</span></td>")
 
 	// Tenant visibility, as in the API: another tenant's entry does not exist for a staff user.
 	auditor := s.session("auditor")
@@ -286,6 +293,8 @@ func TestEscaping(t *testing.T) {
 		"diff":            map[string]any{"metadata": map[string]any{"changed": map[string]any{"name" + xss: map[string]any{"old": xss, "new": "ok"}}}},
 		"snapshot_before": map[string]any{"metadata": map[string]any{"name" + xss: xss}, "entityid": "https://x.example.org/" + xss},
 		"snapshot_after":  map[string]any{"metadata": map[string]any{"name" + xss: "ok"}},
+		"error":           "TrustMarkType exists already." + xss,
+		"request":         map[string]any{"body": map[string]any{"tmtype": xss}},
 	}))
 	session := s.session("root")
 	pages := map[string]string{
@@ -302,6 +311,8 @@ func TestEscaping(t *testing.T) {
 	}
 	entry := s.get(pages["entry"], session).Body.String()
 	mustContain(t, entry,
+		`<td>TrustMarkType exists already.&lt;script&gt;alert(1)&lt;/script&gt;</td>`,
+		`&#34;tmtype&#34;: &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;`,
 		`<code>metadata.name&lt;script&gt;alert(1)&lt;/script&gt;</code>`,
 		`<pre>&#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;</pre>`,
 		`&#34;name&lt;script&gt;alert(1)&lt;/script&gt;&#34;: &#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;`)

@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/inmor/inmor-serverless/shared/resource"
@@ -67,10 +69,14 @@ func derive(c Change, key []byte, trustAttribution bool) (e Entry, ok bool, err 
 		}
 		claim, _ := item[storage.AttrAttribution].(map[string]any)
 		sk, _ := item[storage.AttrSK].(string)
-		if !AttributionAuthentic(key, storage.AttemptPK, sk, 0, AttemptContent(string(a.ResourceType), a.ResourceID), claim) {
+		if !AttributionAuthentic(key, storage.AttemptPK, sk, 0, AttemptContent(a), claim) {
 			return forgedAttemptEntry(c, a, claim), true, nil
 		}
-		return failedEntry(c, a), true, nil
+		e = failedEntry(c, a)
+		if e.Request, err = requestOf(a); err != nil {
+			return e, true, err
+		}
+		return e, true, nil
 	}
 	img, isResource, err := storage.ParseImage(item)
 	if !isResource || err != nil {
@@ -133,9 +139,11 @@ func derive(c Change, key []byte, trustAttribution bool) (e Entry, ok bool, err 
 
 // forgedAttemptEntry is the entry of an attempt item that does not carry
 // its MAC: written by someone who is not an API function, so not a failed
-// call by the user it names; out-of-band, what it claims kept.
+// call by the user it names; out-of-band, what it claims kept (its request
+// only when it is a JSON object).
 func forgedAttemptEntry(c Change, a resource.Attempt, claim map[string]any) Entry {
 	e := failedEntry(c, a)
+	e.Request, _ = requestOf(a)
 	e.UserID, e.Username, e.APIKeyName, e.Tenant, e.IPAddress, e.UserAgent = nil, nil, nil, nil, nil, nil
 	e.RequestID, e.Endpoint, e.HTTPMethod, e.ResponseCode = nil, nil, nil, nil
 	e.AuthMethod = AuthOutOfBand
@@ -159,8 +167,25 @@ func failedEntry(c Change, a resource.Attempt) Entry {
 		id := a.ResourceID
 		e.ResourceID = &id
 	}
+	e.ResourceRepr = a.ResourceRepr
+	e.Error = optional(a.Error)
 	attribute(&e, &a.Attribution)
 	return e
+}
+
+// requestOf reads an attempt's request: a JSON object, nil when none was
+// recorded.
+func requestOf(a resource.Attempt) (map[string]any, error) {
+	if a.Request == "" {
+		return nil, nil
+	}
+	d := json.NewDecoder(strings.NewReader(a.Request))
+	d.UseNumber()
+	var request map[string]any
+	if err := d.Decode(&request); err != nil || request == nil || d.More() {
+		return nil, fmt.Errorf("attempt %s: request is not one JSON object", a.RequestID)
+	}
+	return request, nil
 }
 
 func actionOf(eventName string) (string, error) {

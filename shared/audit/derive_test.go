@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -370,18 +371,90 @@ func TestDeriveErrors(t *testing.T) {
 
 // attemptItem mirrors what the store writes for a failed request.
 func attemptItem(requestID string, t resource.Type, resourceID int64, a *resource.Attribution) obj {
-	claim := asStream(storage.AttributionMap(*a, 0)).(map[string]any)
-	if err := SignAttribution(testAttributionKey, storage.AttemptPK, requestID, 0, AttemptContent(string(t), resourceID), claim); err != nil {
+	return detailedAttemptItem(resource.Attempt{RequestID: requestID, ResourceType: t, ResourceID: resourceID, Attribution: *a})
+}
+
+// detailedAttemptItem mirrors what the store writes for a failed request,
+// with its error, request and resource repr.
+func detailedAttemptItem(at resource.Attempt) obj {
+	claim := asStream(storage.AttributionMap(at.Attribution, 0)).(map[string]any)
+	if err := SignAttribution(testAttributionKey, storage.AttemptPK, at.RequestID, 0, AttemptContent(at), claim); err != nil {
 		panic(err)
 	}
 	item := obj{
-		storage.AttrPK: storage.AttemptPK, storage.AttrSK: requestID, "resource_type": string(t),
+		storage.AttrPK: storage.AttemptPK, storage.AttrSK: at.RequestID, "resource_type": string(at.ResourceType),
 		storage.AttrAttribution: claim, storage.AttrExpiresAt: num("1900000000"),
 	}
-	if resourceID != 0 {
-		item["resource_id"] = json.Number(strconv.FormatInt(resourceID, 10))
+	if at.ResourceID != 0 {
+		item["resource_id"] = json.Number(strconv.FormatInt(at.ResourceID, 10))
+	}
+	for k, v := range map[string]string{"resource_repr": at.ResourceRepr, "error": at.Error, "request": at.Request} {
+		if v != "" {
+			item[k] = v
+		}
 	}
 	return item
+}
+
+// TestDeriveFailedAttemptDetails: a failed entry carries the attempt's
+// error, request and resource repr, the MAC covers each of them (one
+// changed makes the entry out-of-band, what it claims kept), and an
+// attempt written before attempts had them still derives.
+func TestDeriveFailedAttemptDetails(t *testing.T) {
+	at := resource.Attempt{
+		RequestID: "req-d", ResourceType: resource.TypeTrustMarkType, ResourceRepr: "https://tm.example/dup",
+		Error: "TrustMarkType exists already.", Request: `{"body":{"tmtype":"https://tm.example/dup","valid_for":8760}}`,
+		Attribution: *apiKeyWrite(resource.OpCreate, "POST", "/api/v1/trustmarktypes", 403, updatedAt),
+	}
+	e, ok, err := Derive(Change{EventID: "ev-d", EventName: EventInsert, NewImage: detailedAttemptItem(at)}, testAttributionKey)
+	if err != nil || !ok {
+		t.Fatalf("Derive: ok=%v err=%v", ok, err)
+	}
+	wantRequest := obj{"body": obj{"tmtype": "https://tm.example/dup", "valid_for": json.Number("8760")}}
+	if e.AuthMethod != "api_key" || e.ResourceRepr != at.ResourceRepr || e.Error == nil || *e.Error != at.Error ||
+		!reflect.DeepEqual(e.Request, wantRequest) {
+		t.Errorf("entry %+v, request %v", e, e.Request)
+	}
+	if !strings.Contains(SearchText(&e), "https://tm.example/dup") || !strings.Contains(SearchText(&e), "exists already") {
+		t.Errorf("search text %q lacks the repr or the error", SearchText(&e))
+	}
+
+	for _, c := range []struct{ attr, forged string }{
+		{"error", "Forbidden"},
+		{"request", `{"body":{"tmtype":"https://evil.example"}}`},
+		{"resource_repr", "https://evil.example"},
+		{"request", "not JSON"},
+	} {
+		t.Run("forged "+c.attr, func(t *testing.T) {
+			item := detailedAttemptItem(at)
+			item[c.attr] = c.forged
+			e, ok, err := Derive(Change{EventID: "ev-f", EventName: EventInsert, NewImage: item, ApproximateTime: streamSeen}, testAttributionKey)
+			if err != nil || !ok {
+				t.Fatalf("Derive: ok=%v err=%v", ok, err)
+			}
+			if e.AuthMethod != AuthOutOfBand || e.Username != nil || e.ClaimedAttribution == nil {
+				t.Errorf("entry attributed: %+v", e)
+			}
+			if c.attr == "request" && c.forged == "not JSON" && e.Request != nil {
+				t.Errorf("an unreadable forged request was kept: %v", e.Request)
+			}
+		})
+	}
+	t.Run("an unreadable signed request fails the record", func(t *testing.T) {
+		bad := at
+		bad.Request = "[1]"
+		if _, _, err := Derive(Change{EventID: "ev-b", EventName: EventInsert, NewImage: detailedAttemptItem(bad)}, testAttributionKey); err == nil {
+			t.Error("no error")
+		}
+	})
+	t.Run("an attempt without the new attributes", func(t *testing.T) {
+		old := at
+		old.ResourceRepr, old.Error, old.Request = "", "", ""
+		e, ok, err := Derive(Change{EventID: "ev-o", EventName: EventInsert, NewImage: detailedAttemptItem(old)}, testAttributionKey)
+		if err != nil || !ok || e.AuthMethod != "api_key" || e.Error != nil || e.Request != nil || e.ResourceRepr != "" {
+			t.Errorf("entry %+v ok=%v err=%v", e, ok, err)
+		}
+	})
 }
 
 // TestDeriveFailedAttempts: the INSERT of an attempt item becomes a failed

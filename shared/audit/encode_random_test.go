@@ -123,7 +123,7 @@ func TestDiffSidesSharingObjects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `"diff":` + mustJSON(t, d) + `,"event_type":"trustmarktype_deactivated","claimed_attribution":null}`
+	want := `"diff":` + mustJSON(t, d) + `,"event_type":"trustmarktype_deactivated","claimed_attribution":null,"error":null}`
 	if !strings.HasSuffix(encoded.Summary, want) {
 		t.Errorf("summary %s\ndoes not end with %s", encoded.Summary, want)
 	}
@@ -165,7 +165,7 @@ func TestEntryEncodeMatchesEncodingJSONOnRandomChanges(t *testing.T) {
 		if encoded.Before != mustJSON(t, before) || encoded.After != mustJSON(t, after) {
 			t.Fatalf("change #%d snapshots\n got %s\n     %s\nwant %s\n     %s", i, encoded.Before, encoded.After, mustJSON(t, before), mustJSON(t, after))
 		}
-		want := `"diff":` + mustJSON(t, e.Diff) + `,"event_type":"trustmarktype_deactivated","claimed_attribution":null}`
+		want := `"diff":` + mustJSON(t, e.Diff) + `,"event_type":"trustmarktype_deactivated","claimed_attribution":null,"error":null}`
 		if !strings.HasSuffix(encoded.Summary, want) {
 			t.Fatalf("change #%d summary %s\ndoes not end with %s", i, encoded.Summary, want)
 		}

@@ -122,11 +122,11 @@ func TestEncodeJSONErrors(t *testing.T) {
 }
 
 // listFields are the fields of an entry in lists (every entry field, without the
-// snapshots, which only the detail endpoint shows).
+// snapshots and the request, which only the detail endpoint shows).
 var listFields = []string{
 	"id", "timestamp", "user_id", "username", "auth_method", "api_key_name", "tenant", "ip_address",
 	"user_agent", "request_id", "action", "resource_type", "resource_id", "resource_repr", "endpoint",
-	"http_method", "response_code", "success", "diff", "event_type", "claimed_attribution",
+	"http_method", "response_code", "success", "diff", "event_type", "claimed_attribution", "error",
 }
 
 func keysOf(m map[string]any) []string {
@@ -189,7 +189,7 @@ func TestEncodeSummary(t *testing.T) {
 			"resource_type": "TrustMarkType", "resource_id": json.Number("7"), "resource_repr": "https://tm.example/<m>",
 			"endpoint": "/api/v1/trustmarktypes/7", "http_method": "PUT", "response_code": json.Number("200"),
 			"success": true, "diff": map[string]any{"active": map[string]any{"old": true, "new": false}},
-			"event_type": "trustmarktype_deactivated", "claimed_attribution": nil,
+			"event_type": "trustmarktype_deactivated", "claimed_attribution": nil, "error": nil,
 		}
 		if !reflect.DeepEqual(m, want) {
 			t.Errorf("summary\n got %s\nwant %s", mustJSON(t, m), mustJSON(t, want))
@@ -207,7 +207,7 @@ func TestEncodeSummary(t *testing.T) {
 			t.Errorf("summary fields = %v\nwant %v", got, sorted(listFields))
 		}
 		for _, k := range []string{"user_id", "username", "api_key_name", "tenant", "ip_address", "user_agent",
-			"request_id", "resource_id", "endpoint", "http_method", "response_code", "diff", "event_type", "claimed_attribution"} {
+			"request_id", "resource_id", "endpoint", "http_method", "response_code", "diff", "event_type", "claimed_attribution", "error"} {
 			if v, present := m[k]; !present || v != nil {
 				t.Errorf("%s = %#v (present %v); want null", k, v, present)
 			}
@@ -236,7 +236,8 @@ func TestEncodeSummary(t *testing.T) {
 	})
 }
 
-// TestDetailJSON: the detail form is the summary plus both snapshots.
+// TestDetailJSON: the detail form is the summary plus both snapshots and
+// the request, when the entry has one stored.
 func TestDetailJSON(t *testing.T) {
 	e := apiEntry()
 	summary, err := summaryJSON(&e)
@@ -251,13 +252,19 @@ func TestDetailJSON(t *testing.T) {
 	if err != nil || string(after) != "null" {
 		t.Fatalf("SnapshotJSON(nil) = %q, %v; want null", after, err)
 	}
-	detail := DetailJSON(summary, before, after)
+	if old := decodeObject(t, DetailJSON(summary, before, after, nil)); len(old) != len(listFields)+2 || old["request"] != nil {
+		t.Errorf("without a stored request the detail form has no request: %v", old)
+	}
+	detail := DetailJSON(summary, before, after, []byte(`{"body":{"tmtype":"x"}}`))
 	if !json.Valid(detail) {
 		t.Fatalf("DetailJSON is not valid JSON: %s", detail)
 	}
 	m := decodeObject(t, detail)
-	if got, want := keysOf(m), sorted(append(slices.Clone(listFields), "snapshot_before", "snapshot_after")); !slices.Equal(got, want) {
+	if got, want := keysOf(m), sorted(append(slices.Clone(listFields), "snapshot_before", "snapshot_after", "request")); !slices.Equal(got, want) {
 		t.Errorf("detail fields = %v\nwant %v", got, want)
+	}
+	if !reflect.DeepEqual(m["request"], map[string]any{"body": map[string]any{"tmtype": "x"}}) {
+		t.Errorf("request = %v", m["request"])
 	}
 	if !reflect.DeepEqual(m["snapshot_before"], map[string]any{"id": json.Number("7"), "active": true}) {
 		t.Errorf("snapshot_before = %s", mustJSON(t, m["snapshot_before"]))
@@ -344,4 +351,45 @@ func TestCountKeys(t *testing.T) {
 			t.Error("values with & and = must not collide with other filters")
 		}
 	})
+}
+
+// TestEncodeFailedEntry: a failed entry's error is in the summary, its
+// request only in the detail form, and the leaf hashes both (the
+// canonical form of the detail form).
+func TestEncodeFailedEntry(t *testing.T) {
+	e := apiEntry()
+	e.Diff, e.EventType, e.SnapshotBefore, e.SnapshotAfter, e.Success, e.ResponseCode = nil, "", nil, nil, false, ptr(403)
+	e.Error = ptr("TrustMarkType exists already.")
+	e.Request = obj{"body": obj{"tmtype": "https://tm.example/<m>", "valid_for": num("8760")}, "query": obj{"x": "1"}}
+	encoded, err := e.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := decodeObject(t, []byte(encoded.Summary)); m["error"] != "TrustMarkType exists already." || m["request"] != nil {
+		t.Errorf("summary %s", encoded.Summary)
+	}
+	if want := `{"body":{"tmtype":"https://tm.example/\u003cm\u003e","valid_for":8760},"query":{"x":"1"}}`; encoded.Request != want {
+		t.Errorf("request %s, want %s", encoded.Request, want)
+	}
+	canonical, err := CanonicalJSON(encoded.Detail())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if LeafHashOf(canonical) != encoded.LeafHash {
+		t.Error("the leaf hash is not that of the detail form's canonical form")
+	}
+	other := e
+	other.Request = obj{"body": obj{"tmtype": "https://tm.example/other"}}
+	if o, _ := other.Encode(); o.LeafHash == encoded.LeafHash {
+		t.Error("the leaf hash does not cover the request")
+	}
+	other = e
+	other.Error = ptr("Forbidden")
+	if o, _ := other.Encode(); o.LeafHash == encoded.LeafHash {
+		t.Error("the leaf hash does not cover the error")
+	}
+	plain := apiEntry()
+	if p, _ := plain.Encode(); p.Request != "null" {
+		t.Errorf("an entry without a request stores %q, want null", p.Request)
+	}
 }

@@ -49,8 +49,15 @@ type Entry struct {
 	// without the MAC that proves it (an attempt to frame someone, or a
 	// copy of an item); nil otherwise.
 	ClaimedAttribution map[string]any
-	SnapshotBefore     map[string]any
-	SnapshotAfter      map[string]any
+	// Error is the message a failed request was answered with; nil for
+	// changes.
+	Error          *string
+	SnapshotBefore map[string]any
+	SnapshotAfter  map[string]any
+	// Request is what a failed request sent, redacted and bounded (its
+	// query and JSON body, see the attempt item); nil for changes. Like
+	// the snapshots it is shown only in the detail form.
+	Request map[string]any
 
 	// SourceEventID identifies the stream record the entry comes from; the
 	// journal records it so a redelivered record adds nothing.
@@ -65,29 +72,40 @@ type Entry struct {
 }
 
 // Encoded is an entry as the journal stores it: the summary (the entry as
-// the list endpoint shows it, without snapshots) and both snapshots as JSON,
-// "null" for a missing snapshot; and its leaf hash in the audit log's
-// Merkle tree: the RFC 6962 leaf hash (tlog.RecordHash) of its canonical
-// form, the detail form (summary and snapshots) as one object with every
-// key sorted (CanonicalJSON).
+// the list endpoint shows it, without snapshots or request), both snapshots
+// and the failed request's parameters as JSON, "null" for a missing one;
+// and its leaf hash in the audit log's Merkle tree: the RFC 6962 leaf hash
+// (tlog.RecordHash) of its canonical form, the detail form (summary,
+// snapshots and request) as one object with every key sorted
+// (CanonicalJSON).
 type Encoded struct {
-	Summary, Before, After string
-	LeafHash               [sha256.Size]byte
+	Summary, Before, After, Request string
+	LeafHash                        [sha256.Size]byte
 }
 
 // Detail is the entry's detail form: DetailJSON of its parts.
 func (e Encoded) Detail() []byte {
-	return DetailJSON([]byte(e.Summary), []byte(e.Before), []byte(e.After))
+	return DetailJSON([]byte(e.Summary), []byte(e.Before), []byte(e.After), []byte(e.Request))
 }
 
 // summaryFields are the names of the summary's fields in Inmor's order,
-// that of Entry, with the two snapshots after them (the detail form).
+// that of Entry (error last, added since), with the detail form's two
+// snapshots and request after them.
 var summaryFields = [...]string{
 	"id", "timestamp", "user_id", "username", "auth_method", "api_key_name", "tenant", "ip_address",
 	"user_agent", "request_id", "action", "resource_type", "resource_id", "resource_repr", "endpoint",
-	"http_method", "response_code", "success", "diff", "event_type", "claimed_attribution",
-	"snapshot_before", "snapshot_after",
+	"http_method", "response_code", "success", "diff", "event_type", "claimed_attribution", "error",
+	"snapshot_before", "snapshot_after", "request",
 }
+
+// Indexes in summaryFields of the fields after the summary's.
+const (
+	fieldError = 21 + iota
+	fieldBefore
+	fieldAfter
+	fieldRequest
+	summaryLength = fieldBefore // the summary is the fields before the snapshots
+)
 
 // canonicalOrder lists the indexes of summaryFields with the names sorted.
 var canonicalOrder = func() (order [len(summaryFields)]int) {
@@ -140,12 +158,15 @@ func (e *Entry) Encode() (Encoded, error) {
 	integer := func(field int, n *int64) {
 		value(field, func() { enc.buf = appendOptionalInt(enc.buf, n) })
 	}
-	if err := object(21, e.SnapshotBefore); err != nil {
+	if err := object(fieldBefore, e.SnapshotBefore); err != nil {
 		return Encoded{}, err
 	}
 	if e.afterJSON != nil {
-		value(22, func() { enc.buf = append(enc.buf, e.afterJSON...) })
-	} else if err := object(22, e.SnapshotAfter); err != nil {
+		value(fieldAfter, func() { enc.buf = append(enc.buf, e.afterJSON...) })
+	} else if err := object(fieldAfter, e.SnapshotAfter); err != nil {
+		return Encoded{}, err
+	}
+	if err := object(fieldRequest, e.Request); err != nil {
 		return Encoded{}, err
 	}
 	if err := object(20, e.ClaimedAttribution); err != nil {
@@ -187,23 +208,27 @@ func (e *Entry) Encode() (Encoded, error) {
 		eventType = &e.EventType
 	}
 	str(19, eventType)
+	str(fieldError, e.Error)
 
-	// One string holds the parts: the snapshots and the summary, put
-	// together after the values in the pooled buffer, then copied once.
+	// One string holds the parts: the snapshots, the request and the
+	// summary, put together after the values in the pooled buffer, then
+	// copied once.
 	values := enc.buf
 	out := enc.buf
 	start := len(out)
-	out = append(out, values[spans[21].start:spans[21].end]...)
+	out = append(out, values[spans[fieldBefore].start:spans[fieldBefore].end]...)
 	afterStart := len(out) - start
-	out = append(out, values[spans[22].start:spans[22].end]...)
+	out = append(out, values[spans[fieldAfter].start:spans[fieldAfter].end]...)
+	requestStart := len(out) - start
+	out = append(out, values[spans[fieldRequest].start:spans[fieldRequest].end]...)
 	summaryStart := len(out) - start
-	for i := range 21 { // the summary has no snapshots
+	for i := range summaryLength {
 		out = appendMember(out, i == 0, summaryFields[i], values[spans[i].start:spans[i].end])
 	}
 	out = append(out, '}')
 	enc.buf = out // the pool keeps the grown buffer
 	all := string(out[start:])
-	encoded := Encoded{Before: all[:afterStart], After: all[afterStart:summaryStart], Summary: all[summaryStart:]}
+	encoded := Encoded{Before: all[:afterStart], After: all[afterStart:requestStart], Request: all[requestStart:summaryStart], Summary: all[summaryStart:]}
 
 	// The canonical form is hashed as it is put together from the values.
 	if bytes.Contains(values, []byte(`\ufffd`)) {
@@ -304,17 +329,23 @@ func SnapshotJSON(snapshot map[string]any) ([]byte, error) {
 	return EncodeJSON(snapshot)
 }
 
-// DetailJSON joins an entry's summary and its snapshots into the form the
-// detail endpoint shows.
-func DetailJSON(summary, before, after []byte) []byte {
+// DetailJSON joins an entry's summary, its snapshots and its request into
+// the form the detail endpoint shows. A nil request (an entry stored before
+// entries had one) is left out, so that the entry's canonical form stays
+// the one its leaf hashed.
+func DetailJSON(summary, before, after, request []byte) []byte {
 	if len(summary) < 2 {
 		return summary
 	}
-	out := make([]byte, 0, len(summary)+len(before)+len(after)+40)
+	out := make([]byte, 0, len(summary)+len(before)+len(after)+len(request)+52)
 	out = append(out, summary[:len(summary)-1]...)
 	out = append(out, `,"snapshot_before":`...)
 	out = append(out, before...)
 	out = append(out, `,"snapshot_after":`...)
 	out = append(out, after...)
+	if request != nil {
+		out = append(out, `,"request":`...)
+		out = append(out, request...)
+	}
 	return append(out, '}')
 }

@@ -28,7 +28,8 @@ var ErrReplayedAttribution = errors.New("attribution of an earlier request")
 
 // Filter selects entries; zero fields select everything. Equality filters
 // match exactly; Since is inclusive and Until exclusive on the timestamp; Q
-// is a case-insensitive substring of resource_repr, username or endpoint.
+// is a case-insensitive substring of resource_repr, username, endpoint or
+// error (SearchText).
 type Filter struct {
 	ResourceType string
 	Action       string
@@ -204,11 +205,12 @@ func (f Filter) Canonical() string {
 	return v.Encode()
 }
 
-// SearchText is what Q searches in an entry: its resource, username and
-// endpoint, lowercased.
+// SearchText is what Q searches in an entry: its resource (for a failed
+// request, the one it named or tried to create), username, endpoint and
+// error, lowercased.
 func SearchText(e *Entry) string {
 	parts := []string{e.ResourceRepr}
-	for _, p := range []*string{e.Username, e.Endpoint} {
+	for _, p := range []*string{e.Username, e.Endpoint, e.Error} {
 		if p != nil {
 			parts = append(parts, *p)
 		}

@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 // AttrMAC is the attribution map's MAC (see AttributionMAC).
@@ -93,11 +96,21 @@ func attributionAuthentic(key []byte, pk, sk string, version int64, content, att
 	return true, contentJSON
 }
 
-// AttemptContent is the content an attempt item's MAC covers.
-func AttemptContent(resourceType string, resourceID int64) map[string]any {
-	content := map[string]any{"resource_type": resourceType}
-	if resourceID != 0 {
-		content["resource_id"] = resourceID
+// AttemptContent is the content an attempt item's MAC covers: every
+// attribute of the item but its keys, attribution and expiry, as stored
+// (an empty one is absent, so attempts written before they had an error,
+// request and resource repr keep their MAC).
+func AttemptContent(a resource.Attempt) map[string]any {
+	content := map[string]any{storage.AttrAttemptResourceType: string(a.ResourceType)}
+	if a.ResourceID != 0 {
+		content[storage.AttrAttemptResourceID] = a.ResourceID
+	}
+	for k, v := range map[string]string{
+		storage.AttrAttemptResourceRepr: a.ResourceRepr, storage.AttrAttemptError: a.Error, storage.AttrAttemptRequest: a.Request,
+	} {
+		if v != "" {
+			content[k] = v
+		}
 	}
 	return content
 }

@@ -152,8 +152,10 @@ type Authenticator struct {
 const maxKeyLength = 256
 
 // Authenticate returns the caller of r, an Unauthorized error, or a
-// CSRF error. A request that carries an API key is judged by that key
-// alone: an invalid key never falls back to the session.
+// CSRF error together with the session's caller, whom the check refused
+// (so the refusal can be recorded against them). A request that carries
+// an API key is judged by that key alone: an invalid key never falls back
+// to the session.
 func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	if _, sent := r.Header[http.CanonicalHeaderKey(APIKeyHeader)]; sent {
 		plaintext := strings.TrimSpace(r.Header.Get(APIKeyHeader))
@@ -168,7 +170,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	}
 	if unsafeMethod(r.Method) {
 		if err := CheckCSRF(r, a.AllowedOrigins); err != nil {
-			return Principal{}, err
+			return p, err
 		}
 	}
 	return p, nil

@@ -204,13 +204,15 @@ func TestSessionUnsafeMethodsNeedCSRF(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := authn.Authenticate(request(c.method, c.cookies, c.headers))
+			p, err := authn.Authenticate(request(c.method, c.cookies, c.headers))
 			var csrf *apperr.Error
 			switch {
 			case c.reason == "" && err != nil:
 				t.Errorf("refused: %v", err)
 			case c.reason != "" && (!errors.As(err, &csrf) || csrf.Kind != apperr.CSRF || csrf.Message != c.reason):
 				t.Errorf("got %v, want CSRF failure %q", err, c.reason)
+			case p.Username != "alice" || p.AuthMethod != MethodSession:
+				t.Errorf("caller %+v, want the session's user, refused or not", p)
 			}
 		})
 	}

@@ -377,6 +377,16 @@ func (l *AuditLog) counts(ctx context.Context, keys []string) (map[string]int, e
 	return out, nil
 }
 
+// optionalText is a string attribute's value, nil when the item has none
+// (an entry stored before entries had that attribute).
+func optionalText(item map[string]types.AttributeValue, name string) []byte {
+	s, _ := item[name].(*types.AttributeValueMemberS)
+	if s == nil {
+		return nil
+	}
+	return []byte(s.Value)
+}
+
 // Get implements audit.Reader.
 func (l *AuditLog) Get(ctx context.Context, id int64) (json.RawMessage, error) {
 	out, err := l.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(l.Table), Key: entryKey(id)})
@@ -393,7 +403,7 @@ func (l *AuditLog) Get(ctx context.Context, id int64) (json.RawMessage, error) {
 		}
 		return []byte(s.Value)
 	}
-	detail := audit.DetailJSON(text(tables.AuditSummaryAttribute), text("snapshot_before"), text("snapshot_after"))
+	detail := audit.DetailJSON(text(tables.AuditSummaryAttribute), text("snapshot_before"), text("snapshot_after"), optionalText(out.Item, "request"))
 	if raw, ok := out.Item[treeHashesAttribute].(*types.AttributeValueMemberB); ok && len(raw.Value) >= tlog.HashSize {
 		detail = audit.WithLeafHash(detail, tlog.Hash(raw.Value[:tlog.HashSize]).String())
 	}

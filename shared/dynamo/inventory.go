@@ -210,7 +210,7 @@ func addToStoredLog(log *integrity.StoredLog, item map[string]types.AttributeVal
 		if err != nil {
 			return fmt.Errorf("audit item %q: %w", pk, err)
 		}
-		e := integrity.StoredEntry{ID: id, Detail: audit.DetailJSON(text(tables.AuditSummaryAttribute), text("snapshot_before"), text("snapshot_after"))}
+		e := integrity.StoredEntry{ID: id, Detail: audit.DetailJSON(text(tables.AuditSummaryAttribute), text("snapshot_before"), text("snapshot_after"), optionalText(item, "request"))}
 		if raw, ok := item[treeHashesAttribute].(*types.AttributeValueMemberB); ok && len(raw.Value)%tlog.HashSize == 0 {
 			for i := 0; i < len(raw.Value); i += tlog.HashSize {
 				e.Hashes = append(e.Hashes, tlog.Hash(raw.Value[i:i+tlog.HashSize]))

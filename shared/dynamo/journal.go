@@ -281,6 +281,7 @@ func entryItem(e *audit.Entry, r tlog.HashReader) (map[string]types.AttributeVal
 	item[tables.AuditSummaryAttribute] = str(encoded.Summary)
 	item["snapshot_before"] = str(encoded.Before)
 	item["snapshot_after"] = str(encoded.After)
+	item["request"] = str(encoded.Request)
 	item[treeHashesAttribute] = treeHashesValue(hashes)
 	if e.EventType != "" {
 		item[tables.AuditEventType.Attribute] = str(e.EventType)

@@ -374,7 +374,7 @@ const attemptLifetime = 48 * time.Hour
 func (s *Resources) RecordAttempt(ctx context.Context, a resource.Attempt) error {
 	claim := storage.AttributionMap(a.Attribution, 0)
 	if len(s.AttributionKey) > 0 {
-		content := audit.AttemptContent(string(a.ResourceType), a.ResourceID)
+		content := audit.AttemptContent(a)
 		if err := audit.SignAttribution(s.AttributionKey, storage.AttemptPK, a.RequestID, 0, content, claim); err != nil {
 			return err
 		}
@@ -384,14 +384,21 @@ func (s *Resources) RecordAttempt(ctx context.Context, a resource.Attempt) error
 		return err
 	}
 	item := map[string]types.AttributeValue{
-		storage.AttrPK:          str(storage.AttemptPK),
-		storage.AttrSK:          str(a.RequestID),
-		"resource_type":         str(string(a.ResourceType)),
-		storage.AttrAttribution: attribution,
-		storage.AttrExpiresAt:   num(a.Attribution.CommittedAt.Add(attemptLifetime).Unix()),
+		storage.AttrPK:                  str(storage.AttemptPK),
+		storage.AttrSK:                  str(a.RequestID),
+		storage.AttrAttemptResourceType: str(string(a.ResourceType)),
+		storage.AttrAttribution:         attribution,
+		storage.AttrExpiresAt:           num(a.Attribution.CommittedAt.Add(attemptLifetime).Unix()),
 	}
 	if a.ResourceID != 0 {
-		item["resource_id"] = num(a.ResourceID)
+		item[storage.AttrAttemptResourceID] = num(a.ResourceID)
+	}
+	for name, v := range map[string]string{
+		storage.AttrAttemptResourceRepr: a.ResourceRepr, storage.AttrAttemptError: a.Error, storage.AttrAttemptRequest: a.Request,
+	} {
+		if v != "" {
+			item[name] = str(v)
+		}
 	}
 	_, err = s.Client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.Table), Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),

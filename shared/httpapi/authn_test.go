@@ -60,3 +60,49 @@ func TestAuthenticated(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthenticatedOrRefused: a request refused although its caller was
+// identified (a CSRF failure) goes to the refusal handler with the caller
+// in its context; anonymous refusals and accepted requests do not.
+func TestAuthenticatedOrRefused(t *testing.T) {
+	alice := auth.Principal{UserID: 1, Username: "alice", AuthMethod: auth.MethodSession, Tenant: "default", Scope: auth.ScopeAdmin}
+	csrf := apperr.E(apperr.CSRF, "CSRF token missing.")
+	cases := []struct {
+		name        string
+		principal   auth.Principal
+		err         error
+		wantRefused bool
+		status      int
+	}{
+		{"identified and refused", alice, csrf, true, 403},
+		{"anonymous", auth.Principal{}, apperr.E(apperr.Unauthorized), false, 401},
+		{"accepted", alice, nil, false, 200},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			refused := false
+			onRefused := func(w http.ResponseWriter, r *http.Request, err error) {
+				refused = true
+				if p, ok := auth.PrincipalFrom(r.Context()); !ok || p != c.principal || err != c.err {
+					t.Errorf("refusal of %+v (%v) with %v", p, ok, err)
+				}
+				WriteError(w, r, err)
+			}
+			next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { WriteJSON(w, 200, map[string]string{}) })
+			h := AuthenticatedOrRefused(authnFunc(func(*http.Request) (auth.Principal, error) { return c.principal, c.err }), next, onRefused)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/trustmarktypes", nil))
+			if rec.Code != c.status || refused != c.wantRefused {
+				t.Errorf("status %d refused %v, want %d %v", rec.Code, refused, c.status, c.wantRefused)
+			}
+		})
+	}
+	t.Run("Authenticated answers an identified refusal itself", func(t *testing.T) {
+		h := Authenticated(authnFunc(func(*http.Request) (auth.Principal, error) { return alice, csrf }), http.NotFoundHandler())
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", "/x", nil))
+		if rec.Code != 403 || rec.Body.String() != `{"detail":"CSRF check Failed: CSRF token missing."}` {
+			t.Errorf("answer %d %s", rec.Code, rec.Body)
+		}
+	})
+}

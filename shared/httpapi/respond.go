@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 )
@@ -107,44 +109,74 @@ func WriteClientGone(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(StatusClientClosedRequest)
 }
 
+// ErrorNoter is a ResponseWriter that wants the message of the error
+// answered through it, as WriteError tells it (ErrorMessage): the audit
+// log records it with a failed attempt.
+type ErrorNoter interface {
+	NoteError(message string)
+}
+
 // WriteError writes err with its status and Inmor's body shape. Unexpected
 // errors are logged with the request id and answered with a generic 500,
-// unless the client hung up (WriteClientGone).
+// unless the client hung up (WriteClientGone). A writer that is an
+// ErrorNoter is told the message answered.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	status := StatusOf(err)
 	ae := details(err)
 	var ve *ValidationError
 	kind := apperr.KindOf(err)
+	var message string
 	switch {
 	case errors.As(err, &ve):
+		message = validationMessage(ve.Details)
 		WriteJSON(w, status, map[string]any{"detail": ve.Details})
 	case kind == apperr.Unauthorized && ae.Message != "":
-		WriteJSON(w, status, map[string]string{"message": ae.Message})
+		message = ae.Message
+		WriteJSON(w, status, map[string]string{"message": message})
 	case kind == apperr.Unauthorized:
-		WriteJSON(w, status, map[string]string{"detail": "Unauthorized"})
+		message = "Unauthorized"
+		WriteJSON(w, status, map[string]string{"detail": message})
 	case kind == apperr.Forbidden:
-		WriteJSON(w, status, map[string]string{"detail": "Forbidden"})
+		message = "Forbidden"
+		WriteJSON(w, status, map[string]string{"detail": message})
 	case kind == apperr.CSRF:
-		WriteJSON(w, status, map[string]string{"detail": "CSRF check Failed: " + ae.Message})
+		message = "CSRF check Failed: " + ae.Message
+		WriteJSON(w, status, map[string]string{"detail": message})
 	case kind == apperr.TooLarge:
-		WriteJSON(w, status, map[string]string{"detail": "Request body too large (limit 1 MiB)"})
+		message = "Request body too large (limit 1 MiB)"
+		WriteJSON(w, status, map[string]string{"detail": message})
 	case kind == apperr.Throttled:
+		message = ae.Message
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ae.RetryAfter.Seconds()))))
-		WriteJSON(w, status, map[string]string{"message": ae.Message})
+		WriteJSON(w, status, map[string]string{"message": message})
 	case kind == apperr.Unprocessable:
-		WriteJSON(w, status, map[string]any{"detail": []FieldError{{Loc: []any{"body", ae.Field}, Msg: ae.Message, Type: "value_error"}}})
+		details := []FieldError{{Loc: []any{"body", ae.Field}, Msg: ae.Message, Type: "value_error"}}
+		message = validationMessage(details)
+		WriteJSON(w, status, map[string]any{"detail": details})
 	case kind == apperr.Exists && ae.Existing != nil:
+		// The answer is the existing resource; the error says why.
+		message = ae.Message
 		WriteJSON(w, status, ae.Existing)
 	case status != http.StatusInternalServerError && ae.Message != "":
-		WriteJSON(w, status, messageBody{Message: ae.Message, ID: ae.ID})
+		message = ae.Message
+		WriteJSON(w, status, messageBody{Message: message, ID: ae.ID})
 	case status != http.StatusInternalServerError:
-		WriteJSON(w, status, messageBody{Message: http.StatusText(status), ID: ae.ID})
+		message = http.StatusText(status)
+		WriteJSON(w, status, messageBody{Message: message, ID: ae.ID})
 	case ClientGone(r):
+		message = "Client closed the request"
 		WriteClientGone(w, r)
 	default:
+		message = "Internal server error"
 		slog.ErrorContext(r.Context(), "request failed", "error", err.Error(),
 			"request_id", RequestContextOf(r.Context()).RequestID, "method", r.Method, "path", r.URL.Path)
-		WriteJSON(w, http.StatusInternalServerError, map[string]string{"detail": "Internal server error"})
+		WriteJSON(w, http.StatusInternalServerError, map[string]string{"detail": message})
+	}
+	if message == "" {
+		message = http.StatusText(status)
+	}
+	if n, ok := w.(ErrorNoter); ok {
+		n.NoteError(message)
 	}
 }
 
@@ -171,4 +203,18 @@ func WriteFederationError(w http.ResponseWriter, r *http.Request, err error) {
 			"request_id", RequestContextOf(r.Context()).RequestID, "method", r.Method, "path", r.URL.Path)
 		WriteJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "Internal server error."})
 	}
+}
+
+// validationMessage is a 422's details as one message: each field's
+// location, dotted, and its message, separated by semicolons.
+func validationMessage(details []FieldError) string {
+	parts := make([]string, len(details))
+	for i, d := range details {
+		loc := make([]string, len(d.Loc))
+		for j, l := range d.Loc {
+			loc[j] = fmt.Sprint(l)
+		}
+		parts[i] = strings.Join(loc, ".") + ": " + d.Msg
+	}
+	return strings.Join(parts, "; ")
 }

@@ -145,3 +145,45 @@ func TestWriteErrorThrottled(t *testing.T) {
 		t.Errorf("throttled: %d, Retry-After %q; want 429, 90", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }
+
+// noter is a ResponseRecorder that keeps the message WriteError notes.
+type noter struct {
+	*httptest.ResponseRecorder
+	message string
+}
+
+func (n *noter) NoteError(message string) { n.message = message }
+
+// TestWriteErrorNotesTheMessage: a writer that is an ErrorNoter learns the
+// message answered: the body's message or detail, a 422's fields, the
+// reason of an existing resource's 403, never a 500's cause.
+func TestWriteErrorNotesTheMessage(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"not found", apperr.New(apperr.NotFound, 7, "TrustMarkType could not be found."), "TrustMarkType could not be found."},
+		{"exists", &apperr.Error{Kind: apperr.Exists, Message: "TrustMarkType exists already.", Existing: map[string]any{"id": 3}}, "TrustMarkType exists already."},
+		{"exists without a message", &apperr.Error{Kind: apperr.Exists, Existing: map[string]any{"id": 3}}, "Forbidden"},
+		{"CSRF", apperr.E(apperr.CSRF, "CSRF token missing."), "CSRF check Failed: CSRF token missing."},
+		{"forbidden", apperr.E(apperr.Forbidden), "Forbidden"},
+		{"stale", apperr.E(apperr.Stale), "Conflict"},
+		{"validation", &ValidationError{Details: []FieldError{
+			{Loc: []any{"body", "valid_for"}, Msg: "Input should be a valid integer", Type: "int_type"},
+			{Loc: []any{"path", "id"}, Msg: "Input should be a valid positive integer", Type: "int_parsing"},
+		}}, "body.valid_for: Input should be a valid integer; path.id: Input should be a valid positive integer"},
+		{"unprocessable field", apperr.InvalidField("jwks", "A key carries private members."), "body.jwks: A key carries private members."},
+		{"too large", apperr.E(apperr.TooLarge), "Request body too large (limit 1 MiB)"},
+		{"internal", errors.New("dynamodb: secret"), "Internal server error"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := &noter{ResponseRecorder: httptest.NewRecorder()}
+			WriteError(w, httptest.NewRequest("POST", "/api/v1/x", nil), c.err)
+			if w.message != c.want {
+				t.Errorf("noted %q, want %q", w.message, c.want)
+			}
+		})
+	}
+}

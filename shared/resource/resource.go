@@ -124,6 +124,14 @@ type Attempt struct {
 	RequestID    string
 	ResourceType Type
 	// ResourceID is the id the request named, 0 when none.
-	ResourceID  int64
+	ResourceID int64
+	// ResourceRepr is the resource the request tried to create (its body's
+	// tmtype, domain or entityid) when it named no id; "" otherwise.
+	ResourceRepr string
+	// Error is the message the request was answered with.
+	Error string
+	// Request is the request's query and JSON body, redacted and bounded,
+	// as a JSON object; "" when not recorded.
+	Request     string
 	Attribution Attribution
 }

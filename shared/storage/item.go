@@ -175,22 +175,35 @@ func Int(v any) (int64, error) {
 	return 0, fmt.Errorf("not an integer: %v", v)
 }
 
+// Attributes of an attempt item besides its keys, attribution and expiry
+// (see resource.Attempt); each is absent when empty.
+const (
+	AttrAttemptResourceType = "resource_type"
+	AttrAttemptResourceID   = "resource_id"
+	AttrAttemptResourceRepr = "resource_repr"
+	AttrAttemptError        = "error"
+	AttrAttemptRequest      = "request"
+)
+
 // ParseAttempt reads an attempt item. ok is false when the item is not one.
 func ParseAttempt(item map[string]any) (a resource.Attempt, ok bool, err error) {
 	if pk, _ := item[AttrPK].(string); pk != AttemptPK {
 		return a, false, nil
 	}
 	a.RequestID, _ = item[AttrSK].(string)
-	rt, _ := item["resource_type"].(string)
+	rt, _ := item[AttrAttemptResourceType].(string)
 	if !resource.IsType(rt) {
 		return a, true, fmt.Errorf("attempt %s: unknown resource type %q", a.RequestID, rt)
 	}
 	a.ResourceType = resource.Type(rt)
-	if v, present := item["resource_id"]; present {
+	if v, present := item[AttrAttemptResourceID]; present {
 		if a.ResourceID, err = Int(v); err != nil {
 			return a, true, fmt.Errorf("attempt %s: resource id: %w", a.RequestID, err)
 		}
 	}
+	a.ResourceRepr, _ = item[AttrAttemptResourceRepr].(string)
+	a.Error, _ = item[AttrAttemptError].(string)
+	a.Request, _ = item[AttrAttemptRequest].(string)
 	m, _ := item[AttrAttribution].(map[string]any)
 	attribution, _ := parseAttribution(m)
 	if attribution == nil {
