@@ -11,7 +11,7 @@ MAX_BINARY_BYTES := 12582912
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 export CDK_DISABLE_CLI_TELEMETRY = true
 
-.PHONY: run test check bench soak build clean deps
+.PHONY: run test check bench soak build clean deps inmorctl
 .PHONY: synth deploy destroy diff infra-test deps-infra
 .PHONY: browser-test deps-browser deps-node
 
@@ -52,6 +52,10 @@ bench:
 ## soak: a benchmark of the local stack over a day's work: 5,000 audited writes through the gateway; prints moto's memory, write latency, change→entry lag and the total time (SOAK_ARGS="-writes 1000" for a shorter run)
 soak: deps
 	$(GO) run ./cmd/soak $(SOAK_ARGS)
+
+## inmorctl: the operator CLI as bin/inmorctl
+inmorctl:
+	$(GO) build -o bin/inmorctl ./cmd/inmorctl
 
 ## build: the Lambda artifacts under build/<function>/bootstrap, each at most 12 MB
 build:
@@ -124,4 +128,4 @@ destroy: build deps-infra
 	$(CDK) destroy $(CDK_FLAGS) $(CDK_ARGS)
 
 clean:
-	rm -rf $(BUILD_DIR) cdk.out
+	rm -rf $(BUILD_DIR) cdk.out bin
