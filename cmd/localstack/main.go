@@ -65,7 +65,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 			fmt.Fprintf(stdout, " %s=%s", t.NameVariable, v)
 		}
 	}
-	fmt.Fprintf(stdout, "\n  go run ./cmd/inmorctl user list\n")
+	fmt.Fprintf(stdout, "\n  make inmorctl && bin/inmorctl user list\n")
 	fmt.Fprintf(stdout, "ready: %s\n", stack.URL)
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping")

@@ -184,6 +184,9 @@ type row struct {
 	ResponseCode string
 	Success      bool
 	EventType    string
+	// EventTypeParts are the event type split after each underscore, so
+	// that the narrow column may break the name there.
+	EventTypeParts []string
 }
 
 // displayTime is a time as the pages show it: in UTC, to the second, with
@@ -385,6 +388,7 @@ func newRow(e entry, state listState) row {
 		Action: e.Action, ResourceType: e.ResourceType, Resource: e.ResourceRepr, Success: e.Success,
 		EventType: deref(e.EventType),
 	}
+	r.EventTypeParts = strings.SplitAfter(r.EventType, "_")
 	if e.ResourceID != nil {
 		r.ResourceID = strconv.FormatInt(*e.ResourceID, 10)
 	}

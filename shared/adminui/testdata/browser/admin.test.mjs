@@ -135,6 +135,31 @@ try {
     await shoot(page, 'list.png');
   });
 
+  await step('at 1280×800 every column header shows, none scrolled away or under the filter panel', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const headers = await page.evaluate(() => {
+      const panel = document.querySelector('#changelist-filter').getBoundingClientRect();
+      const region = document.querySelector('.table-scroll').getBoundingClientRect();
+      return [...document.querySelectorAll('#result_list thead th')].map((th) => {
+        const r = th.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return {
+          text: th.textContent.trim(), left: Math.round(r.left), right: Math.round(r.right),
+          onTop: !!hit && th.contains(hit),
+          inRegion: r.left >= region.left - 1 && r.right <= region.right + 1,
+          clearOfPanel: r.right <= panel.left || r.left >= panel.right || r.bottom <= panel.top || r.top >= panel.bottom,
+          inViewport: r.left >= 0 && r.right <= window.innerWidth,
+        };
+      });
+    });
+    assert.equal(headers.length, columns.length);
+    for (const h of headers) {
+      assert.ok(h.onTop && h.inRegion && h.clearOfPanel && h.inViewport, `column ${h.text} is hidden at 1280 px: ${JSON.stringify(h)}`);
+    }
+    await shoot(page, 'list-1280.png');
+    await page.setViewportSize({ width: 1400, height: 900 });
+  });
+
   await step('the list fits a phone: the table scrolls, the page does not', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
