@@ -49,7 +49,9 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	logger := logging.New(stderr, "localstack")
+	// No function name on the logger: each line names the function that
+	// wrote it (see logging.WithFunction).
+	logger := logging.New(stderr, "")
 	slog.SetDefault(logger)
 	stack, err := localstack.Start(ctx, localstack.Options{
 		Port: port, DynamoDBPort: dynamoPort, Endpoint: getenv("DYNAMODB_ENDPOINT"),

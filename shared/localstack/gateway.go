@@ -20,6 +20,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apigw"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
+	"github.com/inmor/inmor-serverless/shared/logging"
 )
 
 // HTTPFunction is a Lambda handler of API Gateway HTTP API events.
@@ -59,39 +60,50 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case matched == nil && len(allowed) == 0:
 		httpapi.WriteJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
+		g.logAnswered(r, http.StatusNotFound, start)
 		return
 	case matched == nil:
 		slices.Sort(allowed)
 		w.Header().Set("Allow", strings.Join(slices.Compact(allowed), ", "))
 		httpapi.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"message": "Method Not Allowed"})
+		g.logAnswered(r, http.StatusMethodNotAllowed, start)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxPayloadBytes+1))
 	if err != nil || len(body) > maxPayloadBytes {
 		httpapi.WriteJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"message": "Request Entity Too Large"})
+		g.logAnswered(r, http.StatusRequestEntityTooLarge, start)
 		return
 	}
 	fn := g.Functions[matched.Function]
 	if fn == nil {
 		httpapi.WriteJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal Server Error"})
+		g.logAnswered(r, http.StatusInternalServerError, start)
 		return
 	}
 	requestID := newRequestID()
 	ev := apigw.NewEvent(r, body, apigw.EventOptions{RouteKey: matched.Key(), PathParameters: params, RequestID: requestID, Now: start})
-	resp, err := fn(r.Context(), ev)
-	if err != nil && httpapi.ClientGone(r) {
-		g.logger().Info("request", "method", r.Method, "path", r.URL.Path, "status", httpapi.StatusClientClosedRequest,
-			"function", matched.Function, "request_id", requestID, "ms", time.Since(start).Milliseconds())
-		return
-	}
-	if err != nil {
-		g.logger().Error("function failed", "function", matched.Function, "request_id", requestID, "error", err.Error())
+	// The function logs the request's one line (its access log), named
+	// after it through the context: the functions share this process's
+	// default logger.
+	ctx := logging.WithFunction(r.Context(), matched.Function)
+	resp, err := fn(ctx, ev)
+	switch {
+	case err != nil && httpapi.ClientGone(r):
+		return // the function has logged the hang-up
+	case err != nil:
+		g.logger().ErrorContext(ctx, "function failed", "request_id", requestID, "error", err.Error())
 		httpapi.WriteJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal Server Error"})
 		return
 	}
 	apigw.WriteResponse(w, resp)
-	g.logger().Info("request", "method", r.Method, "path", r.URL.Path, "status", resp.StatusCode,
-		"function", matched.Function, "request_id", requestID, "ms", time.Since(start).Milliseconds())
+}
+
+// logAnswered logs a request the gateway answered itself (no function
+// saw it), in the functions' access-log shape.
+func (g *Gateway) logAnswered(r *http.Request, status int, start time.Time) {
+	g.logger().InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", status,
+		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 }
 
 func (g *Gateway) logger() *slog.Logger {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/inmor/inmor-serverless/shared/localstack"
+	"github.com/inmor/inmor-serverless/shared/logging"
 )
 
 // lockedBuffer is a log destination shared by the stack's goroutines.
@@ -28,6 +29,13 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+// String returns what was written so far.
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // lines returns the JSON log lines written so far.
@@ -54,7 +62,7 @@ func (b *lockedBuffer) lines(t *testing.T) []map[string]any {
 // 500 or an error.
 func TestClientHangUp(t *testing.T) {
 	logs := &lockedBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	logger := logging.New(logs, "")
 	previous := slog.Default()
 	slog.SetDefault(logger) // the functions log to the default logger
 	t.Cleanup(func() { slog.SetDefault(previous) })
@@ -116,5 +124,64 @@ func TestClientHangUp(t *testing.T) {
 	}
 	if !disconnected {
 		t.Errorf("no client disconnected line: %v", logs.lines(t))
+	}
+}
+
+// duplicateKeys returns the keys a JSON object line repeats.
+func duplicateKeys(t *testing.T, line string) []string {
+	t.Helper()
+	d := json.NewDecoder(strings.NewReader(line))
+	if tok, err := d.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("log line %q is not a JSON object", line)
+	}
+	seen, dups := map[string]bool{}, []string(nil)
+	for d.More() {
+		key, err := d.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[key.(string)] {
+			dups = append(dups, key.(string))
+		}
+		seen[key.(string)] = true
+		var skip json.RawMessage
+		if err := d.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dups
+}
+
+// TestOneLogLinePerRequest: the local stack logs each request once, the
+// line of the function that served it (named, with the request id), and
+// a request the gateway answers itself once too; no line repeats a key.
+func TestOneLogLinePerRequest(t *testing.T) {
+	logs := &lockedBuffer{}
+	logger := logging.New(logs, "")
+	previous := slog.Default()
+	slog.SetDefault(logger)
+	t.Cleanup(func() { slog.SetDefault(previous) })
+	s := startStack(t, func(o *localstack.Options) { o.Logger = logger })
+
+	mustStatus(t, call(t, s, http.MethodPost, "/api/v1/trustmarktypes", `{"tmtype":"https://tm.example/one-line"}`), http.StatusCreated)
+	mustStatus(t, call(t, s, http.MethodGet, "/api/v1/nowhere", ""), http.StatusNotFound)
+	counts := map[string]int{}
+	for _, raw := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if dups := duplicateKeys(t, raw); len(dups) > 0 {
+			t.Errorf("log line repeats %v: %s", dups, raw)
+		}
+	}
+	for _, line := range logs.lines(t) {
+		if line["msg"] != "request" {
+			continue
+		}
+		path, _ := line["path"].(string)
+		counts[path]++
+		if path == "/api/v1/trustmarktypes" && (line["function"] != "trustmarktypes" || line["request_id"] == nil || line["status"] != float64(201)) {
+			t.Errorf("the request's line %v: want the function's name, the request id and 201", line)
+		}
+	}
+	if counts["/api/v1/trustmarktypes"] != 1 || counts["/api/v1/nowhere"] != 1 {
+		t.Errorf("request lines per path %v, want one each", counts)
 	}
 }

@@ -150,7 +150,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	gateway := &Gateway{Routes: adminapi.Routes, Functions: map[string]HTTPFunction{}, Logger: o.Logger}
 	var audit StreamHandler
 	for _, spec := range app.Specs() {
-		d := app.Deps{Client: s.Client, Config: s.Config, Logger: o.Logger}
+		d := app.Deps{Client: s.Client, Config: s.Config, Logger: o.Logger.With("function", spec.Name)}
 		if spec.Signs {
 			d.Signer = signer
 		}

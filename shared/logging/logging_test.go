@@ -52,3 +52,28 @@ func TestEveryLineCarriesTheRequestID(t *testing.T) {
 		t.Errorf("a line without request has a request id: %v", lines[2])
 	}
 }
+
+// TestFunctionFromTheContext: a logger without a function name takes the
+// one its call's context carries, once; a named logger keeps its own.
+func TestFunctionFromTheContext(t *testing.T) {
+	var buf bytes.Buffer
+	ctx := WithFunction(context.Background(), "trustmarks")
+	New(&buf, "").InfoContext(ctx, "request")
+	New(&buf, "").Info("no context")
+	New(&buf, "audit").Info("batch")
+	want := []string{
+		`"function":"trustmarks"`, `"msg":"no context"}`, `"function":"audit"`,
+	}
+	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	if len(lines) != 3 {
+		t.Fatalf("%d lines: %s", len(lines), buf.String())
+	}
+	for i, line := range lines {
+		if !bytes.Contains(line, []byte(want[i])) || bytes.Count(line, []byte(`"function"`)) > 1 {
+			t.Errorf("line %d %s: want %s once", i, line, want[i])
+		}
+	}
+	if bytes.Contains(lines[1], []byte(`"function"`)) {
+		t.Errorf("a line without a function in its context names one: %s", lines[1])
+	}
+}
