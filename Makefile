@@ -25,8 +25,11 @@ CDK_ARGS  ?=
 BROWSER_TEST_DIR := shared/adminui/testdata/browser
 
 ## run: the whole system on 127.0.0.1:$PORT (default 8000), DynamoDB (moto) on $DYNAMODB_PORT (default 8001)
+#      The tables are kept in .local/state across restarts; FRESH=1 starts empty.
+#      Built, then run in make's place (exec): Ctrl-C, or SIGINT or SIGTERM sent
+#      to make, stops it cleanly (see cmd/localstack).
 run: deps
-	$(GO) run ./cmd/localstack
+	@$(GO) build -o bin/localstack ./cmd/localstack && exec bin/localstack
 
 ## test: formatting, vet, and every test (unit, integration against moto, cost, pipeline faults, the CDK app, the admin view in a browser)
 test: deps deps-infra deps-browser check

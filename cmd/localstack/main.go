@@ -1,17 +1,25 @@
 // Command localstack runs the whole system on one machine with no AWS
 // account (`make run`): moto as DynamoDB, the tables, the API on
 // 127.0.0.1:$PORT (default 8000) and the stream poller feeding the audit
-// function. Ctrl-C or SIGTERM stops everything it started.
+// function. Ctrl-C or SIGTERM stops everything it started. The tables are
+// kept in .local/state across restarts (FRESH=1 starts empty), and the dev
+// admin password and API key in .local/ (unless given).
 package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/inmor/inmor-serverless/shared/localstack"
@@ -19,13 +27,23 @@ import (
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+func main() { os.Exit(mainCode()) }
+
+// mainCode runs the stack until a signal stops it and returns the exit
+// code, once every deferred step (the terminal given back) is done.
+func mainCode() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	if underMake(os.Getenv) {
+		restore := takeTerminal()
+		defer restore()
+		go watchMake(ctx, stop)
+	}
 	if err := run(ctx, os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "localstack:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func portFrom(getenv func(string) string, name string, def int) (int, error) {
@@ -53,9 +71,24 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	// wrote it (see logging.WithFunction).
 	logger := logging.New(stderr, "")
 	slog.SetDefault(logger)
+	getenv, err = devCredentials(getenv, stdout)
+	if err != nil {
+		return err
+	}
+	endpoint := getenv("DYNAMODB_ENDPOINT")
+	stateDir := ""
+	if endpoint == "" { // an endpoint of one's own keeps its own data
+		stateDir = stateDirectory
+		if getenv("FRESH") == "1" {
+			if err := os.RemoveAll(stateDir); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "FRESH=1: starting with empty tables (%s removed)\n", stateDir)
+		}
+	}
 	stack, err := localstack.Start(ctx, localstack.Options{
-		Port: port, DynamoDBPort: dynamoPort, Endpoint: getenv("DYNAMODB_ENDPOINT"),
-		Getenv: getenv, Out: stdout, Logger: logger,
+		Port: port, DynamoDBPort: dynamoPort, Endpoint: endpoint,
+		Getenv: getenv, Out: stdout, Logger: logger, StateDir: stateDir,
 	})
 	if err != nil {
 		return err
@@ -72,4 +105,66 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping")
 	return nil
+}
+
+// stateDirectory keeps the local tables across restarts (git-ignored).
+const stateDirectory = ".local/state"
+
+// Files of the dev credentials, kept so that they stay the same across
+// restarts (git-ignored, mode 0600).
+const (
+	devPasswordFile = ".local/dev-admin-password"
+	devAPIKeyFile   = ".local/dev-api-key"
+)
+
+// devCredentials returns getenv with INMOR_DEV_ADMIN_PASSWORD and
+// INMOR_DEV_API_KEY taken from their files in .local/ (made on first use)
+// when the environment does not set them, and prints them: the same admin
+// password and key at every start.
+func devCredentials(getenv func(string) string, out io.Writer) (func(string) string, error) {
+	values := map[string]string{}
+	for variable, file := range map[string]string{"INMOR_DEV_ADMIN_PASSWORD": devPasswordFile, "INMOR_DEV_API_KEY": devAPIKeyFile} {
+		if getenv(variable) != "" {
+			continue
+		}
+		secret, err := stableSecret(file)
+		if err != nil {
+			return nil, err
+		}
+		values[variable] = secret
+	}
+	if len(values) > 0 {
+		fmt.Fprintf(out, "dev credentials (kept in .local/, the same at every start; set INMOR_DEV_ADMIN_PASSWORD or INMOR_DEV_API_KEY to choose):\n")
+		if pw := values["INMOR_DEV_ADMIN_PASSWORD"]; pw != "" {
+			fmt.Fprintf(out, "  admin password: %s\n", pw)
+		}
+		if key := values["INMOR_DEV_API_KEY"]; key != "" {
+			fmt.Fprintf(out, "  API key: %s\n", key)
+		}
+	}
+	return func(k string) string {
+		if v, ok := values[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}, nil
+}
+
+// stableSecret reads a secret from its file, first writing a new random
+// one there when there is none.
+func stableSecret(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	return secret, os.WriteFile(path, []byte(secret+"\n"), 0o600)
 }

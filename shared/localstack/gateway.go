@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -35,7 +36,14 @@ type Gateway struct {
 	Routes    []adminapi.Route
 	Functions map[string]HTTPFunction
 	Logger    *slog.Logger
+
+	// writes counts the state-changing requests routed to a function.
+	writes atomic.Int64
 }
+
+// Writes returns how many state-changing requests (any method but GET,
+// HEAD and OPTIONS) the gateway has routed to a function.
+func (g *Gateway) Writes() int64 { return g.writes.Load() }
 
 // ServeHTTP implements http.Handler. Unknown routes answer 404 and wrong
 // methods on known paths 405, both as JSON.
@@ -80,6 +88,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteJSON(w, http.StatusInternalServerError, map[string]string{"message": "Internal Server Error"})
 		g.logAnswered(r, http.StatusInternalServerError, start)
 		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodOptions {
+		g.writes.Add(1)
 	}
 	requestID := newRequestID()
 	ev := apigw.NewEvent(r, body, apigw.EventOptions{RouteKey: matched.Key(), PathParameters: params, RequestID: requestID, Now: start})

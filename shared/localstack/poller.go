@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -41,7 +42,45 @@ type Poller struct {
 	// positions holds, per shard, the sequence number of the last record
 	// handled; "" means start from the trim horizon.
 	positions map[string]string
+	// handled counts the records handed to the handler and not failed.
+	handled atomic.Int64
 }
+
+// Handled returns how many records the poller has handed to the handler
+// (and the handler did not report failed) since it was made.
+func (p *Poller) Handled() int64 { return p.handled.Load() }
+
+// SkipToEnd marks every record the stream holds now as handled, so that
+// only later changes reach the handler: the local stack's restored items
+// were recorded in the audit log before it stopped.
+func (p *Poller) SkipToEnd(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.positions == nil {
+		p.positions = map[string]string{}
+	}
+	desc, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(p.StreamARN)})
+	if err != nil {
+		return fmt.Errorf("describe stream: %w", err)
+	}
+	for _, shard := range desc.StreamDescription.Shards {
+		id := aws.ToString(shard.ShardId)
+		for {
+			records, err := p.read(ctx, id, maxRecordsPerRead)
+			if err != nil {
+				return err
+			}
+			if len(records) == 0 {
+				break
+			}
+			p.positions[id] = aws.ToString(records[len(records)-1].Dynamodb.SequenceNumber)
+		}
+	}
+	return nil
+}
+
+// maxRecordsPerRead is GetRecords' limit.
+const maxRecordsPerRead = 1000
 
 // Run polls until ctx is done. After a poll that handled records it polls
 // again at once, as Lambda does while a shard has records; it pauses for
@@ -95,7 +134,7 @@ func (p *Poller) poll(ctx context.Context) (read, handled int, err error) {
 }
 
 func (p *Poller) pollShard(ctx context.Context, shardID string) (read, handled int, err error) {
-	records, err := p.read(ctx, shardID)
+	records, err := p.read(ctx, shardID, p.batchSize())
 	if err != nil || len(records) == 0 {
 		return 0, 0, err
 	}
@@ -122,12 +161,14 @@ func (p *Poller) pollShard(ctx context.Context, shardID string) (read, handled i
 	}
 	if handled > 0 {
 		p.positions[shardID] = aws.ToString(records[handled-1].Dynamodb.SequenceNumber)
+		p.handled.Add(int64(handled))
 	}
 	return len(records), handled, nil
 }
 
-// read takes a fresh iterator after the last handled record and reads one batch.
-func (p *Poller) read(ctx context.Context, shardID string) ([]streamtypes.Record, error) {
+// read takes a fresh iterator after the last handled record and reads at
+// most limit records.
+func (p *Poller) read(ctx context.Context, shardID string, limit int) ([]streamtypes.Record, error) {
 	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(p.StreamARN), ShardId: aws.String(shardID), ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
 	if seq := p.positions[shardID]; seq != "" {
 		in.ShardIteratorType = streamtypes.ShardIteratorTypeAfterSequenceNumber
@@ -137,7 +178,7 @@ func (p *Poller) read(ctx context.Context, shardID string) ([]streamtypes.Record
 	if err != nil {
 		return nil, fmt.Errorf("get shard iterator: %w", err)
 	}
-	out, err := p.Streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator, Limit: aws.Int32(int32(p.batchSize()))})
+	out, err := p.Streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: it.ShardIterator, Limit: aws.Int32(int32(limit))})
 	if err != nil {
 		return nil, fmt.Errorf("get records: %w", err)
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/motoserver"
 	"github.com/inmor/inmor-serverless/shared/signing"
+	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
 // Options configure a local stack.
@@ -58,7 +59,17 @@ type Options struct {
 	// the stream to the audit function with Poller.PollOnce (tests that
 	// decide what a batch holds).
 	ManualPolling bool
+	// StateDir keeps the tables across restarts (see State): restored at
+	// start, saved every StateInterval while there were changes, and at
+	// Stop. Empty: the tables live as long as moto does.
+	StateDir string
+	// StateInterval is how often changes are saved; DefaultStateInterval
+	// when zero.
+	StateInterval time.Duration
 }
+
+// DefaultStateInterval bounds what a crash of the local stack loses.
+const DefaultStateInterval = 10 * time.Second
 
 // Stack is a running local stack.
 type Stack struct {
@@ -81,10 +92,19 @@ type Stack struct {
 	// with Object Lock, as AWS does; nil when the endpoint serves no S3.
 	Checkpoints *archive.S3
 
-	moto   *motoserver.Server
-	server *http.Server
-	cancel context.CancelFunc
-	done   chan struct{}
+	moto    *motoserver.Server
+	server  *http.Server
+	gateway *Gateway
+	cancel  context.CancelFunc
+	done    chan struct{}
+	// state keeps the tables across restarts; nil when not kept.
+	state  *State
+	logger *slog.Logger
+	// saved is the count of changes (API writes and stream records
+	// handled) at the last save; saverDone closes when the periodic saver
+	// has stopped.
+	saved     int64
+	saverDone chan struct{}
 }
 
 // Start starts moto (unless an endpoint is given), creates the tables,
@@ -120,6 +140,19 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err = dynamo.CreateTables(ctx, dynamo.NewClient(cfg), o.Getenv); err != nil {
 		return nil, err
 	}
+	restored := 0
+	if o.StateDir != "" {
+		s.state = &State{Dir: o.StateDir, Client: dynamo.NewClient(cfg)}
+		for _, t := range tables.All() {
+			s.state.Tables = append(s.state.Tables, t.Name(o.Getenv))
+		}
+		if restored, err = s.state.Restore(ctx); err != nil {
+			return nil, err
+		}
+		if restored > 0 {
+			fmt.Fprintf(o.Out, "restored %d items from %s (make run FRESH=1 starts empty)\n", restored, o.StateDir)
+		}
+	}
 	if s.APIKey, err = Bootstrap(ctx, &dynamo.Auth{Client: s.Client, Table: s.Config.AuthTable}, o.Getenv, o.Out); err != nil {
 		return nil, err
 	}
@@ -148,6 +181,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	// functions share one client (tests add their options to it); the
 	// stream function has a client of its own.
 	gateway := &Gateway{Routes: adminapi.Routes, Functions: map[string]HTTPFunction{}, Logger: o.Logger}
+	s.gateway, s.logger = gateway, o.Logger
 	var audit StreamHandler
 	for _, spec := range app.Specs() {
 		d := app.Deps{Client: s.Client, Config: s.Config, Logger: o.Logger.With("function", spec.Name)}
@@ -183,6 +217,13 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		Interval:  o.PollInterval,
 		Logger:    o.Logger,
 	}
+	if restored > 0 {
+		// The restored items' stream records: their changes are in the
+		// restored audit log already.
+		if err := s.Poller.SkipToEnd(ctx); err != nil {
+			return nil, err
+		}
+	}
 	listener, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(o.Port)))
 	if err != nil {
 		return nil, err
@@ -197,6 +238,14 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 			_ = s.Poller.Run(runCtx)
 		}
 	}()
+	if s.state != nil {
+		interval := o.StateInterval
+		if interval <= 0 {
+			interval = DefaultStateInterval
+		}
+		s.saverDone = make(chan struct{})
+		go s.saveEvery(runCtx, interval)
+	}
 	go func() {
 		if err := s.server.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			o.Logger.Error("server failed", "error", err.Error())
@@ -301,12 +350,68 @@ func localLogKey(getenv func(string) string, out io.Writer) (integrity.KeyFile, 
 // endpoint.
 func (s *Stack) Moto() *motoserver.Server { return s.moto }
 
-// Stop stops the server, the poller and moto (if it started it).
+// Stop stops the server and the poller, hands the stream's last records to
+// the audit function, saves the tables when they are kept, and stops moto
+// (if it started it).
 func (s *Stack) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.server.Shutdown(ctx)
 	s.cancel()
 	<-s.done
+	if s.state != nil {
+		<-s.saverDone
+		saveCtx, cancelSave := context.WithTimeout(context.Background(), time.Minute)
+		if err := s.drainAndSave(saveCtx); err != nil {
+			s.logger.Error("save the local tables", "dir", s.state.Dir, "error", err.Error())
+		}
+		cancelSave()
+	}
 	s.moto.Stop()
+}
+
+// changes counts what may have changed the tables: API writes and stream
+// records handled (inmorctl writes show there).
+func (s *Stack) changes() int64 { return s.gateway.Writes() + s.Poller.Handled() }
+
+// drainAndSave hands the stream's pending records to the audit function,
+// then saves the tables, so that the saved audit log covers the saved
+// resources.
+func (s *Stack) drainAndSave(ctx context.Context) error {
+	for range 100 {
+		n, err := s.Poller.PollOnce(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	changes := s.changes()
+	if err := s.state.Save(ctx); err != nil {
+		return err
+	}
+	s.saved = changes
+	return nil
+}
+
+// saveEvery saves the tables every interval while there were changes, so
+// that a crash loses at most an interval's work.
+func (s *Stack) saveEvery(ctx context.Context, interval time.Duration) {
+	defer close(s.saverDone)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		if s.changes() == s.saved {
+			continue
+		}
+		if err := s.drainAndSave(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Error("save the local tables", "dir", s.state.Dir, "error", err.Error())
+		}
+	}
 }
