@@ -172,7 +172,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 func newClient(g guard, roots *x509.CertPool, timeout time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, Control: g.control}
 	transport := &http.Transport{
-		Proxy: nil, // a proxy would connect for us, past the guard
+		Proxy:                  nil, // a proxy would connect for us, past the guard
 		DialContext:            dialer.DialContext,
 		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots},
 		TLSHandshakeTimeout:    timeout,
