@@ -113,6 +113,12 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	cfg := dynamo.LocalConfig(endpoint)
 	s.Config = app.ConfigFromEnv(o.Getenv)
 	s.Config.SessionCookieSecure = false // the local stack serves plain HTTP
+	if o.Getenv(app.EnvEntityConfigurationCheck) == "" {
+		// Entity ids made up locally (https://rp.example.org) do not
+		// resolve: subordinates' entity configurations are not fetched
+		// unless ENTITY_CONFIGURATION_CHECK=on asks for it.
+		s.Config.EntityConfigurationCheck = "off"
+	}
 	if s.Config.AttributionKey, err = localAttributionKey(o.Getenv, o.Out); err != nil {
 		return nil, err
 	}
