@@ -140,8 +140,12 @@ func invalid(cause error, message string) error {
 
 // transportError tells a failed request apart as Inmor does: a timeout, a
 // connection that could not be made (no such host, refused, an address
-// the guard refuses, TLS), or anything else.
+// the guard refuses, TLS), or anything else. A request whose caller hung
+// up is no failure of the entity: its error is returned as it is.
 func transportError(entityID string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
 	var (
 		netErr   net.Error
 		redirect *redirectError
@@ -177,8 +181,8 @@ const (
 
 // Verify checks an entity configuration, a compact JWS, of entityID: typ
 // entity-statement+jwt, signed by a key of keys (a JWK Set; the
-// configuration's own jwks when nil; the key named by kid when the header
-// has one), iss and sub equal to entityID, exp not past and iat not ahead
+// configuration's own jwks when nil; when the header names a kid, a key
+// of that kid or of none), iss and sub equal to entityID, exp not past and iat not ahead
 // of now (with Leeway), jwks a valid set of public keys, and metadata,
 // authority_hints, trust_marks and jwks_uri of their types when present.
 // It returns the claims, numbers as json.Number.
@@ -210,8 +214,8 @@ func Verify(token, entityID string, keys map[string]any, now time.Time) (map[str
 	return claims, nil
 }
 
-// verified reports whether a key of keys verifies the JWS: the keys whose
-// kid is kid, or every key when kid is empty.
+// verified reports whether a key of keys verifies the JWS: a key whose kid
+// is kid or that has none, or any key when kid is empty.
 func verified(jws *jose.JSONWebSignature, kid string, keys map[string]any) bool {
 	list, _ := keys["keys"].([]any)
 	for _, k := range list {
@@ -219,7 +223,7 @@ func verified(jws *jose.JSONWebSignature, kid string, keys map[string]any) bool 
 		if !ok {
 			continue
 		}
-		if id, _ := raw["kid"].(string); kid != "" && id != kid {
+		if id, _ := raw["kid"].(string); kid != "" && id != "" && id != kid {
 			continue
 		}
 		pub, err := jwk.ParsePublic(raw)

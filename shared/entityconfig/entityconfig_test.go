@@ -47,6 +47,17 @@ func jwksOf(t *testing.T, keys ...*ecdsa.PrivateKey) map[string]any {
 	return map[string]any{"keys": list}
 }
 
+// withoutKid is a copy of a JWK without its kid.
+func withoutKid(key map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range key {
+		if k != "kid" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // signWith signs payload (JSON) with key and the header typ and kid given.
 func signWith(t *testing.T, key *ecdsa.PrivateKey, typ, kid string, payload []byte) string {
 	t.Helper()
@@ -118,6 +129,9 @@ func TestVerify(t *testing.T) {
 		{name: "another key", signer: other, message: sig},
 		{name: "another key, no kid", signer: other, kid: "-", message: sig},
 		{name: "an unknown kid", kid: "nope", message: sig},
+		{name: "a kid, the key has none", keys: map[string]any{}, edit: func(c map[string]any) {
+			c["jwks"] = map[string]any{"keys": []any{withoutKid(keys["keys"].([]any)[0].(map[string]any))}}
+		}},
 		{name: "self-signed by a key not in its jwks", signer: other, keys: map[string]any{}, message: sig},
 		{name: "iss", edit: func(c map[string]any) { c["iss"] = "https://evil.example" }, message: invalid + `iss is "https://evil.example", want the entity id`},
 		{name: "sub", edit: func(c map[string]any) { c["sub"] = "https://other.example" }, message: invalid + `sub is "https://other.example"`},
@@ -199,6 +213,12 @@ func TestFetch(t *testing.T) {
 	// Another key than the submitted one.
 	_, err = e.Fetcher().Fetch(ctx, e.ID, jwksOf(t, newKey(t)))
 	wantMessage(t, err, "Entity configuration signature validation failed.", false)
+	// A caller that hung up is not the entity's failure (no 400).
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := e.Fetcher().Fetch(cancelled, e.ID, e.JWKS(t)); err == nil || apperr.KindOf(err) != "" {
+		t.Errorf("a cancelled fetch: %v, want an error of no kind", err)
+	}
 }
 
 // TestFetchFailures: each way a fetch fails, with Inmor's message.
