@@ -29,6 +29,7 @@ import (
 	_ "github.com/inmor/inmor-serverless/shared/app/all" // every function's builder
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/motoserver"
+	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/signing"
 )
 
@@ -58,6 +59,10 @@ type Options struct {
 	// the stream to the audit function with Poller.PollOnce (tests that
 	// decide what a batch holds).
 	ManualPolling bool
+	// EntityConfigurations, when set, checks subordinates' entity
+	// configurations (with ENTITY_CONFIGURATION_CHECK=on) in place of the
+	// strict fetcher: tests that serve an entity on loopback.
+	EntityConfigurations resource.EntityConfigurations
 }
 
 // Stack is a running local stack.
@@ -156,7 +161,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	gateway := &Gateway{Routes: adminapi.Routes, Functions: map[string]HTTPFunction{}, Logger: o.Logger}
 	var audit StreamHandler
 	for _, spec := range app.Specs() {
-		d := app.Deps{Client: s.Client, Config: s.Config, Logger: o.Logger}
+		d := app.Deps{Client: s.Client, Config: s.Config, Logger: o.Logger, EntityConfigurations: o.EntityConfigurations}
 		if spec.Signs {
 			d.Signer = signer
 		}

@@ -31,7 +31,10 @@ func New(d app.Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if check {
+	switch {
+	case check && d.EntityConfigurations != nil:
+		svc.Configurations = d.EntityConfigurations
+	case check:
 		svc.Configurations = entityconfig.New(entityconfig.Options{}) // strict: public https only
 	}
 	serverConfig, err := d.Config.ServerConfig()
