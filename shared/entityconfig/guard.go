@@ -102,6 +102,7 @@ type RefusedError struct {
 	Addr netip.Addr
 }
 
+// Error implements the error interface.
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("connections to %s are not allowed: not a public address", e.Addr)
 }
