@@ -5,8 +5,8 @@
 // the claims' shapes. The fetch goes through a guarded client, since
 // callers choose the URL: https only, public addresses only (judged at
 // connect time, so DNS rebinding cannot pass), a few https redirects
-// through the same guard, a timeout and a body limit. Every failure is an
-// apperr.Invalid with Inmor's message.
+// through the same guard, a timeout and a body limit. Every failure (but a
+// cancelled request) is an apperr.Invalid with Inmor's message.
 package entityconfig
 
 import (
@@ -83,7 +83,7 @@ func New(o Options) *Fetcher {
 // Fetch fetches entityID's entity configuration and verifies it with keys
 // (a JWK Set), or with its own jwks when keys is nil, and returns its
 // claims (numbers as json.Number). Every failure is an apperr.Invalid error
-// whose message is Inmor's.
+// whose message is Inmor's, but for a request the caller cancelled.
 func (f *Fetcher) Fetch(ctx context.Context, entityID string, keys map[string]any) (map[string]any, error) {
 	token, err := f.get(ctx, entityID)
 	if err != nil {
