@@ -317,6 +317,7 @@ var unsetVariables = map[string]string{
 	"TA_SERVER_EXPIRY_HOURS":             "optional setting of the entity configuration (8760 hours by default)",
 	"SUBORDINATE_EVENTS_TTL_HOURS":       "optional setting of the Subordinate Events statements (24 hours by default)",
 	"SUBORDINATE_EVENTS_INFORMATION_URI": "optional setting of the Subordinate Events statements (no information_uri by default)",
+	app.EnvEntityConfigurationCheck:      "the entity configuration check is on unless it is off; only the local stack turns it off",
 }
 
 // The stack sets every variable the functions read (app.ConfigFromEnv

@@ -143,6 +143,14 @@ func componentSchemas() object {
 		"SubordinateCreate": subordinateBody(true),
 		"SubordinateUpdate": subordinateBody(false),
 		"SubordinatePage":   page("Subordinate"),
+		"FetchConfig": object{"type": "object", "required": []string{"url"}, "properties": object{
+			"url": prop("string", "description", "The entity id: an https URL.", "maxLength", resource.MaxURLLength),
+		}},
+		"FetchedConfig": object{"type": "object", "required": []string{"metadata", "jwks", "jwks_uri", "authority_hints", "trust_marks"}, "properties": object{
+			"metadata": prop("object"), "jwks": object{"oneOf": []object{ref("JWKS"), {"type": "null"}}}, "jwks_uri": nullable("string"),
+			"authority_hints": object{"type": []string{"array", "null"}, "items": prop("string")},
+			"trust_marks":     object{"type": []string{"array", "null"}, "items": prop("object")},
+		}},
 		"JWKS": object{"type": "object", "required": []string{"keys"}, "properties": object{
 			"keys": object{"type": "array", "minItems": 1, "items": object{"type": "object", "required": []string{"kty"}, "properties": object{
 				"kty": prop("string", "enum", []string{"RSA", "EC", "OKP"}),

@@ -218,6 +218,14 @@ var Routes = []Route{
 		Responses: withErrors(map[int]string{200: "Subordinate"}, 404, 422),
 	},
 	{
+		// Before POST /subordinates/{id}: the first route that matches serves.
+		Method: http.MethodPost, Path: BasePath + "/subordinates/fetch-config", Function: function.Subordinates,
+		OperationID: "fetchSubordinateConfig",
+		Summary:     "Fetch an entity's configuration (<url>/.well-known/openid-federation) and verify it with its own jwks (a read: nothing is stored).",
+		Body:        "FetchConfig",
+		Responses:   withErrors(map[int]string{200: "FetchedConfig"}, 400, 413, 422),
+	},
+	{
 		Method: http.MethodPost, Path: BasePath + "/subordinates/{id}", Function: function.Subordinates,
 		OperationID: "updateSubordinate", Operation: resource.OpUpdate, ResourceType: resource.TypeSubordinate,
 		Summary: "Update a subordinate (metadata, forced_metadata and jwks required; omitted optional fields are kept) and re-sign its statement.",

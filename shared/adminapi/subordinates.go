@@ -38,6 +38,17 @@ func NewSubordinatesHandler(svc resource.Subordinates, server resource.Server, a
 		"renewSubordinate": byID(func(r *http.Request, id int64) (resource.Subordinate, error) {
 			return svc.Renew(r.Context(), id, attribution(r))
 		}),
+		"fetchSubordinateConfig": withBody(http.StatusOK, func(r *http.Request) (resource.FetchedConfiguration, error) {
+			f, err := httpapi.ReadFields(r)
+			if err != nil {
+				return resource.FetchedConfiguration{}, err
+			}
+			url, _ := f.String("url", true, resource.MaxURLLength)
+			if err := f.Err(); err != nil {
+				return resource.FetchedConfiguration{}, err
+			}
+			return svc.FetchConfiguration(r.Context(), url)
+		}),
 	}
 	maps.Copy(handlers, serverHandlers(server))
 	return newFunctionHandler(function.Subordinates, authn, attempts, handlers)

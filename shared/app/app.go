@@ -103,6 +103,11 @@ type Deps struct {
 	// Metrics, when set, receives Embedded Metric Format lines (in Lambda:
 	// standard output).
 	Metrics io.Writer
+	// EntityConfigurations, when set, checks subordinates' entity
+	// configurations in place of the strict fetcher, if the check is on
+	// (the local stack's tests reach an entity on loopback); Main never
+	// sets it.
+	EntityConfigurations resource.EntityConfigurations
 }
 
 // Handler is a built function: HTTP for HTTP functions, Stream (a Lambda

@@ -123,7 +123,7 @@ func TestLayers(t *testing.T) {
 		pkg   string
 		noAWS bool
 	}{
-		{"resource", true}, {"audit", true}, {"auth", true}, {"apperr", true}, {"memstore", true}, {"function", true}, {"fedevents", true}, {"integrity", true},
+		{"resource", true}, {"audit", true}, {"auth", true}, {"apperr", true}, {"memstore", true}, {"function", true}, {"fedevents", true}, {"integrity", true}, {"entityconfig", true},
 		{"dynamo", false}, {"reconcile", false}, {"tables", false},
 	} {
 		out, err := exec.Command("go", "list", "-deps", "../"+c.pkg).Output()

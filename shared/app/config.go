@@ -59,6 +59,28 @@ type Config struct {
 	// information_uri ({sub}, {entry}). EventsTTL reads the first.
 	EventsTTLHours       string
 	EventsInformationURI string
+	// EntityConfigurationCheck (ENTITY_CONFIGURATION_CHECK) turns the
+	// check of subordinates' entity configurations on (the default) or off;
+	// CheckEntityConfigurations reads it.
+	EntityConfigurationCheck string
+}
+
+// EnvEntityConfigurationCheck names the switch of the entity configuration
+// check: on (the default; unset in AWS) or off (the local stack's default,
+// whose made-up entity ids do not resolve).
+const EnvEntityConfigurationCheck = "ENTITY_CONFIGURATION_CHECK"
+
+// CheckEntityConfigurations reports whether the subordinates function
+// fetches and verifies entity configurations; an error names the variable
+// when it is neither on nor off.
+func (c Config) CheckEntityConfigurations() (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(c.EntityConfigurationCheck)) {
+	case "", "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: want on or off, got %q", EnvEntityConfigurationCheck, c.EntityConfigurationCheck)
 }
 
 // maxEventsTTLHours bounds SUBORDINATE_EVENTS_TTL_HOURS at a week.
@@ -222,6 +244,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	c.CursorKey = []byte(getenv("AUDIT_CURSOR_KEY"))
 	c.StreamARN = getenv("RESOURCES_STREAM_ARN")
 	c.EventsTTLHours, c.EventsInformationURI = getenv("SUBORDINATE_EVENTS_TTL_HOURS"), getenv("SUBORDINATE_EVENTS_INFORMATION_URI")
+	c.EntityConfigurationCheck = getenv(EnvEntityConfigurationCheck)
 	c.Server = ServerSettings{
 		AuthorityHints: getenv("TA_AUTHORITY_HINTS"), TrustMarks: getenv("TA_TRUST_MARKS"),
 		TrustMarkIssuers: getenv("TA_TRUST_MARK_ISSUERS"), ExpiryHours: getenv("TA_SERVER_EXPIRY_HOURS"),

@@ -40,7 +40,8 @@ const (
 // go-jose refuses RSA moduli over jose.MaxRSAModulusBits (4096 by default)
 // when it decodes a JWK; the project's limit is maxRSABits, checked before
 // go-jose sees a key, so go-jose's is raised to it. go-jose is used through
-// this package and package signing only.
+// this package, package signing and package entityconfig (which parses
+// keys here) only.
 func init() {
 	if jose.MaxRSAModulusBits < maxRSABits {
 		jose.MaxRSAModulusBits = maxRSABits

@@ -29,6 +29,7 @@ import (
 	_ "github.com/inmor/inmor-serverless/shared/app/all" // every function's builder
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/motoserver"
+	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/signing"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
@@ -66,6 +67,10 @@ type Options struct {
 	// StateInterval is how often changes are saved; DefaultStateInterval
 	// when zero.
 	StateInterval time.Duration
+	// EntityConfigurations, when set, checks subordinates' entity
+	// configurations (with ENTITY_CONFIGURATION_CHECK=on) in place of the
+	// strict fetcher: tests that serve an entity on loopback.
+	EntityConfigurations resource.EntityConfigurations
 }
 
 // DefaultStateInterval bounds what a crash of the local stack loses.
@@ -133,6 +138,12 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	cfg := dynamo.LocalConfig(endpoint)
 	s.Config = app.ConfigFromEnv(o.Getenv)
 	s.Config.SessionCookieSecure = false // the local stack serves plain HTTP
+	if o.Getenv(app.EnvEntityConfigurationCheck) == "" {
+		// Entity ids made up locally (https://rp.example.org) do not
+		// resolve: subordinates' entity configurations are not fetched
+		// unless ENTITY_CONFIGURATION_CHECK=on asks for it.
+		s.Config.EntityConfigurationCheck = "off"
+	}
 	if s.Config.AttributionKey, err = localAttributionKey(o.Getenv, o.Out); err != nil {
 		return nil, err
 	}
@@ -184,7 +195,7 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	s.gateway, s.logger = gateway, o.Logger
 	var audit StreamHandler
 	for _, spec := range app.Specs() {
-		d := app.Deps{Client: s.Client, Config: s.Config, Logger: o.Logger.With("function", spec.Name)}
+		d := app.Deps{Client: s.Client, Config: s.Config, Logger: o.Logger.With("function", spec.Name), EntityConfigurations: o.EntityConfigurations}
 		if spec.Signs {
 			d.Signer = signer
 		}

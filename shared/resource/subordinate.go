@@ -3,6 +3,7 @@ package resource
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -81,8 +82,20 @@ type SubordinateStore interface {
 	ReplaceSubordinate(ctx context.Context, s Subordinate, a Attribution) (Subordinate, error)
 }
 
+// EntityConfigurations fetch and verify the entity configurations of
+// subordinates (package entityconfig).
+type EntityConfigurations interface {
+	// Fetch fetches entityID's entity configuration
+	// (<entityID>/.well-known/openid-federation), verifies it with keys (a
+	// JWK Set), or with its own jwks when keys is nil, and returns its
+	// claims. A failure is an Invalid error whose message says what failed.
+	Fetch(ctx context.Context, entityID string, keys map[string]any) (map[string]any, error)
+}
+
 // Messages of Subordinate errors (Inmor's).
 const (
+	msgNotInAuthorityHints   = "TA domain %s is not in the authority_hints of the entity configuration."
+	msgFetchingOff           = "Fetching entity configurations is turned off on this server (ENTITY_CONFIGURATION_CHECK=off)."
 	msgSubordinateNotFound   = "Subordinate could not be found."
 	msgSubordinateValidFor   = "valid_for is greater than allowed by system default 8760."
 	msgRenewInactiveSub      = "Cannot renew an inactive subordinate."
@@ -96,6 +109,10 @@ type Subordinates struct {
 	Signer Signer
 	// EntityID is the trust anchor's entity id, the iss of statements.
 	EntityID string
+	// Configurations checks a subordinate's entity configuration whenever
+	// its statement is signed (create, update, renew); nil: no check, and
+	// FetchConfiguration refuses (ENTITY_CONFIGURATION_CHECK=off).
+	Configurations EntityConfigurations
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
@@ -155,6 +172,27 @@ func (s Subordinates) sign(ctx context.Context, sub *Subordinate) error {
 	return nil
 }
 
+// configuration fetches entityID's entity configuration, verifies it with
+// keys and requires the trust anchor in its authority_hints; it returns
+// nil claims when the check is off. Errors name the subordinate id.
+func (s Subordinates) configuration(ctx context.Context, id int64, entityID string, keys map[string]any) (map[string]any, error) {
+	if s.Configurations == nil {
+		return nil, nil
+	}
+	claims, err := s.Configurations.Fetch(ctx, entityID, keys)
+	if err != nil {
+		if apperr.Is(apperr.Invalid, err) {
+			return nil, apperr.E(apperr.Invalid, err, apperr.MessageOf(err), id)
+		}
+		return nil, err
+	}
+	hints, _ := claims["authority_hints"].([]any)
+	if !slices.Contains(hints, any(s.EntityID)) {
+		return nil, apperr.New(apperr.Invalid, id, fmt.Sprintf(msgNotInAuthorityHints, s.EntityID))
+	}
+	return claims, nil
+}
+
 // applyTo copies a request's fields onto sub; optional fields only when
 // given.
 func (in SubordinateChanges) applyTo(sub *Subordinate) {
@@ -202,6 +240,11 @@ func (s Subordinates) Create(ctx context.Context, in NewSubordinate, a Attributi
 	if err := checkSubordinate(sub); err != nil {
 		return Subordinate{}, err
 	}
+	if sub.Active {
+		if _, err := s.configuration(ctx, 0, sub.EntityID, sub.JWKS); err != nil {
+			return Subordinate{}, err
+		}
+	}
 	if err := s.settle(ctx, &sub); err != nil {
 		return Subordinate{}, err
 	}
@@ -230,22 +273,79 @@ func (s Subordinates) List(ctx context.Context, p Page) ([]Subordinate, int, err
 }
 
 // Update replaces metadata, forced_metadata and jwks, and the optional
-// fields that are given, then re-signs the statement.
+// fields that are given, then re-signs the statement of an active
+// subordinate, whose entity configuration must verify with the new jwks.
 func (s Subordinates) Update(ctx context.Context, id int64, c SubordinateChanges, a Attribution) (Subordinate, error) {
 	return s.change(ctx, id, a, OpUpdate, func(sub *Subordinate) error {
 		c.applyTo(sub)
-		return checkSubordinate(*sub)
+		if err := checkSubordinate(*sub); err != nil {
+			return err
+		}
+		if !sub.Active {
+			return nil // a revocation or suspension never waits on the entity
+		}
+		_, err := s.configuration(ctx, id, sub.EntityID, sub.JWKS)
+		return err
 	})
 }
 
 // Renew re-signs an active subordinate's statement with a new iat and exp.
+// Its entity configuration must verify with the stored jwks; its jwks and
+// metadata then replace the stored ones, and the statement carries them.
 func (s Subordinates) Renew(ctx context.Context, id int64, a Attribution) (Subordinate, error) {
 	return s.change(ctx, id, a, OpRenew, func(sub *Subordinate) error {
 		if !sub.Active {
 			return apperr.New(apperr.Invalid, id, msgRenewInactiveSub)
 		}
-		return nil
+		claims, err := s.configuration(ctx, id, sub.EntityID, sub.JWKS)
+		if err != nil || claims == nil {
+			return err
+		}
+		if keys, ok := claims["jwks"].(map[string]any); ok {
+			sub.JWKS = keys
+		}
+		if metadata, ok := claims["metadata"].(map[string]any); ok {
+			sub.Metadata = metadata
+		}
+		return checkSubordinate(*sub)
 	})
+}
+
+// FetchedConfiguration is what POST /subordinates/fetch-config answers:
+// parts of a self-verified entity configuration (Inmor's fields; metadata
+// {} and the others null when absent).
+type FetchedConfiguration struct {
+	Metadata       map[string]any `json:"metadata"`
+	JWKS           map[string]any `json:"jwks"`
+	JWKSURI        *string        `json:"jwks_uri"`
+	AuthorityHints []any          `json:"authority_hints"`
+	TrustMarks     []any          `json:"trust_marks"`
+}
+
+// FetchConfiguration fetches the entity configuration of url (an entity
+// id) and verifies it with its own jwks.
+func (s Subordinates) FetchConfiguration(ctx context.Context, url string) (FetchedConfiguration, error) {
+	if err := CheckEntityID("url", url); err != nil {
+		return FetchedConfiguration{}, err
+	}
+	if s.Configurations == nil {
+		return FetchedConfiguration{}, apperr.New(apperr.Invalid, 0, msgFetchingOff)
+	}
+	claims, err := s.Configurations.Fetch(ctx, url, nil)
+	if err != nil {
+		return FetchedConfiguration{}, err
+	}
+	out := FetchedConfiguration{Metadata: map[string]any{}}
+	if m, ok := claims["metadata"].(map[string]any); ok {
+		out.Metadata = m
+	}
+	out.JWKS, _ = claims["jwks"].(map[string]any)
+	if u, ok := claims["jwks_uri"].(string); ok {
+		out.JWKSURI = &u
+	}
+	out.AuthorityHints, _ = claims["authority_hints"].([]any)
+	out.TrustMarks, _ = claims["trust_marks"].([]any)
+	return out, nil
 }
 
 // change reads a subordinate, edits it, re-signs it and stores it

@@ -10,6 +10,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/app/signer"
+	"github.com/inmor/inmor-serverless/shared/entityconfig"
 	"github.com/inmor/inmor-serverless/shared/resource"
 )
 
@@ -20,11 +21,22 @@ func init() {
 	}, signer.FromEnv)
 }
 
-// New is the function's HTTP handler. It fails when the entity
-// configuration's settings are malformed.
+// New is the function's HTTP handler. It fails when the settings of the
+// trust anchor's entity configuration, or ENTITY_CONFIGURATION_CHECK, are
+// malformed.
 func New(d app.Deps) (http.Handler, error) {
 	store := d.Config.Resources(d.Client)
 	svc := resource.Subordinates{Store: store, Signer: d.Signer, EntityID: d.Config.EntityID}
+	check, err := d.Config.CheckEntityConfigurations()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case check && d.EntityConfigurations != nil:
+		svc.Configurations = d.EntityConfigurations
+	case check:
+		svc.Configurations = entityconfig.New(entityconfig.Options{}) // strict: public https only
+	}
 	serverConfig, err := d.Config.ServerConfig()
 	if err != nil {
 		return nil, err
