@@ -13,7 +13,7 @@ export CDK_DISABLE_CLI_TELEMETRY = true
 
 .PHONY: run test check bench soak build clean deps inmorctl
 .PHONY: synth deploy destroy diff infra-test deps-infra
-.PHONY: browser-test deps-browser deps-node
+.PHONY: browser-test deps-browser deps-node deps-tools
 
 # The CDK CLI, pinned in package.json; offline: no telemetry, no notices.
 CDK       := npx --no-install cdk
@@ -32,7 +32,7 @@ run: deps
 	@$(GO) build -o bin/localstack ./cmd/localstack && exec bin/localstack
 
 ## test: formatting, vet, and every test (unit, integration against moto, cost, pipeline faults, the CDK app, the admin view in a browser)
-test: deps deps-infra deps-browser check
+test: deps deps-infra deps-browser deps-tools check
 	$(GO) test -count=1 -race ./...
 	@$(MAKE) --no-print-directory browser-test
 
@@ -107,6 +107,11 @@ deps-browser: deps-node
 	@[ -f $(BROWSER_TEST_DIR)/node_modules/playwright-core/package.json ] || \
 		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix $(BROWSER_TEST_DIR) --no-audit --no-fund --loglevel=error
 	@[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] || { $(call apt_install,chromium,the browser test of the admin view); }
+
+## deps-tools: what the tests run besides Go: curl and bash (the README's examples), script from bsdutils (make run on a terminal)
+deps-tools:
+	@command -v curl >/dev/null 2>&1 || { $(call apt_install,curl,the test of the README's examples); }
+	@command -v bash >/dev/null 2>&1 && command -v script >/dev/null 2>&1 || { $(call apt_install,bash bsdutils,the tests of make run); }
 
 ## deps-node: Node 20 or newer with npm (the CDK app and the browser test)
 deps-node:
