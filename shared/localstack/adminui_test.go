@@ -191,7 +191,7 @@ func TestAdminUI(t *testing.T) {
 	if got := r.Header.Get("Content-Security-Policy"); !strings.HasPrefix(got, "default-src 'none'; style-src 'self'") {
 		t.Errorf("Content-Security-Policy through the gateway: %q", got)
 	}
-	bodyContains(t, r, "1 entry, showing 1", `<span class="event">metadata_update</span>`, html.EscapeString(xssEntityID))
+	bodyContains(t, r, "1 entry, showing 1", `<span class="event">metadata_<wbr>update</span>`, html.EscapeString(xssEntityID))
 	if strings.Contains(string(r.Body), "<script") {
 		t.Error("the list shows markup from a request")
 	}
