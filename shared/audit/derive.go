@@ -129,12 +129,31 @@ func derive(c Change, key []byte, trustAttribution bool) (e Entry, ok bool, err 
 	default:
 		e.AuthMethod = AuthOutOfBand
 		e.Timestamp = c.ApproximateTime.UTC()
+		e.Tenant = lastAttributedTenant(key, c.OldImage, before)
 	}
 	if action == ActionUpdate {
 		e.Diff = Diff(before.Fields, after.Fields)
 	}
 	e.EventType = EventType(img.Type, action, op, before.Fields, after.Fields, e.Diff)
 	return e, true, nil
+}
+
+// lastAttributedTenant is the tenant of the API write that made the old
+// image, when its attribution proves itself (its MAC over that image): an
+// out-of-band change or delete is then shown to the auditors of the tenant
+// whose resource it changed. nil without an old image (an out-of-band
+// create) or without a provable attribution.
+func lastAttributedTenant(key []byte, old map[string]any, before storage.Image) *string {
+	if old == nil || before.Attribution == nil || before.AttributionVersion != before.Version || before.Attribution.Tenant == "" {
+		return nil
+	}
+	claim, _ := old[storage.AttrAttribution].(map[string]any)
+	pk, _ := old[storage.AttrPK].(string)
+	sk, _ := old[storage.AttrSK].(string)
+	if !AttributionAuthentic(key, pk, sk, before.Version, before.Fields, claim) {
+		return nil
+	}
+	return optional(before.Attribution.Tenant)
 }
 
 // forgedAttemptEntry is the entry of an attempt item that does not carry

@@ -124,6 +124,14 @@ func TestDerive(t *testing.T) {
 		e.Success = true
 		return e
 	}
+	// An out-of-band change of an item the API wrote last: in the tenant of
+	// that write (its attribution proves itself), so that tenant's
+	// auditors see it.
+	outOfBandInTenant := func(e Entry) Entry {
+		e = outOfBand(e)
+		e.Tenant = ptr(create.Tenant)
+		return e
+	}
 
 	cases := []struct {
 		name   string
@@ -157,7 +165,7 @@ func TestDerive(t *testing.T) {
 			name: "MODIFY whose new image keeps the old version and attribution (someone edited the table): out_of_band",
 			change: Change{EventID: "ev-3", EventName: EventModify, ApproximateTime: streamSeen, OldImage: v1,
 				NewImage: storedItem(resource.TypeTrustMarkType, 7, 1, tmtFields(false, "8760"), create, 1)},
-			want: outOfBand(Entry{
+			want: outOfBandInTenant(Entry{
 				Action: ActionUpdate, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
 				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeDeactivated,
 				Diff:           obj{"active": obj{"old": true, "new": false}},
@@ -168,7 +176,7 @@ func TestDerive(t *testing.T) {
 			name: "MODIFY that bumps the version but keeps the old attribution (attribution version differs): out_of_band",
 			change: Change{EventID: "ev-4", EventName: EventModify, ApproximateTime: streamSeen, OldImage: v1,
 				NewImage: storedItem(resource.TypeTrustMarkType, 7, 2, tmtFields(true, "24"), create, 1)},
-			want: outOfBand(Entry{
+			want: outOfBandInTenant(Entry{
 				Action: ActionUpdate, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
 				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeUpdated,
 				Diff:           obj{"valid_for": obj{"old": num("8760"), "new": num("24")}},
@@ -179,7 +187,7 @@ func TestDerive(t *testing.T) {
 			name: "an attribution written for a later version than the item's: out_of_band",
 			change: Change{EventID: "ev-5", EventName: EventModify, ApproximateTime: streamSeen, OldImage: v1,
 				NewImage: storedItem(resource.TypeTrustMarkType, 7, 2, tmtFields(true, "24"), update, 3)},
-			want: outOfBand(Entry{
+			want: outOfBandInTenant(Entry{
 				Action: ActionUpdate, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
 				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeUpdated,
 				Diff:           obj{"valid_for": obj{"old": num("8760"), "new": num("24")}},
@@ -199,7 +207,7 @@ func TestDerive(t *testing.T) {
 		{
 			name:   "REMOVE of a TrustMarkType (never through the API): out_of_band DELETE with the before snapshot",
 			change: Change{EventID: "ev-7", EventName: EventRemove, ApproximateTime: streamSeen, OldImage: v2},
-			want: outOfBand(Entry{
+			want: outOfBandInTenant(Entry{
 				Action: ActionDelete, ResourceType: "TrustMarkType", ResourceID: ptr(int64(7)),
 				ResourceRepr: "https://tm.example/member", EventType: EventTrustMarkTypeDeleted,
 				SnapshotBefore: tmtFields(false, "24"), SourceEventID: "ev-7",
@@ -209,7 +217,7 @@ func TestDerive(t *testing.T) {
 			name: "REMOVE of a TrustMark: trustmark_deleted, repr is the domain",
 			change: Change{EventID: "ev-8", EventName: EventRemove, ApproximateTime: streamSeen,
 				OldImage: storedItem(resource.TypeTrustMark, 9, 1, obj{"id": num("9"), "domain": "https://rp.example", "active": true}, create, 1)},
-			want: outOfBand(Entry{
+			want: outOfBandInTenant(Entry{
 				Action: ActionDelete, ResourceType: "TrustMark", ResourceID: ptr(int64(9)),
 				ResourceRepr: "https://rp.example", EventType: EventTrustMarkDeleted,
 				SnapshotBefore: obj{"id": num("9"), "domain": "https://rp.example", "active": true}, SourceEventID: "ev-8",
@@ -575,4 +583,40 @@ func TestForgedAttributionIsOutOfBand(t *testing.T) {
 		e.ResourceID == nil || *e.ResourceID != 3 || !e.Timestamp.Equal(streamSeen) {
 		t.Errorf("forged attempt entry %+v", e)
 	}
+}
+
+// TestOutOfBandTenant: an out-of-band change takes the tenant of the
+// API write that made the old image only when that write's attribution
+// proves itself; a forged one, or a changed old image, gives no tenant.
+func TestOutOfBandTenant(t *testing.T) {
+	write := apiKeyWrite(resource.OpCreate, "POST", "/api/v1/trustmarktypes", 201, createdAt)
+	signed := storedItem(resource.TypeTrustMarkType, 7, 1, tmtFields(true, "8760"), write, 1)
+	forged := storedItem(resource.TypeTrustMarkType, 7, 1, tmtFields(true, "8760"), write, 1)
+	forged[storage.AttrAttribution].(map[string]any)["tenant"] = "someone-else"
+	edited := storedItem(resource.TypeTrustMarkType, 7, 1, tmtFields(true, "8760"), write, 1)
+	edited["valid_for"] = num("1") // changed after its MAC was made
+	for _, c := range []struct {
+		name string
+		old  obj
+		want *string
+	}{
+		{"a provable last write", signed, ptr(write.Tenant)},
+		{"a forged tenant", forged, nil},
+		{"an old image changed behind the API", edited, nil},
+	} {
+		e, ok, err := Derive(Change{EventID: "ev", EventName: EventRemove, ApproximateTime: streamSeen, OldImage: c.old}, testAttributionKey)
+		if !ok || err != nil || e.AuthMethod != AuthOutOfBand {
+			t.Fatalf("%s: %+v %v %v", c.name, e, ok, err)
+		}
+		if (e.Tenant == nil) != (c.want == nil) || e.Tenant != nil && *e.Tenant != *c.want {
+			t.Errorf("%s: tenant %v, want %v", c.name, deref(e.Tenant), deref(c.want))
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
 }

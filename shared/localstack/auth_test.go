@@ -19,6 +19,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/localstack"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 // browser is a client with a cookie jar, as a browser session.
@@ -321,5 +322,35 @@ func TestKeyUseIsRecorded(t *testing.T) {
 	stored, err := authStore(s).APIKeyByHash(context.Background(), auth.HashAPIKey(key))
 	if err != nil || stored.LastUsedAt == nil || stored.LastUsedAt.Before(before) {
 		t.Errorf("last_used_at %v (%v) after a request", stored.LastUsedAt, err)
+	}
+}
+
+// TestTenantAuditorsSeeOutOfBandChangesOfTheirResources: an item written by
+// a key of tenant acme and then edited behind the API's back is an
+// out-of-band entry in tenant acme, which acme's auditor (audit:read, not
+// staff) sees; an auditor of another tenant does not.
+func TestTenantAuditorsSeeOutOfBandChangesOfTheirResources(t *testing.T) {
+	s := startStack(t)
+	writer := addKey(t, s, addStaff(t, s, "writer"), "w", "acme", auth.ScopeAdmin)
+	auditor := addKey(t, s, addUser(t, s, "auditor", false), "a", "acme", auth.ScopeAuditRead)
+	other := addKey(t, s, addUser(t, s, "other", false), "o", "globex", auth.ScopeAuditRead)
+	r := call(t, s, http.MethodPost, "/api/v1/trustmarktypes", `{"tmtype":"https://tm.example/acme"}`, "X-API-Key", writer)
+	mustStatus(t, r, http.StatusCreated)
+	_, err := s.Client.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.Config.ResourcesTable),
+		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "TrustMarkType"}, "sk": &types.AttributeValueMemberS{Value: storage.SortKey(1)}},
+		UpdateExpression:          aws.String("SET valid_for = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: "1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	p := listAuditWith(t, s, "?resource_type=TrustMarkType", auditor)
+	if p.Count != 2 || len(p.Items) != 2 || p.Items[0]["auth_method"] != "out_of_band" || p.Items[0]["tenant"] != "acme" {
+		t.Errorf("acme's auditor sees %d entries %v, want the create and the out-of-band edit in acme", p.Count, p.Items)
+	}
+	if p := listAuditWith(t, s, "?resource_type=TrustMarkType", other); p.Count != 0 {
+		t.Errorf("another tenant's auditor sees %v", p.Items)
 	}
 }
