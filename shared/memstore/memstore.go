@@ -288,6 +288,15 @@ type singleton[T any] struct {
 	version int64
 }
 
+// get returns the item, or a NotFound error while there is none.
+func (one *singleton[T]) get() (T, error) {
+	if one.version == 0 {
+		var zero T
+		return zero, apperr.E(op, apperr.NotFound)
+	}
+	return one.value, nil
+}
+
 // put stores t as version expected+1 if the stored version is expected.
 func (one *singleton[T]) put(t T, expected int64) error {
 	if one.version != expected {
@@ -301,10 +310,7 @@ func (one *singleton[T]) put(t T, expected int64) error {
 func (s *Store) ServerEntity(context.Context) (resource.ServerEntity, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.serverEntity.version == 0 {
-		return resource.ServerEntity{}, apperr.E(op, apperr.NotFound)
-	}
-	return s.serverEntity.value, nil
+	return s.serverEntity.get()
 }
 
 // PutServerEntity implements resource.ServerStore.
@@ -322,10 +328,7 @@ func (s *Store) PutServerEntity(_ context.Context, e resource.ServerEntity, a re
 func (s *Store) HistoricalKeys(context.Context) (resource.HistoricalKeys, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.historicalKeys.version == 0 {
-		return resource.HistoricalKeys{}, apperr.E(op, apperr.NotFound)
-	}
-	return s.historicalKeys.value, nil
+	return s.historicalKeys.get()
 }
 
 // PutHistoricalKeys implements resource.ServerStore.
