@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/inmor/inmor-serverless/shared/resource"
@@ -15,7 +16,8 @@ const (
 	EventRemove = "REMOVE"
 )
 
-// Change is one stream record of the resources table, images as plain values.
+// Change is one stream record of the resources table or the auth table,
+// images as plain values.
 type Change struct {
 	EventID   string
 	EventName string
@@ -27,9 +29,12 @@ type Change struct {
 	NewImage        map[string]any
 }
 
-// Derive builds the audit entry of a change: of a resource item, or of an
-// attempt item (a failed request). ok is false for the other items
-// (bookkeeping: counters, uniqueness guards, expiring attempts). The entry's
+// Derive builds the audit entry of a change: of a resource item, of an
+// attempt item (a failed request), of a user or API key item, or of a
+// session event item (a login or logout). ok is false for the other items
+// (bookkeeping: counters, uniqueness guards, expiring attempts and session
+// events, sessions, login failure counts, and an API key's update that
+// touched only last_used_at). The entry's
 // ID is left to the journal. An attribution is trusted only when it
 // carries the MAC of its item under key (AttributionMAC): one that
 // does not is recorded as an out-of-band change, the attribution it claims
@@ -71,6 +76,14 @@ func derive(c Change, key []byte, trustAttribution bool) (e Entry, ok bool, err 
 			return forgedAttemptEntry(c, a, claim), true, nil
 		}
 		return failedEntry(c, a), true, nil
+	}
+	if pk, _ := item[storage.AttrPK].(string); strings.HasPrefix(pk, storage.SessionEventPrefix) {
+		if c.EventName != EventInsert || !trustAttribution {
+			return e, false, nil // an event expiring, or rewritten: nothing happened
+		}
+		return deriveSessionEvent(c, item, key)
+	} else if storage.AuthType(pk) != "" {
+		return deriveAuth(c, action, key, trustAttribution)
 	}
 	img, isResource, err := storage.ParseImage(item)
 	if !isResource || err != nil {

@@ -25,6 +25,20 @@ const (
 	EventMetadataPolicyUpdate     = "metadata_policy_update"
 	EventMetadataUpdate           = "metadata_update"
 	EventJWKSUpdate               = "jwks_update"
+	EventUserCreated              = "user_created"
+	EventUserUpdated              = "user_updated"
+	EventUserDeactivated          = "user_deactivated"
+	EventUserActivated            = "user_activated"
+	EventPasswordChanged          = "password_changed"
+	EventUserDeleted              = "user_deleted"
+	EventAPIKeyCreated            = "apikey_created"
+	EventAPIKeyUpdated            = "apikey_updated"
+	EventAPIKeyRevoked            = "apikey_revoked"
+	EventAPIKeyReactivated        = "apikey_reactivated"
+	EventAPIKeyDeleted            = "apikey_deleted"
+	EventLogin                    = "login"
+	EventLoginFailed              = "login_failed"
+	EventLogout                   = "logout"
 )
 
 // EventTypes lists every event type.
@@ -32,6 +46,9 @@ var EventTypes = []string{
 	EventTrustMarkTypeCreated, EventTrustMarkTypeDeactivated, EventTrustMarkTypeUpdated, EventTrustMarkTypeDeleted,
 	EventTrustMarkIssued, EventTrustMarkRenewed, EventTrustMarkRevoked, EventTrustMarkUpdated, EventTrustMarkDeleted,
 	EventRegistration, EventRevocation, EventMetadataPolicyUpdate, EventMetadataUpdate, EventJWKSUpdate,
+	EventUserCreated, EventUserUpdated, EventUserDeactivated, EventUserActivated, EventPasswordChanged, EventUserDeleted,
+	EventAPIKeyCreated, EventAPIKeyUpdated, EventAPIKeyRevoked, EventAPIKeyReactivated, EventAPIKeyDeleted,
+	EventLogin, EventLoginFailed, EventLogout,
 }
 
 // subordinateUpdateEvents are the subordinate update events, most significant

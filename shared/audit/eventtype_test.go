@@ -137,6 +137,9 @@ func TestEventTypesListsEveryEventType(t *testing.T) {
 		"trustmarktype_created", "trustmarktype_deactivated", "trustmarktype_updated", "trustmarktype_deleted",
 		"trustmark_issued", "trustmark_renewed", "trustmark_revoked", "trustmark_updated", "trustmark_deleted",
 		"registration", "revocation", "metadata_policy_update", "metadata_update", "jwks_update",
+		"user_created", "user_updated", "user_deactivated", "user_activated", "password_changed", "user_deleted",
+		"apikey_created", "apikey_updated", "apikey_revoked", "apikey_reactivated", "apikey_deleted",
+		"login", "login_failed", "logout",
 	}
 	seen := map[string]bool{}
 	for _, e := range EventTypes {
