@@ -47,6 +47,9 @@ type Config struct {
 	// StreamARN (RESOURCES_STREAM_ARN) is the resources table's stream: the
 	// audit function handles no record of another.
 	StreamARN string
+	// AuthStreamARN (AUTH_STREAM_ARN) is the auth table's stream, whose
+	// records the audit function handles too.
+	AuthStreamARN string
 }
 
 // EnvAttributionKeyFile names the file of the attribution key.
@@ -138,12 +141,13 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	c.SessionCookieSecure = getenv("SESSION_COOKIE_SECURE") != "false"
 	c.CursorKey = []byte(getenv("AUDIT_CURSOR_KEY"))
 	c.StreamARN = getenv("RESOURCES_STREAM_ARN")
+	c.AuthStreamARN = getenv("AUTH_STREAM_ARN")
 	return c
 }
 
-// AuthStore is the auth table.
+// AuthStore is the auth table; it signs the session events it records.
 func (c Config) AuthStore(client *dynamodb.Client) *dynamo.Auth {
-	return &dynamo.Auth{Client: client, Table: c.AuthTable}
+	return &dynamo.Auth{Client: client, Table: c.AuthTable, AttributionKey: c.AttributionKey}
 }
 
 // Authenticator authenticates API keys and sessions. Build it once per

@@ -25,21 +25,25 @@ type StreamHandler interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }
 
-// Poller reads a table's stream and calls the handler with
-// events.DynamoDBEvent batches, as Lambda's event source mapping does. It
+// Poller reads a table's stream (and more streams, each as its own event
+// source mapping would) and calls the handler with events.DynamoDBEvent
+// batches, as Lambda's event source mapping does. It
 // honours partial batch failures by retrying from the first failed record,
 // and takes a fresh shard iterator for each poll (moto's iterators go stale).
 type Poller struct {
 	Streams   *dynamodbstreams.Client
 	StreamARN string
-	Handler   StreamHandler
-	BatchSize int
-	Interval  time.Duration
-	Logger    *slog.Logger
+	// MoreStreamARNs are read the same way after StreamARN (the auth
+	// table's stream).
+	MoreStreamARNs []string
+	Handler        StreamHandler
+	BatchSize      int
+	Interval       time.Duration
+	Logger         *slog.Logger
 
 	mu sync.Mutex // serialises polls
-	// positions holds, per shard, the sequence number of the last record
-	// handled; "" means start from the trim horizon.
+	// positions holds, per stream and shard, the sequence number of the
+	// last record handled; "" means start from the trim horizon.
 	positions map[string]string
 }
 
@@ -80,26 +84,28 @@ func (p *Poller) poll(ctx context.Context) (read, handled int, err error) {
 	if p.positions == nil {
 		p.positions = map[string]string{}
 	}
-	desc, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(p.StreamARN)})
-	if err != nil {
-		return 0, 0, fmt.Errorf("describe stream: %w", err)
-	}
-	for _, shard := range desc.StreamDescription.Shards {
-		r, h, err := p.pollShard(ctx, aws.ToString(shard.ShardId))
-		read, handled = read+r, handled+h
+	for _, stream := range append([]string{p.StreamARN}, p.MoreStreamARNs...) {
+		desc, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(stream)})
 		if err != nil {
-			return read, handled, err
+			return read, handled, fmt.Errorf("describe stream: %w", err)
+		}
+		for _, shard := range desc.StreamDescription.Shards {
+			r, h, err := p.pollShard(ctx, stream, aws.ToString(shard.ShardId))
+			read, handled = read+r, handled+h
+			if err != nil {
+				return read, handled, err
+			}
 		}
 	}
 	return read, handled, nil
 }
 
-func (p *Poller) pollShard(ctx context.Context, shardID string) (read, handled int, err error) {
-	records, err := p.read(ctx, shardID)
+func (p *Poller) pollShard(ctx context.Context, stream, shardID string) (read, handled int, err error) {
+	records, err := p.read(ctx, stream, shardID)
 	if err != nil || len(records) == 0 {
 		return 0, 0, err
 	}
-	payload, err := json.Marshal(events.DynamoDBEvent{Records: toEventRecords(records, p.StreamARN)})
+	payload, err := json.Marshal(events.DynamoDBEvent{Records: toEventRecords(records, stream)})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -121,15 +127,15 @@ func (p *Poller) pollShard(ctx context.Context, shardID string) (read, handled i
 		}
 	}
 	if handled > 0 {
-		p.positions[shardID] = aws.ToString(records[handled-1].Dynamodb.SequenceNumber)
+		p.positions[stream+" "+shardID] = aws.ToString(records[handled-1].Dynamodb.SequenceNumber)
 	}
 	return len(records), handled, nil
 }
 
 // read takes a fresh iterator after the last handled record and reads one batch.
-func (p *Poller) read(ctx context.Context, shardID string) ([]streamtypes.Record, error) {
-	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(p.StreamARN), ShardId: aws.String(shardID), ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
-	if seq := p.positions[shardID]; seq != "" {
+func (p *Poller) read(ctx context.Context, stream, shardID string) ([]streamtypes.Record, error) {
+	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(stream), ShardId: aws.String(shardID), ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
+	if seq := p.positions[stream+" "+shardID]; seq != "" {
 		in.ShardIteratorType = streamtypes.ShardIteratorTypeAfterSequenceNumber
 		in.SequenceNumber = aws.String(seq)
 	}

@@ -128,6 +128,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, fmt.Errorf("describe %s: %w", s.Config.ResourcesTable, err)
 	}
 	s.Config.StreamARN = aws.ToString(table.Table.LatestStreamArn)
+	authTable, err := s.Client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Config.AuthTable)})
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: %w", s.Config.AuthTable, err)
+	}
+	s.Config.AuthStreamARN = aws.ToString(authTable.Table.LatestStreamArn)
 	signer, err := localSigner(o.Getenv, o.Out)
 	if err != nil {
 		return nil, err
@@ -177,11 +182,12 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		audit = o.Audit(audit)
 	}
 	s.Poller = &Poller{
-		Streams:   dynamodbstreams.NewFromConfig(cfg),
-		StreamARN: aws.ToString(table.Table.LatestStreamArn),
-		Handler:   audit,
-		Interval:  o.PollInterval,
-		Logger:    o.Logger,
+		Streams:        dynamodbstreams.NewFromConfig(cfg),
+		StreamARN:      s.Config.StreamARN,
+		MoreStreamARNs: []string{s.Config.AuthStreamARN},
+		Handler:        audit,
+		Interval:       o.PollInterval,
+		Logger:         o.Logger,
 	}
 	listener, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(o.Port)))
 	if err != nil {
