@@ -11,6 +11,11 @@ import (
 // Authentication method of changes made with inmorctl, the operator's CLI.
 const AuthCLI = "cli"
 
+// LocalOperator is the operator's name in the attribution of inmorctl's
+// changes against an endpoint of one's own (the local stack), where there
+// is no AWS identity; elsewhere it is the caller identity's ARN.
+const LocalOperator = "local"
+
 // AuthResourceTypes are the audited resource types of the auth table,
 // besides resource.Types.
 var AuthResourceTypes = []string{storage.TypeUser, storage.TypeAPIKey, storage.TypeSession}

@@ -100,6 +100,34 @@ func (p *Poller) poll(ctx context.Context) (read, handled int, err error) {
 	return read, handled, nil
 }
 
+// skipRecords moves the poller past the records a stream holds now, as a
+// mapping created after them with starting position LATEST would start.
+func (p *Poller) skipRecords(ctx context.Context, stream string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.positions == nil {
+		p.positions = map[string]string{}
+	}
+	desc, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(stream)})
+	if err != nil {
+		return fmt.Errorf("describe stream: %w", err)
+	}
+	for _, shard := range desc.StreamDescription.Shards {
+		shardID := aws.ToString(shard.ShardId)
+		for {
+			records, err := p.read(ctx, stream, shardID)
+			if err != nil {
+				return err
+			}
+			if len(records) == 0 {
+				break
+			}
+			p.positions[stream+" "+shardID] = aws.ToString(records[len(records)-1].Dynamodb.SequenceNumber)
+		}
+	}
+	return nil
+}
+
 func (p *Poller) pollShard(ctx context.Context, stream, shardID string) (read, handled int, err error) {
 	records, err := p.read(ctx, stream, shardID)
 	if err != nil || len(records) == 0 {

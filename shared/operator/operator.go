@@ -15,9 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/inmor/inmor-serverless/shared/app"
+	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -68,6 +72,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	openStore      func(ctx context.Context) (Store, error)
 	openDynamoDB   func(ctx context.Context) (*dynamodb.Client, error)
+	// command is the command being run ("user create"), which the audit
+	// log shows as the endpoint of its writes.
+	command string
 }
 
 func newCLI(env Env) *cli {
@@ -85,7 +92,7 @@ func newCLI(env Env) *cli {
 		c.stderr = io.Discard
 	}
 	if c.openStore == nil {
-		c.openStore = dynamoStore(c.getenv)
+		c.openStore = c.dynamoStore
 	}
 	if c.openDynamoDB == nil {
 		c.openDynamoDB = func(ctx context.Context) (*dynamodb.Client, error) {
@@ -106,21 +113,55 @@ func newCLI(env Env) *cli {
 // write that was applied.
 func loadAWSConfig(ctx context.Context, getenv func(string) string) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
-	if getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" {
+	if localEndpoint(getenv) {
 		opts = append(opts, config.WithHTTPClient(dynamo.LocalHTTPClient()))
 	}
 	return config.LoadDefaultConfig(ctx, opts...)
 }
 
-// dynamoStore opens the auth table the way the functions do.
-func dynamoStore(getenv func(string) string) func(ctx context.Context) (Store, error) {
-	return func(ctx context.Context) (Store, error) {
-		cfg, err := loadAWSConfig(ctx, getenv)
-		if err != nil {
-			return nil, fmt.Errorf("load AWS configuration: %w", err)
-		}
-		return &dynamo.Auth{Client: dynamo.NewClient(cfg), Table: tables.Auth.Name(getenv)}, nil
+// dynamoStore opens the auth table the way the functions do. Its user and
+// key writes are attributed to the operator (see operatorAttribution),
+// signed with the attribution key the functions read (ATTRIBUTION_KEY,
+// ATTRIBUTION_KEY_FILE); without one they are recorded out-of-band.
+func (c *cli) dynamoStore(ctx context.Context) (Store, error) {
+	cfg, err := loadAWSConfig(ctx, c.getenv)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	key, err := app.AttributionKeyFromEnv(c.getenv)
+	if err != nil {
+		return nil, fmt.Errorf("attribution key: %w", err)
+	}
+	operator, err := c.operatorAttribution(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		fmt.Fprintf(c.stderr, "inmorctl: no attribution key (%s or %s): changes are recorded as out-of-band\n", app.EnvAttributionKey, app.EnvAttributionKeyFile)
+	}
+	return &dynamo.Auth{Client: dynamo.NewClient(cfg), Table: tables.Auth.Name(c.getenv), AttributionKey: key, Operator: operator}, nil
+}
+
+// operatorAttribution is who the audit log names for this command's
+// writes: auth method cli, the AWS caller identity's ARN (STS
+// GetCallerIdentity; audit.LocalOperator against a local endpoint), the command
+// as the endpoint.
+func (c *cli) operatorAttribution(ctx context.Context, cfg aws.Config) (*resource.Attribution, error) {
+	who := audit.LocalOperator
+	if !localEndpoint(c.getenv) {
+		out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return nil, fmt.Errorf("identify the operator (sts:GetCallerIdentity): %w", err)
+		}
+		who = aws.ToString(out.Arn)
+	}
+	return &resource.Attribution{Username: who, AuthMethod: audit.AuthCLI, UserAgent: "inmorctl", Path: "inmorctl " + c.command}, nil
+}
+
+// localEndpoint reports whether the AWS endpoint is one's own
+// (AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB, the local stack).
+func localEndpoint(getenv func(string) string) bool {
+	return getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_DYNAMODB") != ""
 }
 
 func (c *cli) store(ctx context.Context) (Store, error) {
@@ -213,6 +254,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		}
 		known = true
 		if cmd.name == name {
+			c.command = group + " " + name
 			return cmd.run(c, ctx, args[2:])
 		}
 	}
