@@ -616,8 +616,9 @@ func matches(pattern, event any) bool {
 		return true
 	case []any:
 		for _, v := range p {
-			if prefix, ok := v.(map[string]any)["prefix"].(string); ok {
-				if e, ok := event.(string); ok && strings.HasPrefix(e, prefix) {
+			if m, isMap := v.(map[string]any); isMap {
+				prefix, _ := m["prefix"].(string)
+				if e, ok := event.(string); ok && prefix != "" && strings.HasPrefix(e, prefix) {
 					return true
 				}
 			} else if v == event {
