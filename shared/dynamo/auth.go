@@ -309,11 +309,46 @@ func (a *Auth) APIKeys(ctx context.Context, username string) ([]auth.APIKey, err
 }
 
 // DeactivateAPIKey deactivates one key; it reports whether the key was
-// active. It reads the key and writes the next version, with the
-// operator's attribution, conditional on the version it read (retried
-// when another write came first); last_used_at is left as it is.
+// active.
 func (a *Auth) DeactivateAPIKey(ctx context.Context, hash string) (bool, error) {
-	pk := storage.APIKeyPrefix + hash
+	return a.update(ctx, storage.APIKeyPrefix+hash, func(r *itemReader) (map[string]types.AttributeValue, error) {
+		if !r.bool("is_active") {
+			return nil, r.err
+		}
+		return map[string]types.AttributeValue{"is_active": boolean(false)}, nil
+	})
+}
+
+// SetPassword stores a user's new password hash; a NotFound error when
+// there is no such user.
+func (a *Auth) SetPassword(ctx context.Context, username, hash string) error {
+	changed, err := a.update(ctx, storage.UserPrefix+username, func(*itemReader) (map[string]types.AttributeValue, error) {
+		return map[string]types.AttributeValue{storage.AttrPasswordHash: str(hash)}, nil
+	})
+	if err == nil && !changed {
+		return apperr.E(apperr.Op("dynamo.Auth"), apperr.NotFound)
+	}
+	return err
+}
+
+// DeactivateUser deactivates a user; it reports whether the user was
+// active (false also when there is no such user).
+func (a *Auth) DeactivateUser(ctx context.Context, username string) (bool, error) {
+	return a.update(ctx, storage.UserPrefix+username, func(r *itemReader) (map[string]types.AttributeValue, error) {
+		if !r.bool("is_active") {
+			return nil, r.err
+		}
+		return map[string]types.AttributeValue{"is_active": boolean(false)}, nil
+	})
+}
+
+// update changes a user or key item: it reads the item, asks change for
+// the attributes to set (none: nothing to do), and writes them as the
+// next version, with the operator's attribution signed over the new
+// content, conditional on the version it read (retried when another write
+// came first). It reports whether it wrote; a missing item is not written.
+// last_used_at, which the functions touch, is left as it is.
+func (a *Auth) update(ctx context.Context, pk string, change func(r *itemReader) (map[string]types.AttributeValue, error)) (bool, error) {
 	for range maxAuthUpdateAttempts {
 		r, err := a.get(ctx, pk)
 		if apperr.Is(apperr.NotFound, err) {
@@ -322,47 +357,51 @@ func (a *Auth) DeactivateAPIKey(ctx context.Context, hash string) (bool, error) 
 		if err != nil {
 			return false, err
 		}
-		if !r.bool("is_active") || r.err != nil {
-			return false, r.err
+		set, err := change(r)
+		if err != nil || len(set) == 0 {
+			return false, err
 		}
 		version := int64(0)
 		if _, versioned := r.item[storage.AttrVersion]; versioned {
-			version = r.int(storage.AttrVersion)
-		}
-		if r.err != nil {
-			return false, r.err
+			if version = r.int(storage.AttrVersion); r.err != nil {
+				return false, r.err
+			}
 		}
 		item := maps.Clone(r.item)
-		item["is_active"] = boolean(false)
-		set := "SET is_active = :false, #v = :version"
-		values := map[string]types.AttributeValue{":false": boolean(false), ":true": boolean(true), ":version": num(version + 1)}
+		names := map[string]string{"#v": storage.AttrVersion}
+		values := map[string]types.AttributeValue{":version": num(version + 1)}
+		expression := "SET #v = :version"
+		for k, v := range set {
+			item[k] = v
+			names["#"+k], values[":"+k] = k, v
+			expression += ", #" + k + " = :" + k
+		}
 		if a.Operator != nil {
 			claim, err := a.operatorClaim(item, version+1, resource.OpUpdate)
 			if err != nil {
 				return false, err
 			}
-			set += ", attribution = :attribution"
-			values[":attribution"] = claim
+			names["#a"], values[":attribution"] = storage.AttrAttribution, claim
+			expression += ", #a = :attribution"
 		} else {
-			set += " REMOVE attribution"
+			names["#a"] = storage.AttrAttribution
+			expression += " REMOVE #a"
 		}
-		condition := "is_active = :true AND attribute_not_exists(#v)"
+		condition := "attribute_exists(pk) AND attribute_not_exists(#v)"
 		if version > 0 {
-			condition = "is_active = :true AND #v = :read"
-			values[":read"] = num(version)
+			condition, values[":read"] = "#v = :read", num(version)
 		}
 		_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(pk)},
-			UpdateExpression: aws.String(set), ConditionExpression: aws.String(condition),
-			ExpressionAttributeNames:  map[string]string{"#v": storage.AttrVersion},
-			ExpressionAttributeValues: values,
+			UpdateExpression: aws.String(expression), ConditionExpression: aws.String(condition),
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 		})
 		var failed *types.ConditionalCheckFailedException
 		if !errors.As(err, &failed) {
 			return err == nil, err
 		}
 	}
-	return false, apperr.E(apperr.Op("dynamo.Auth"), apperr.Busy, "the key kept changing")
+	return false, apperr.E(apperr.Op("dynamo.Auth"), apperr.Busy, "the item kept changing")
 }
 
 // maxAuthUpdateAttempts bounds the retries of a user or key update that

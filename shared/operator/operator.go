@@ -40,6 +40,10 @@ type Store interface {
 	CreateAPIKey(ctx context.Context, k auth.APIKey) error
 	APIKeys(ctx context.Context, username string) ([]auth.APIKey, error)
 	DeactivateAPIKey(ctx context.Context, hash string) (wasActive bool, err error)
+	// SetPassword stores a user's new password hash (NotFound: no user).
+	SetPassword(ctx context.Context, username, hash string) error
+	// DeactivateUser deactivates a user; false when not active or absent.
+	DeactivateUser(ctx context.Context, username string) (wasActive bool, err error)
 }
 
 // Env is everything Run takes from its process.
@@ -193,6 +197,13 @@ func commands() []command {
 		{"user", "list", "user list",
 			"List every user.",
 			(*cli).userList},
+		{"user", "set-password", "user set-password --username U",
+			"Set a user's password: $INMOR_PASSWORD, or else the first line of standard\n" +
+				"input (never a terminal).",
+			(*cli).userSetPassword},
+		{"user", "deactivate", "user deactivate --username U",
+			"Deactivate a user: their sessions and API keys stop working.",
+			(*cli).userDeactivate},
 		{"apikey", "create", "apikey create --username U [--name N] [--tenant T] [--expires RFC3339] [--scope admin|audit:read]",
 			"Create an API key and print only the key on standard output; it is shown\n" +
 				"this once. Defaults: name \"default\", tenant \"default\", scope admin (audit:read\n" +
