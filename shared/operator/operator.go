@@ -123,36 +123,41 @@ func loadAWSConfig(ctx context.Context, getenv func(string) string) (aws.Config,
 	return config.LoadDefaultConfig(ctx, opts...)
 }
 
-// dynamoStore opens the auth table the way the functions do. Its user and
+// dynamoStore opens the auth table the way the functions do (its client
+// is the audit commands'). Its user and
 // key writes are attributed to the operator (see operatorAttribution),
 // signed with the attribution key the functions read (ATTRIBUTION_KEY,
 // ATTRIBUTION_KEY_FILE); without one they are recorded out-of-band.
 func (c *cli) dynamoStore(ctx context.Context) (Store, error) {
-	cfg, err := loadAWSConfig(ctx, c.getenv)
+	client, err := c.openDynamoDB(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return nil, err
 	}
 	key, err := app.AttributionKeyFromEnv(c.getenv)
 	if err != nil {
 		return nil, fmt.Errorf("attribution key: %w", err)
 	}
-	operator, err := c.operatorAttribution(ctx, cfg)
+	operator, err := c.operatorAttribution(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if key == nil {
 		fmt.Fprintf(c.stderr, "inmorctl: no attribution key (%s or %s): changes are recorded as out-of-band\n", app.EnvAttributionKey, app.EnvAttributionKeyFile)
 	}
-	return &dynamo.Auth{Client: dynamo.NewClient(cfg), Table: tables.Auth.Name(c.getenv), AttributionKey: key, Operator: operator}, nil
+	return &dynamo.Auth{Client: client, Table: tables.Auth.Name(c.getenv), AttributionKey: key, Operator: operator}, nil
 }
 
 // operatorAttribution is who the audit log names for this command's
 // writes: auth method cli, the AWS caller identity's ARN (STS
-// GetCallerIdentity; audit.LocalOperator against a local endpoint), the command
-// as the endpoint.
-func (c *cli) operatorAttribution(ctx context.Context, cfg aws.Config) (*resource.Attribution, error) {
+// GetCallerIdentity; audit.LocalOperator against a local endpoint), the
+// command as the endpoint.
+func (c *cli) operatorAttribution(ctx context.Context) (*resource.Attribution, error) {
 	who := audit.LocalOperator
 	if !localEndpoint(c.getenv) {
+		cfg, err := loadAWSConfig(ctx, c.getenv)
+		if err != nil {
+			return nil, fmt.Errorf("load AWS configuration: %w", err)
+		}
 		out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
 			return nil, fmt.Errorf("identify the operator (sts:GetCallerIdentity): %w", err)
