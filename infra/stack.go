@@ -827,6 +827,7 @@ func (s *InmorStack) addOutputs() {
 	out("CheckpointBucketName", "The Object Lock bucket of the audit log's checkpoint copies", s.CheckpointBucket.BucketName())
 	out("AlarmTopicArn", "Subscribe to receive the alarms", s.AlarmTopic.TopicArn())
 	out("AuditFailuresQueueUrl", "Stream batches the audit function gave up on", s.AuditFailures.QueueUrl())
+	out("AttributionKeySecretArn", "The attribution key (ATTRIBUTION_KEY for inmorctl, so its changes are attributed to the operator)", s.AttributionKey.SecretArn())
 }
 
 func contains(list []string, v string) bool {

@@ -1116,7 +1116,7 @@ func TestAlarms(t *testing.T) {
 // The outputs a deployer needs: the API URL and the table names for inmorctl.
 func TestOutputs(t *testing.T) {
 	s := synth(t)
-	for _, name := range []string{"ApiUrl", "ResourcesTableName", "AuditTableName", "AuthTableName", "SigningKeyArn", "AuditLogKeyArn", "CheckpointBucketName", "AlarmTopicArn", "AuditFailuresQueueUrl"} {
+	for _, name := range []string{"ApiUrl", "ResourcesTableName", "AuditTableName", "AuthTableName", "SigningKeyArn", "AuditLogKeyArn", "CheckpointBucketName", "AlarmTopicArn", "AuditFailuresQueueUrl", "AttributionKeySecretArn"} {
 		if s.outputs[name] == nil {
 			t.Errorf("no output %s", name)
 		}
