@@ -81,7 +81,7 @@ func (h authHandlers) login(w http.ResponseWriter, r *http.Request) {
 	// Retry-After) logins are errors of their kinds.
 	user, sessionID, err := h.logins.Login(r.Context(), username, password)
 	if err != nil {
-		if result, status, refused := LoginRefusal(err); refused {
+		if result, status, refused := loginRefusal(err); refused {
 			RecordSessionEvent(r, h.cfg.Events, storage.SessionLogin, result, username, 0, status)
 		}
 		httpapi.WriteError(w, r, err)

@@ -41,10 +41,10 @@ func RecordSessionEvent(r *http.Request, events SessionEvents, event, result, us
 	}
 }
 
-// LoginRefusal is the session event result and the status of a login
+// loginRefusal is the session event result and the status of a login
 // refused with err: ok is false for an error that is no refusal (a fault,
 // which records nothing).
-func LoginRefusal(err error) (result string, status int, ok bool) {
+func loginRefusal(err error) (result string, status int, ok bool) {
 	switch {
 	case apperr.Is(apperr.Throttled, err):
 		return storage.SessionResultThrottled, http.StatusTooManyRequests, true
