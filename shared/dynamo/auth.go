@@ -331,6 +331,21 @@ func (a *Auth) SetPassword(ctx context.Context, username, hash string) error {
 	return err
 }
 
+// SetUserFlags sets a user's is_staff and is_superuser flags (each left as
+// it is when nil); it reports whether the user exists.
+func (a *Auth) SetUserFlags(ctx context.Context, username string, staff, superuser *bool) (bool, error) {
+	return a.update(ctx, storage.UserPrefix+username, func(*itemReader) (map[string]types.AttributeValue, error) {
+		set := map[string]types.AttributeValue{}
+		if staff != nil {
+			set["is_staff"] = boolean(*staff)
+		}
+		if superuser != nil {
+			set["is_superuser"] = boolean(*superuser)
+		}
+		return set, nil
+	})
+}
+
 // DeactivateUser deactivates a user; it reports whether the user was
 // active (false also when there is no such user).
 func (a *Auth) DeactivateUser(ctx context.Context, username string) (bool, error) {

@@ -65,6 +65,7 @@ func TestInmorctlChangesAreAudited(t *testing.T) {
 	key := strings.TrimSpace(must(operatorCLI(t, s, "", "apikey", "create", "--username", "carol", "--name", "deploy")))
 	mustStatus(t, call(t, s, http.MethodGet, "/api/v1/trustmarktypes", "", "X-API-Key", key), http.StatusOK) // its last use
 	operatorCLI(t, s, "pw-carol-2", "user", "set-password", "--username", "carol")
+	operatorCLI(t, s, "", "user", "set-flags", "--username", "carol", "--superuser=true")
 	operatorCLI(t, s, "", "apikey", "revoke", "--username", "carol", "--name", "deploy")
 	operatorCLI(t, s, "", "user", "deactivate", "--username", "carol")
 	settle(t, s)
@@ -105,6 +106,10 @@ func TestInmorctlChangesAreAudited(t *testing.T) {
 			if after["email"] != "carol@example.org" || after["is_staff"] != true {
 				t.Errorf("user snapshot %v", after)
 			}
+		case "user_updated":
+			if d := compactJSON(t, detail["diff"]); d != `{"is_superuser":{"new":true,"old":false}}` {
+				t.Errorf("flag change diff %s", d)
+			}
 		case "apikey_revoked":
 			if d := compactJSON(t, detail["diff"]); d != `{"is_active":{"new":false,"old":true}}` {
 				t.Errorf("revocation diff %s", d)
@@ -113,7 +118,7 @@ func TestInmorctlChangesAreAudited(t *testing.T) {
 	}
 	want := []string{
 		"User CREATE user_created local", "APIKey CREATE apikey_created local", "User UPDATE password_changed local",
-		"APIKey UPDATE apikey_revoked local", "User UPDATE user_deactivated local",
+		"User UPDATE user_updated local", "APIKey UPDATE apikey_revoked local", "User UPDATE user_deactivated local",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("cli entries, oldest first:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -121,8 +126,8 @@ func TestInmorctlChangesAreAudited(t *testing.T) {
 	if all := listAudit(t, s, "?resource_type=APIKey"); all.Count != 2 {
 		t.Errorf("%d APIKey entries, want 2 (the key's use is none)", all.Count)
 	}
-	if byUser := listAudit(t, s, fmt.Sprintf("?resource_type=User&resource_id=%d", carol.ID)); byUser.Count != 3 {
-		t.Errorf("carol's history: %d entries, want 3", byUser.Count)
+	if byUser := listAudit(t, s, fmt.Sprintf("?resource_type=User&resource_id=%d", carol.ID)); byUser.Count != 4 {
+		t.Errorf("carol's history: %d entries, want 4", byUser.Count)
 	}
 }
 

@@ -42,6 +42,9 @@ type Store interface {
 	DeactivateAPIKey(ctx context.Context, hash string) (wasActive bool, err error)
 	// SetPassword stores a user's new password hash (NotFound: no user).
 	SetPassword(ctx context.Context, username, hash string) error
+	// SetUserFlags sets is_staff and is_superuser (nil: as they are); false
+	// when there is no such user.
+	SetUserFlags(ctx context.Context, username string, staff, superuser *bool) (exists bool, err error)
 	// DeactivateUser deactivates a user; false when not active or absent.
 	DeactivateUser(ctx context.Context, username string) (wasActive bool, err error)
 }
@@ -206,6 +209,10 @@ func commands() []command {
 			"Set a user's password: $INMOR_PASSWORD, or else the first line of standard\n" +
 				"input (never a terminal).",
 			(*cli).userSetPassword},
+		{"user", "set-flags", "user set-flags --username U [--staff=true|false] [--superuser=true|false]",
+			"Change a user's flags (--superuser=true implies --staff=true; --staff=false\n" +
+				"of a superuser is refused).",
+			(*cli).userSetFlags},
 		{"user", "deactivate", "user deactivate --username U",
 			"Deactivate a user: their sessions and API keys stop working.",
 			(*cli).userDeactivate},

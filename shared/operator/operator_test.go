@@ -665,8 +665,8 @@ func TestAPIKeyScopeOfUsersWhoAreNotStaff(t *testing.T) {
 }
 
 // TestUserSetPasswordAndDeactivate: set-password changes the hash (the
-// old password stops working), deactivate turns the user off once; both
-// refuse an unknown user.
+// old password stops working), set-flags changes the flags, deactivate
+// turns the user off once; they refuse an unknown user.
 func TestUserSetPasswordAndDeactivate(t *testing.T) {
 	h := newHarness(t)
 	h.createUser("alice", "--staff")
@@ -681,6 +681,22 @@ func TestUserSetPasswordAndDeactivate(t *testing.T) {
 	}
 	if ok, err := auth.VerifyPassword("a new passphrase", after.PasswordHash); err != nil || !ok {
 		t.Errorf("the new password does not verify: %v %v", ok, err)
+	}
+	if out := h.ok("user", "set-flags", "--username", "alice", "--superuser=true"); out != "User 'alice' updated.\n" {
+		t.Errorf("set-flags: %q", out)
+	}
+	if u := h.user("alice"); !u.IsSuperuser || !u.IsStaff {
+		t.Errorf("after --superuser=true: %+v", u)
+	}
+	if r := h.run("", nil, "user", "set-flags", "--username", "alice", "--staff=false"); r.code != 1 || !strings.Contains(r.stderr, "is a superuser") {
+		t.Errorf("--staff=false of a superuser: exit %d, %q", r.code, r.stderr)
+	}
+	if r := h.run("", nil, "user", "set-flags", "--username", "alice"); r.code != 2 {
+		t.Errorf("set-flags without a flag: exit %d", r.code)
+	}
+	h.ok("user", "set-flags", "--username", "alice", "--superuser=false", "--staff=false")
+	if u := h.user("alice"); u.IsSuperuser || u.IsStaff {
+		t.Errorf("after --superuser=false --staff=false: %+v", u)
 	}
 	if out := h.ok("user", "deactivate", "--username", "alice"); out != "User 'alice' deactivated.\n" {
 		t.Errorf("deactivate: %q", out)
