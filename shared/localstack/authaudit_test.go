@@ -264,3 +264,38 @@ func TestForgedAuthAttributionIsOutOfBand(t *testing.T) {
 		t.Errorf("%d entries attributed to the operator", p.Count)
 	}
 }
+
+// TestRestoredAuthItemIsOutOfBand: a user deleted in the table and put
+// back as it was (a restore from a backup, attribution included) claims
+// inmorctl's request a second time: its delete and its return are
+// out-of-band, the return's claim kept.
+func TestRestoredAuthItemIsOutOfBand(t *testing.T) {
+	s := startStack(t)
+	operatorCLI(t, s, "pw-frank", "user", "create", "--username", "frank")
+	ctx := context.Background()
+	key := map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: storage.UserPrefix + "frank"}}
+	got, err := s.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.Config.AuthTable), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil || got.Item == nil {
+		t.Fatalf("read frank: %v", err)
+	}
+	if _, err := s.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Config.AuthTable), Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Client.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Config.AuthTable), Item: got.Item}); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s)
+	page := listAudit(t, s, "?resource_type=User")
+	var entries []string
+	for i := len(page.Items) - 1; i >= 0; i-- {
+		e := page.Items[i]
+		entries = append(entries, fmt.Sprintf("%v %v %v", e["action"], e["event_type"], e["auth_method"]))
+	}
+	want := []string{"CREATE user_created cli", "DELETE user_deleted out_of_band", "CREATE user_created out_of_band"}
+	if strings.Join(entries, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("User entries, oldest first:\n%s\nwant\n%s", strings.Join(entries, "\n"), strings.Join(want, "\n"))
+	}
+	if restored, raw := entryDetail(t, s, page.Items[0]["id"]); restored["claimed_attribution"] == nil || strings.Contains(raw, "password_hash") {
+		t.Errorf("the restored user's entry: %s", raw)
+	}
+}
