@@ -105,6 +105,8 @@ var apiKeyAccess = []Access{
 var sessionAccess = []Access{
 	{Table: tables.Auth.ID, Actions: []string{getItem}},
 	{Table: tables.Auth.ID, Actions: []string{putItem, deleteItem}, LeadingKeys: []string{storage.SessionPrefix + "*", storage.LoginFailPrefix + "*"}},
+	// Logins and logouts, for the audit log: conditional puts of expiring items.
+	{Table: tables.Auth.ID, Actions: []string{putItem}, LeadingKeys: []string{storage.SessionEventPrefix + "*"}},
 	{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{storage.LoginFailPrefix + "*", storage.APIKeyPrefix + "*"}},
 }
 
@@ -195,7 +197,7 @@ func deploymentsByName() []Function {
 			}, sessionAccess...),
 		},
 		{
-			Name: AuditFunction, Description: "Inmor audit log writer: the resources table's stream to the audit table",
+			Name: AuditFunction, Description: "Inmor audit log writer: the resources and auth tables' streams to the audit table",
 			MemoryMB: 512, TimeoutSeconds: 60,
 			Tables: []string{tables.Audit.ID},
 			Access: []Access{

@@ -435,15 +435,31 @@ func (s *InmorStack) environment(f Function) map[string]*string {
 	if f.Name == function.AuditQuery && s.CursorKey != nil {
 		env[cursorKeyVariable] = s.CursorKey.SecretValue().UnsafeUnwrap()
 	}
-	if writesResources(f) || f.Name == function.Audit {
+	if signsAttributions(f) {
 		env[app.EnvAttributionKey] = s.AttributionKey.SecretValue().UnsafeUnwrap()
 	}
 	if f.Name == function.Audit {
 		env["RESOURCES_STREAM_ARN"] = s.Tables[tables.Resources.ID].TableStreamArn()
+		env["AUTH_STREAM_ARN"] = s.Tables[tables.Auth.ID].TableStreamArn()
 		env[signing.EnvLogKMSKeyID] = s.LogKey.KeyArn()
 		env[archive.EnvBucket] = s.CheckpointBucket.BucketName()
 	}
 	return env
+}
+
+// signsAttributions reports whether a function holds the attribution key:
+// it writes the resources table or session events (its writes carry a
+// signed attribution), or it is the audit function (which checks them).
+func signsAttributions(f Function) bool {
+	if writesResources(f) || f.Name == function.Audit {
+		return true
+	}
+	for _, a := range f.Access {
+		if a.Table == tables.Auth.ID && slices.Contains(a.Actions, putItem) && slices.Contains(a.LeadingKeys, storage.SessionEventPrefix+"*") {
+			return true
+		}
+	}
+	return false
 }
 
 // writesResources reports whether a function writes the resources table
@@ -534,6 +550,30 @@ func (s *InmorStack) addFunctions(specs []Function) {
 	}
 }
 
+// authStreamFilters keep the auth table's records the audit function
+// records: users and API keys (any change; a key's last use still
+// reaches the function, which records nothing for it) and session events
+// (their INSERT; their TTL expiry records nothing). Sessions, login
+// failure counts and the user id counter never reach the function.
+func authStreamFilters() []*map[string]interface{} {
+	prefixes := func(ps ...string) []interface{} {
+		var out []interface{}
+		for _, p := range ps {
+			out = append(out, map[string]interface{}{"prefix": p})
+		}
+		return out
+	}
+	return []*map[string]interface{}{
+		awslambda.FilterCriteria_Filter(&map[string]interface{}{
+			"dynamodb": map[string]interface{}{"Keys": map[string]interface{}{"pk": map[string]interface{}{"S": prefixes(storage.UserPrefix, storage.APIKeyPrefix)}}},
+		}),
+		awslambda.FilterCriteria_Filter(&map[string]interface{}{
+			"eventName": []interface{}{"INSERT"},
+			"dynamodb":  map[string]interface{}{"Keys": map[string]interface{}{"pk": map[string]interface{}{"S": prefixes(storage.SessionEventPrefix)}}},
+		}),
+	}
+}
+
 // streamFilters keep the records the audit function records: resource
 // items (any change) and attempts (their INSERT; their TTL expiry records
 // nothing). Id counters and uniqueness guards are bookkeeping and never
@@ -561,19 +601,25 @@ func (s *InmorStack) addStreamMapping() {
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
 	fn := s.Functions[AuditFunction]
-	filters := streamFilters()
-	fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(s.Tables[tables.Resources.ID], &awslambdaeventsources.DynamoEventSourceProps{
-		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
-		BatchSize:               jsii.Number(streamBatchSize),
-		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(streamBatchingWindowS)),
-		BisectBatchOnError:      jsii.Bool(true),
-		RetryAttempts:           jsii.Number(streamRetryAttempts),
-		MaxRecordAge:            awscdk.Duration_Seconds(jsii.Number(streamMaxRecordAgeS)),
-		ReportBatchItemFailures: jsii.Bool(true),
-		ParallelizationFactor:   jsii.Number(streamParallelization),
-		OnFailure:               awslambdaeventsources.NewSqsDlq(s.AuditFailures),
-		Filters:                 &filters,
-	}))
+	// One mapping per table, with the same settings and failure queue.
+	for _, source := range []struct {
+		table   string
+		filters []*map[string]interface{}
+	}{{tables.Resources.ID, streamFilters()}, {tables.Auth.ID, authStreamFilters()}} {
+		filters := source.filters
+		fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(s.Tables[source.table], &awslambdaeventsources.DynamoEventSourceProps{
+			StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+			BatchSize:               jsii.Number(streamBatchSize),
+			MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(streamBatchingWindowS)),
+			BisectBatchOnError:      jsii.Bool(true),
+			RetryAttempts:           jsii.Number(streamRetryAttempts),
+			MaxRecordAge:            awscdk.Duration_Seconds(jsii.Number(streamMaxRecordAgeS)),
+			ReportBatchItemFailures: jsii.Bool(true),
+			ParallelizationFactor:   jsii.Number(streamParallelization),
+			OnFailure:               awslambdaeventsources.NewSqsDlq(s.AuditFailures),
+			Filters:                 &filters,
+		}))
+	}
 }
 
 // httpMethod converts a method name.
@@ -825,6 +871,7 @@ func (s *InmorStack) addOutputs() {
 	out("AuditBackupVaultName", "The locked AWS Backup vault of the audit table's daily backups", s.BackupVault.BackupVaultName())
 	out("TrailBucketName", "The bucket of the trail's log files (write management events, the audit function's invocations)", s.TrailBucket.BucketName())
 	out("AuditFailuresQueueUrl", "Stream batches the audit function gave up on", s.AuditFailures.QueueUrl())
+	out("AttributionKeySecretArn", "The attribution key (ATTRIBUTION_KEY for inmorctl, so its changes are attributed to the operator)", s.AttributionKey.SecretArn())
 }
 
 func contains(list []string, v string) bool {

@@ -258,14 +258,17 @@ func TestFunctions(t *testing.T) {
 				t.Errorf("auth: SESSION_COOKIE_SECURE = %v, want true", env["SESSION_COOKIE_SECURE"])
 			}
 		}
-		if writesResources(f) || f.Name == function.Audit {
+		if signsAttributions(f) {
 			want[app.EnvAttributionKey] = true
 			if !strings.Contains(jsonString(env[app.EnvAttributionKey]), "resolve:secretsmanager") {
 				t.Errorf("%s: %s = %v, want the attribution key secret", f.Name, app.EnvAttributionKey, env[app.EnvAttributionKey])
 			}
 		}
 		if f.Name == function.Audit {
-			want["RESOURCES_STREAM_ARN"], want[signing.EnvLogKMSKeyID], want[archive.EnvBucket] = true, true, true
+			want["RESOURCES_STREAM_ARN"], want["AUTH_STREAM_ARN"], want[signing.EnvLogKMSKeyID], want[archive.EnvBucket] = true, true, true, true
+			if !strings.Contains(jsonString(env["AUTH_STREAM_ARN"]), s.logicalID(s.stack.Tables[tables.Auth.ID])) {
+				t.Errorf("audit: AUTH_STREAM_ARN = %v, want the auth table's stream", env["AUTH_STREAM_ARN"])
+			}
 			if ref(env[signing.EnvLogKMSKeyID]) != s.logicalID(s.stack.LogKey)+".Arn" {
 				t.Errorf("audit: %s = %v, want the log key", signing.EnvLogKMSKeyID, env[signing.EnvLogKMSKeyID])
 			}
@@ -555,14 +558,35 @@ func TestMissingArtifacts(t *testing.T) {
 func TestStreamMapping(t *testing.T) {
 	s := synth(t)
 	mappings := s.ofType("AWS::Lambda::EventSourceMapping")
-	if len(mappings) != 1 {
-		t.Fatalf("%d event source mappings, want 1", len(mappings))
+	if len(mappings) != 2 {
+		t.Fatalf("%d event source mappings, want 2 (the resources and auth tables' streams)", len(mappings))
 	}
-	p := s.resources[mappings[0]].Properties
+	for _, table := range []string{tables.Resources.ID, tables.Auth.ID} {
+		checkStreamMapping(t, s, streamMapping(t, s, table), table)
+	}
+}
+
+// streamMapping is the logical id of the audit function's mapping of a
+// table's stream.
+func streamMapping(t *testing.T, s *synthesis, table string) string {
+	t.Helper()
+	arn := jsonString(map[string]any{"Fn::GetAtt": []any{s.logicalID(s.stack.Tables[table]), "StreamArn"}})
+	for _, id := range s.ofType("AWS::Lambda::EventSourceMapping") {
+		if jsonString(s.resources[id].Properties["EventSourceArn"]) == arn {
+			return id
+		}
+	}
+	t.Fatalf("no event source mapping of the %s table's stream", table)
+	return ""
+}
+
+func checkStreamMapping(t *testing.T, s *synthesis, mapping, table string) {
+	t.Helper()
+	p := s.resources[mapping].Properties
 	queue := s.logicalID(s.stack.AuditFailures)
 	want := map[string]any{
 		"FunctionName":                   map[string]any{"Ref": s.logicalID(s.stack.Functions[AuditFunction])},
-		"EventSourceArn":                 map[string]any{"Fn::GetAtt": []any{s.logicalID(s.stack.Tables[tables.Resources.ID]), "StreamArn"}},
+		"EventSourceArn":                 map[string]any{"Fn::GetAtt": []any{s.logicalID(s.stack.Tables[table]), "StreamArn"}},
 		"StartingPosition":               "TRIM_HORIZON",
 		"BatchSize":                      float64(streamBatchSize),
 		"MaximumBatchingWindowInSeconds": float64(streamBatchingWindowS),
@@ -600,7 +624,8 @@ func TestStreamMapping(t *testing.T) {
 }
 
 // matches reports whether an event matches a Lambda filter pattern (the
-// subset used here: nested objects whose leaves list the allowed values).
+// subset used here: nested objects whose leaves list the allowed values
+// or prefixes).
 func matches(pattern, event any) bool {
 	switch p := pattern.(type) {
 	case map[string]any:
@@ -616,7 +641,12 @@ func matches(pattern, event any) bool {
 		return true
 	case []any:
 		for _, v := range p {
-			if v == event {
+			if m, isMap := v.(map[string]any); isMap {
+				prefix, _ := m["prefix"].(string)
+				if e, ok := event.(string); ok && prefix != "" && strings.HasPrefix(e, prefix) {
+					return true
+				}
+			} else if v == event {
 				return true
 			}
 		}
@@ -629,23 +659,7 @@ func matches(pattern, event any) bool {
 // id counters, uniqueness guards and expiring attempts.
 func TestStreamFilters(t *testing.T) {
 	s := synth(t)
-	p := s.resources[s.ofType("AWS::Lambda::EventSourceMapping")[0]].Properties
-	var patterns []any
-	for _, f := range get(p, "FilterCriteria", "Filters").([]any) {
-		var pat any
-		if err := json.Unmarshal([]byte(get(f, "Pattern").(string)), &pat); err != nil {
-			t.Fatalf("filter pattern %v: %v", f, err)
-		}
-		patterns = append(patterns, pat)
-	}
-	passes := func(event any) bool {
-		for _, pat := range patterns {
-			if matches(pat, event) {
-				return true
-			}
-		}
-		return false
-	}
+	passes := mappingFilter(t, s, tables.Resources.ID)
 	record := func(name, pk, sk string) map[string]any {
 		return map[string]any{"eventName": name, "dynamodb": map[string]any{"Keys": map[string]any{"pk": map[string]any{"S": pk}, "sk": map[string]any{"S": sk}}}}
 	}
@@ -689,6 +703,54 @@ func TestStreamFilters(t *testing.T) {
 				t.Errorf("%s: record %s %s passes=%v", filepath.Base(file), r["eventName"], pk, passes(r))
 			}
 		}
+	}
+}
+
+// mappingFilter is the filter of the audit function's mapping of a
+// table's stream: whether a record passes it.
+func mappingFilter(t *testing.T, s *synthesis, table string) func(event any) bool {
+	t.Helper()
+	p := s.resources[streamMapping(t, s, table)].Properties
+	var patterns []any
+	for _, f := range get(p, "FilterCriteria", "Filters").([]any) {
+		var pat any
+		if err := json.Unmarshal([]byte(get(f, "Pattern").(string)), &pat); err != nil {
+			t.Fatalf("filter pattern %v: %v", f, err)
+		}
+		patterns = append(patterns, pat)
+	}
+	return func(event any) bool {
+		for _, pat := range patterns {
+			if matches(pat, event) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// The auth stream's filters pass users and API keys (any change) and
+// session events' inserts, and drop sessions, login failure counts, the
+// user id counter and expiring session events.
+func TestAuthStreamFilters(t *testing.T) {
+	passes := mappingFilter(t, synth(t), tables.Auth.ID)
+	record := func(name, pk string) map[string]any {
+		return map[string]any{"eventName": name, "dynamodb": map[string]any{"Keys": map[string]any{"pk": map[string]any{"S": pk}}}}
+	}
+	for _, name := range []string{"INSERT", "MODIFY", "REMOVE"} {
+		for _, pk := range []string{storage.UserPrefix + "alice", storage.APIKeyPrefix + "0f1e"} {
+			if !passes(record(name, pk)) {
+				t.Errorf("%s %s is filtered out", name, pk)
+			}
+		}
+		for _, pk := range []string{storage.SessionPrefix + "0f1e", storage.LoginFailPrefix + "alice", storage.UserCounterPK} {
+			if passes(record(name, pk)) {
+				t.Errorf("%s %s passes the filters", name, pk)
+			}
+		}
+	}
+	if !passes(record("INSERT", storage.SessionEventPrefix+"request-1")) || passes(record("REMOVE", storage.SessionEventPrefix+"request-1")) {
+		t.Error("session events: want their INSERT only")
 	}
 }
 
@@ -820,11 +882,11 @@ func TestLeastPrivilege(t *testing.T) {
 			case strings.HasPrefix(g.Action, "dynamodb:") && !contains(streamActions, g.Action):
 				dynamoGrants = append(dynamoGrants, g)
 			case contains(streamActions, g.Action):
-				wantResource := "stream:" + tables.Resources.ID
+				wantResources := []string{"stream:" + tables.Resources.ID, "stream:" + tables.Auth.ID}
 				if g.Action == "dynamodb:ListStreams" {
-					wantResource = "*"
+					wantResources = []string{"*"}
 				}
-				if f.Name != AuditFunction || g.Resource != wantResource {
+				if f.Name != AuditFunction || !contains(wantResources, g.Resource) {
 					t.Errorf("%s: %s on %s", f.Name, g.Action, g.Resource)
 				}
 			case g.Action == "logs:CreateLogStream" || g.Action == "logs:PutLogEvents":
@@ -1085,7 +1147,7 @@ func TestAlarms(t *testing.T) {
 // The outputs a deployer needs: the API URL and the table names for inmorctl.
 func TestOutputs(t *testing.T) {
 	s := synth(t)
-	for _, name := range []string{"ApiUrl", "ResourcesTableName", "AuditTableName", "AuthTableName", "SigningKeyArn", "AuditLogKeyArn", "CheckpointBucketName", "AlarmTopicArn", "AuditBackupVaultName", "TrailBucketName", "AuditFailuresQueueUrl"} {
+	for _, name := range []string{"ApiUrl", "ResourcesTableName", "AuditTableName", "AuthTableName", "SigningKeyArn", "AuditLogKeyArn", "CheckpointBucketName", "AlarmTopicArn", "AuditBackupVaultName", "TrailBucketName", "AuditFailuresQueueUrl", "AttributionKeySecretArn"} {
 		if s.outputs[name] == nil {
 			t.Errorf("no output %s", name)
 		}

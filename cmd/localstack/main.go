@@ -22,6 +22,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/localstack"
 	"github.com/inmor/inmor-serverless/shared/logging"
 	"github.com/inmor/inmor-serverless/shared/tables"
@@ -100,6 +101,12 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 			fmt.Fprintf(stdout, " %s=%s", t.NameVariable, v)
 		}
 	}
+	// The attribution key, so that inmorctl's changes are attributed (cli).
+	keyFile := getenv(app.EnvAttributionKeyFile)
+	if keyFile == "" {
+		keyFile = localstack.DefaultAttributionKeyFile
+	}
+	fmt.Fprintf(stdout, " %s=%s", app.EnvAttributionKeyFile, keyFile)
 	fmt.Fprintf(stdout, "\n  make inmorctl && bin/inmorctl user list\n")
 	fmt.Fprintf(stdout, "ready: %s\n", stack.URL)
 	<-ctx.Done()

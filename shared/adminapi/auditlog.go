@@ -59,7 +59,7 @@ const (
 )
 
 // AuthMethods lists the auth_method values a filter accepts.
-var AuthMethods = []string{auth.MethodSession, auth.MethodAPIKey, audit.AuthOutOfBand}
+var AuthMethods = []string{auth.MethodSession, auth.MethodAPIKey, audit.AuthCLI, audit.AuthOutOfBand}
 
 // visibleTenant is the tenant the caller of r may see.
 func visibleTenant(r *http.Request) string {

@@ -9,12 +9,16 @@ import (
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 // SessionConfig says how session cookies are set.
 type SessionConfig struct {
 	// Secure marks cookies Secure (HTTPS only); off only on the local stack.
 	Secure bool
+	// Events records logins and logouts for the audit log; nil records
+	// nothing.
+	Events SessionEvents
 }
 
 // NewAuthHandler returns the handler of the auth function: login, logout,
@@ -77,6 +81,9 @@ func (h authHandlers) login(w http.ResponseWriter, r *http.Request) {
 	// Retry-After) logins are errors of their kinds.
 	user, sessionID, err := h.logins.Login(r.Context(), username, password)
 	if err != nil {
+		if result, status, refused := loginRefusal(err); refused {
+			RecordSessionEvent(r, h.cfg.Events, storage.SessionLogin, result, username, 0, status)
+		}
 		httpapi.WriteError(w, r, err)
 		return
 	}
@@ -87,14 +94,21 @@ func (h authHandlers) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, h.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
 	http.SetCookie(w, h.cookie(auth.CSRFCookie, csrfToken, auth.CSRFCookieLifetime, false))
+	RecordSessionEvent(r, h.cfg.Events, storage.SessionLogin, storage.SessionResultSuccess, user.Username, user.ID, http.StatusOK)
 	httpapi.WriteJSON(w, http.StatusOK, userJSON(user))
 }
 
+// logout ends the session; ending a valid session is recorded as a logout
+// of its user.
 func (h authHandlers) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(auth.SessionCookie); err == nil {
+		p, sessionErr := h.authn.SessionPrincipal(r)
 		if err := h.logins.Logout(r.Context(), c.Value); err != nil {
 			httpapi.WriteError(w, r, err)
 			return
+		}
+		if sessionErr == nil {
+			RecordSessionEvent(r, h.cfg.Events, storage.SessionLogout, storage.SessionResultSuccess, p.Username, p.UserID, http.StatusOK)
 		}
 	}
 	http.SetCookie(w, h.cookie(auth.SessionCookie, "", -1, true))

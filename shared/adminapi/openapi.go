@@ -38,7 +38,7 @@ func auditEntryProperties(withSnapshots bool) object {
 	p := object{
 		"id": prop("integer"), "timestamp": prop("string", "format", "date-time"),
 		"user_id": nullable("integer"), "username": nullable("string"),
-		"auth_method":  prop("string", "enum", []string{"session", "api_key", audit.AuthOutOfBand}),
+		"auth_method":  prop("string", "enum", []string{"session", "api_key", audit.AuthCLI, audit.AuthOutOfBand}),
 		"api_key_name": nullable("string"), "tenant": nullable("string"), "ip_address": nullable("string"),
 		"user_agent": nullable("string"), "request_id": nullable("string"),
 		"action":        prop("string", "enum", Actions),

@@ -97,12 +97,14 @@ var (
 	auditOffsetParam = Param{Name: "offset", In: "query", Type: "integer", Description: "Entries to skip; use cursor beyond.", Minimum: intPtr(0), Maximum: intPtr(MaxAuditOffset)}
 )
 
+// resourceTypeNames are the audited resource types: the resources
+// table's, then the auth table's.
 func resourceTypeNames() []string {
 	names := make([]string, len(resource.Types))
 	for i, t := range resource.Types {
 		names[i] = string(t)
 	}
-	return names
+	return append(names, audit.AuthResourceTypes...)
 }
 
 // Actions lists the audit actions a filter accepts.

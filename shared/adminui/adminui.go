@@ -53,6 +53,9 @@ type Config struct {
 	// SecureCookies marks the cookies Secure; off only on the local stack,
 	// which serves plain HTTP.
 	SecureCookies bool
+	// Events records the form's logins (and refusals) and logouts for the
+	// audit log, as the API's; nil records nothing.
+	Events adminapi.SessionEvents
 }
 
 // Paths of the pages.

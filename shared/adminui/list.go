@@ -356,7 +356,7 @@ func resourceTypes() []string {
 	for i, t := range resource.Types {
 		out[i] = string(t)
 	}
-	return out
+	return append(out, audit.AuthResourceTypes...)
 }
 
 func countText(n int, exact bool) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 // Bounds of the login form, as the API's login.
@@ -106,10 +107,12 @@ func (v view) login(w http.ResponseWriter, r *http.Request) {
 	var throttled *apperr.Error
 	switch {
 	case apperr.Is(apperr.Unauthorized, err):
+		adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultInvalid, username, 0, http.StatusOK)
 		data.Error = msgInvalidLogin
 		v.renderLogin(w, r, http.StatusOK, data)
 		return
 	case errors.As(err, &throttled) && throttled.Kind == apperr.Throttled:
+		adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultThrottled, username, 0, http.StatusTooManyRequests)
 		seconds := int(math.Ceil(throttled.RetryAfter.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(seconds))
 		v.errorPage(w, r, http.StatusTooManyRequests, nil, "Too many failed logins (429)",
@@ -127,6 +130,7 @@ func (v view) login(w http.ResponseWriter, r *http.Request) {
 			v.fail(w, r, err)
 			return
 		}
+		adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultNotStaff, user.Username, user.ID, http.StatusOK)
 		data.Error = msgInvalidLogin
 		v.renderLogin(w, r, http.StatusOK, data)
 		return
@@ -138,6 +142,7 @@ func (v view) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, v.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
 	http.SetCookie(w, v.cookie(auth.CSRFCookie, token, auth.CSRFCookieLifetime, false))
+	adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultSuccess, user.Username, user.ID, http.StatusFound)
 	http.Redirect(w, r, data.Next, http.StatusFound)
 }
 
@@ -186,9 +191,13 @@ func (v view) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c, err := r.Cookie(auth.SessionCookie); err == nil {
+		p, sessionErr := v.Sessions.SessionPrincipal(r)
 		if err := v.Logins.Logout(r.Context(), c.Value); err != nil {
 			v.fail(w, r, err)
 			return
+		}
+		if sessionErr == nil {
+			adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogout, storage.SessionResultSuccess, p.Username, p.UserID, http.StatusOK)
 		}
 	}
 	http.SetCookie(w, v.cookie(auth.SessionCookie, "", -1, true))

@@ -63,6 +63,9 @@ type Config struct {
 	// check of subordinates' entity configurations on (the default) or off;
 	// CheckEntityConfigurations reads it.
 	EntityConfigurationCheck string
+	// AuthStreamARN (AUTH_STREAM_ARN) is the auth table's stream, whose
+	// records the audit function handles too.
+	AuthStreamARN string
 }
 
 // EnvEntityConfigurationCheck names the switch of the entity configuration
@@ -249,12 +252,13 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		AuthorityHints: getenv("TA_AUTHORITY_HINTS"), TrustMarks: getenv("TA_TRUST_MARKS"),
 		TrustMarkIssuers: getenv("TA_TRUST_MARK_ISSUERS"), ExpiryHours: getenv("TA_SERVER_EXPIRY_HOURS"),
 	}
+	c.AuthStreamARN = getenv("AUTH_STREAM_ARN")
 	return c
 }
 
-// AuthStore is the auth table.
+// AuthStore is the auth table; it signs the session events it records.
 func (c Config) AuthStore(client *dynamodb.Client) *dynamo.Auth {
-	return &dynamo.Auth{Client: client, Table: c.AuthTable}
+	return &dynamo.Auth{Client: client, Table: c.AuthTable, AttributionKey: c.AttributionKey}
 }
 
 // Authenticator authenticates API keys and sessions. Build it once per

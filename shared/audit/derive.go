@@ -17,7 +17,8 @@ const (
 	EventRemove = "REMOVE"
 )
 
-// Change is one stream record of the resources table, images as plain values.
+// Change is one stream record of the resources table or the auth table,
+// images as plain values.
 type Change struct {
 	EventID   string
 	EventName string
@@ -29,9 +30,12 @@ type Change struct {
 	NewImage        map[string]any
 }
 
-// Derive builds the audit entry of a change: of a resource item, or of an
-// attempt item (a failed request). ok is false for the other items
-// (bookkeeping: counters, uniqueness guards, expiring attempts). The entry's
+// Derive builds the audit entry of a change: of a resource item, of an
+// attempt item (a failed request), of a user or API key item, or of a
+// session event item (a login or logout). ok is false for the other items
+// (bookkeeping: counters, uniqueness guards, expiring attempts and session
+// events, sessions, login failure counts, and an API key's update that
+// touched only last_used_at). The entry's
 // ID is left to the journal. An attribution is trusted only when it
 // carries the MAC of its item under key (AttributionMAC): one that
 // does not is recorded as an out-of-band change, the attribution it claims
@@ -77,6 +81,14 @@ func derive(c Change, key []byte, trustAttribution bool) (e Entry, ok bool, err 
 			return e, true, err
 		}
 		return e, true, nil
+	}
+	if pk, _ := item[storage.AttrPK].(string); strings.HasPrefix(pk, storage.SessionEventPrefix) {
+		if c.EventName != EventInsert || !trustAttribution {
+			return e, false, nil // an event expiring, or rewritten: nothing happened
+		}
+		return deriveSessionEvent(c, item, key)
+	} else if storage.AuthType(pk) != "" {
+		return deriveAuth(c, action, key, trustAttribution)
 	}
 	img, isResource, err := storage.ParseImage(item)
 	if !isResource || err != nil {
@@ -249,6 +261,14 @@ func attribute(e *Entry, a *resource.Attribution) {
 	code := a.ResponseCode
 	e.ResponseCode = &code
 	e.Success = code >= 200 && code < 300
+	if a.AuthMethod == AuthCLI && code == 0 {
+		// inmorctl answers no HTTP request: no response code, no user id;
+		// a change it made is a success.
+		e.ResponseCode, e.Success = nil, true
+		if a.UserID == 0 {
+			e.UserID = nil
+		}
+	}
 }
 
 func optional(s string) *string {

@@ -31,6 +31,20 @@ const (
 	EventHistoricalKeyRetired     = "historical_key_retired"
 	EventHistoricalKeysSigned     = "historical_keys_signed"
 	EventHistoricalKeysDeleted    = "historical_keys_deleted"
+	EventUserCreated              = "user_created"
+	EventUserUpdated              = "user_updated"
+	EventUserDeactivated          = "user_deactivated"
+	EventUserActivated            = "user_activated"
+	EventPasswordChanged          = "password_changed"
+	EventUserDeleted              = "user_deleted"
+	EventAPIKeyCreated            = "apikey_created"
+	EventAPIKeyUpdated            = "apikey_updated"
+	EventAPIKeyRevoked            = "apikey_revoked"
+	EventAPIKeyReactivated        = "apikey_reactivated"
+	EventAPIKeyDeleted            = "apikey_deleted"
+	EventLogin                    = "login"
+	EventLoginFailed              = "login_failed"
+	EventLogout                   = "logout"
 )
 
 // EventTypes lists every event type.
@@ -40,6 +54,9 @@ var EventTypes = []string{
 	EventRegistration, EventRevocation, EventSuspension, EventMetadataPolicyUpdate, EventMetadataUpdate, EventJWKSUpdate,
 	EventServerEntitySigned, EventServerEntityDeleted,
 	EventHistoricalKeyRetired, EventHistoricalKeysSigned, EventHistoricalKeysDeleted,
+	EventUserCreated, EventUserUpdated, EventUserDeactivated, EventUserActivated, EventPasswordChanged, EventUserDeleted,
+	EventAPIKeyCreated, EventAPIKeyUpdated, EventAPIKeyRevoked, EventAPIKeyReactivated, EventAPIKeyDeleted,
+	EventLogin, EventLoginFailed, EventLogout,
 }
 
 // subordinateUpdateEvents are the subordinate update events, most significant

@@ -171,6 +171,9 @@ func TestEventTypesListsEveryEventType(t *testing.T) {
 		"trustmark_issued", "trustmark_renewed", "trustmark_revoked", "trustmark_updated", "trustmark_deleted",
 		"registration", "revocation", "suspension", "metadata_policy_update", "metadata_update", "jwks_update",
 		"server_entity_signed", "server_entity_deleted", "historical_key_retired", "historical_keys_signed", "historical_keys_deleted",
+		"user_created", "user_updated", "user_deactivated", "user_activated", "password_changed", "user_deleted",
+		"apikey_created", "apikey_updated", "apikey_revoked", "apikey_reactivated", "apikey_deleted",
+		"login", "login_failed", "logout",
 	}
 	seen := map[string]bool{}
 	for _, e := range EventTypes {

@@ -1,6 +1,6 @@
 // Package auditstream is the audit function's Lambda handler: it decodes a
-// DynamoDB Streams batch of the resources table, derives one audit entry per
-// resource change and appends it to the journal, reporting partial batch
+// DynamoDB Streams batch of the resources table or the auth table, derives
+// one audit entry per audited change and appends it to the journal, reporting partial batch
 // failures so that Lambda retries from the first record that failed. A record
 // that keeps failing is set aside as a dead-letter record after a bounded
 // number of attempts, so it cannot block its shard; Replay handles it again.
@@ -29,10 +29,12 @@ type Handler struct {
 	// change whose attribution does not carry its MAC under this key is
 	// recorded as out-of-band. Without a key every change is.
 	AttributionKey []byte
-	// StreamARN, when set, is the only stream whose records are handled:
+	// StreamARN, when set, is the resources table's stream: only its
+	// records and those of AuthStreamARN (the auth table's) are handled;
 	// records of another (a direct invocation with a made-up event) are
 	// skipped, counted and logged.
-	StreamARN string
+	StreamARN     string
+	AuthStreamARN string
 	// DeadLetters counts the failed attempts of each record and keeps the
 	// records set aside. When nil, a failing record is retried forever.
 	DeadLetters audit.DeadLetters
@@ -98,7 +100,7 @@ func (h Handler) Process(ctx context.Context, payload []byte) (events.DynamoDBEv
 	}
 	stats := Stats{Records: len(records)}
 	for i, rec := range records {
-		if h.StreamARN != "" && rec.EventSourceARN != h.StreamARN {
+		if h.StreamARN != "" && rec.EventSourceARN != h.StreamARN && (h.AuthStreamARN == "" || rec.EventSourceARN != h.AuthStreamARN) {
 			stats.Foreign++
 			h.logger().WarnContext(ctx, "record of another stream skipped", "event_id", rec.EventID, "event_source_arn", rec.EventSourceARN)
 			continue

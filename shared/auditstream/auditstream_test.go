@@ -166,4 +166,18 @@ func TestRecordsOfAnotherStreamAreSkipped(t *testing.T) {
 	if stats.Foreign != 1 || stats.Appended != 1 || len(j.entries) != 1 || j.entries[0].SourceEventID != "ev-own" {
 		t.Errorf("stats %+v, entries %d", stats, len(j.entries))
 	}
+
+	// The auth table's stream is the handler's too, once configured.
+	const authStream = "arn:aws:dynamodb:eu-north-1:123456789012:table/inmor-auth/stream/2026-11-27T00:00:00.000"
+	fromAuth := trustMarkTypeRecord(3, 1, true, "3")
+	fromAuth.EventSourceArn, fromAuth.EventID = authStream, "ev-auth"
+	j = &memoryJournal{}
+	_, stats, _ = Handler{Journal: j, StreamARN: stream, Logger: quiet()}.Process(context.Background(), payload(t, fromAuth))
+	if stats.Foreign != 1 || len(j.entries) != 0 {
+		t.Errorf("without AuthStreamARN: stats %+v", stats)
+	}
+	_, stats, _ = Handler{Journal: j, StreamARN: stream, AuthStreamARN: authStream, Logger: quiet()}.Process(context.Background(), payload(t, fromAuth, foreign))
+	if stats.Foreign != 1 || stats.Appended != 1 || len(j.entries) != 1 || j.entries[0].SourceEventID != "ev-auth" {
+		t.Errorf("with AuthStreamARN: stats %+v, entries %d", stats, len(j.entries))
+	}
 }

@@ -21,8 +21,6 @@ import (
 const (
 	MethodAPIKey  = "api_key"
 	MethodSession = "session"
-	// MethodCLI is an operator's write through inmorctl.
-	MethodCLI = "cli"
 )
 
 // Key scopes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
+	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/storage"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
@@ -28,6 +31,52 @@ const (
 type Auth struct {
 	Client *dynamodb.Client
 	Table  string
+	// AttributionKey signs the attribution of the writes that carry one
+	// (audit.AttributionMAC): Operator's user and key writes, and session
+	// events. Without it they are written unsigned, which the audit log
+	// records as out-of-band.
+	AttributionKey []byte
+	// Operator, when set, is who makes this store's user and key writes
+	// (inmorctl's operator): each write carries it as its attribution,
+	// with a fresh request id, the operation and the time. When nil the
+	// writes carry no attribution (out-of-band).
+	Operator *resource.Attribution
+}
+
+// attribute adds the version and, when the store has an Operator, the
+// signed attribution of a user or key write to item (version 1 for a
+// create).
+func (a *Auth) attribute(item map[string]types.AttributeValue, version int64, op resource.Operation) error {
+	item[storage.AttrVersion] = num(version)
+	if a.Operator == nil {
+		return nil
+	}
+	claim, err := a.operatorClaim(item, version, op)
+	if err != nil {
+		return err
+	}
+	item[storage.AttrAttribution] = claim
+	return nil
+}
+
+// operatorClaim is the attribution map of the operator's write of item as
+// version, signed over the item's content.
+func (a *Auth) operatorClaim(item map[string]types.AttributeValue, version int64, op resource.Operation) (types.AttributeValue, error) {
+	requestID, err := auth.NewSecret()
+	if err != nil {
+		return nil, err
+	}
+	attribution := *a.Operator
+	attribution.RequestID = "cli-" + requestID[:22]
+	attribution.Operation, attribution.CommittedAt = op, time.Now().UTC()
+	claim := storage.AttributionMap(attribution, version)
+	if len(a.AttributionKey) > 0 {
+		pk := item["pk"].(*types.AttributeValueMemberS).Value
+		if err := audit.SignAttribution(a.AttributionKey, pk, "", version, storage.AuthContent(fromAttributeMap(item)), claim); err != nil {
+			return nil, err
+		}
+	}
+	return toAttributeValue(claim)
 }
 
 // optionalTime reads a time attribute: nil when absent, NULL or unreadable.
@@ -180,12 +229,20 @@ func (a *Auth) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
 	if u.DateJoined.IsZero() {
 		u.DateJoined = time.Now().UTC()
 	}
-	return u, a.putNew(ctx, userItem(u))
+	item := userItem(u)
+	if err := a.attribute(item, 1, resource.OpCreate); err != nil {
+		return u, err
+	}
+	return u, a.putNew(ctx, item)
 }
 
 // CreateAPIKey stores a new key; an Exists error when its hash is stored already.
 func (a *Auth) CreateAPIKey(ctx context.Context, k auth.APIKey) error {
-	return a.putNew(ctx, apiKeyItem(k))
+	item := apiKeyItem(k)
+	if err := a.attribute(item, 1, resource.OpCreate); err != nil {
+		return err
+	}
+	return a.putNew(ctx, item)
 }
 
 // queryKind reads every item of a kind from the kind index, optionally only
@@ -251,21 +308,120 @@ func (a *Auth) APIKeys(ctx context.Context, username string) ([]auth.APIKey, err
 	return keys, err
 }
 
-// DeactivateAPIKey deactivates one key; it reports whether the key was active.
+// DeactivateAPIKey deactivates one key; it reports whether the key was
+// active.
 func (a *Auth) DeactivateAPIKey(ctx context.Context, hash string) (bool, error) {
-	_, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(a.Table),
-		Key:                       map[string]types.AttributeValue{"pk": str(storage.APIKeyPrefix + hash)},
-		UpdateExpression:          aws.String("SET is_active = :false"),
-		ConditionExpression:       aws.String("is_active = :true"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":false": boolean(false), ":true": boolean(true)},
+	return a.update(ctx, storage.APIKeyPrefix+hash, func(r *itemReader) (map[string]types.AttributeValue, error) {
+		if !r.bool("is_active") {
+			return nil, r.err
+		}
+		return map[string]types.AttributeValue{"is_active": boolean(false)}, nil
 	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
-		return false, nil
-	}
-	return err == nil, err
 }
+
+// SetPassword stores a user's new password hash; a NotFound error when
+// there is no such user.
+func (a *Auth) SetPassword(ctx context.Context, username, hash string) error {
+	changed, err := a.update(ctx, storage.UserPrefix+username, func(*itemReader) (map[string]types.AttributeValue, error) {
+		return map[string]types.AttributeValue{storage.AttrPasswordHash: str(hash)}, nil
+	})
+	if err == nil && !changed {
+		return apperr.E(apperr.Op("dynamo.Auth"), apperr.NotFound)
+	}
+	return err
+}
+
+// SetUserFlags sets a user's is_staff and is_superuser flags (each left as
+// it is when nil); it reports whether the user exists.
+func (a *Auth) SetUserFlags(ctx context.Context, username string, staff, superuser *bool) (bool, error) {
+	return a.update(ctx, storage.UserPrefix+username, func(*itemReader) (map[string]types.AttributeValue, error) {
+		set := map[string]types.AttributeValue{}
+		if staff != nil {
+			set["is_staff"] = boolean(*staff)
+		}
+		if superuser != nil {
+			set["is_superuser"] = boolean(*superuser)
+		}
+		return set, nil
+	})
+}
+
+// DeactivateUser deactivates a user; it reports whether the user was
+// active (false also when there is no such user).
+func (a *Auth) DeactivateUser(ctx context.Context, username string) (bool, error) {
+	return a.update(ctx, storage.UserPrefix+username, func(r *itemReader) (map[string]types.AttributeValue, error) {
+		if !r.bool("is_active") {
+			return nil, r.err
+		}
+		return map[string]types.AttributeValue{"is_active": boolean(false)}, nil
+	})
+}
+
+// update changes a user or key item: it reads the item, asks change for
+// the attributes to set (none: nothing to do), and writes them as the
+// next version, with the operator's attribution signed over the new
+// content, conditional on the version it read (retried when another write
+// came first). It reports whether it wrote; a missing item is not written.
+// last_used_at, which the functions touch, is left as it is.
+func (a *Auth) update(ctx context.Context, pk string, change func(r *itemReader) (map[string]types.AttributeValue, error)) (bool, error) {
+	for range maxAuthUpdateAttempts {
+		r, err := a.get(ctx, pk)
+		if apperr.Is(apperr.NotFound, err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		set, err := change(r)
+		if err != nil || len(set) == 0 {
+			return false, err
+		}
+		version := int64(0)
+		if _, versioned := r.item[storage.AttrVersion]; versioned {
+			if version = r.int(storage.AttrVersion); r.err != nil {
+				return false, r.err
+			}
+		}
+		item := maps.Clone(r.item)
+		names := map[string]string{"#v": storage.AttrVersion}
+		values := map[string]types.AttributeValue{":version": num(version + 1)}
+		expression := "SET #v = :version"
+		for k, v := range set {
+			item[k] = v
+			names["#"+k], values[":"+k] = k, v
+			expression += ", #" + k + " = :" + k
+		}
+		if a.Operator != nil {
+			claim, err := a.operatorClaim(item, version+1, resource.OpUpdate)
+			if err != nil {
+				return false, err
+			}
+			names["#a"], values[":attribution"] = storage.AttrAttribution, claim
+			expression += ", #a = :attribution"
+		} else {
+			names["#a"] = storage.AttrAttribution
+			expression += " REMOVE #a"
+		}
+		condition := "attribute_exists(pk) AND attribute_not_exists(#v)"
+		if version > 0 {
+			condition, values[":read"] = "#v = :read", num(version)
+		}
+		_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(pk)},
+			UpdateExpression: aws.String(expression), ConditionExpression: aws.String(condition),
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		})
+		var failed *types.ConditionalCheckFailedException
+		if !errors.As(err, &failed) {
+			return err == nil, err
+		}
+	}
+	return false, apperr.E(apperr.Op("dynamo.Auth"), apperr.Busy, "the item kept changing")
+}
+
+// maxAuthUpdateAttempts bounds the retries of a user or key update that
+// lost a race.
+const maxAuthUpdateAttempts = 3
 
 // TouchAPIKey implements auth.KeyToucher: one conditional update, skipped
 // by DynamoDB when another instance touched the key since notBefore.
@@ -376,5 +532,55 @@ func (a *Auth) ClearLoginFailures(ctx context.Context, username string) error {
 	_, err := a.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(storage.LoginFailPrefix + username)},
 	})
+	return err
+}
+
+// sessionEventLifetime keeps a session event long enough for the stream.
+const sessionEventLifetime = 48 * time.Hour
+
+// RecordSessionEvent stores a login (event storage.SessionLogin, result
+// storage.SessionResultSuccess or why it failed) or a logout
+// (storage.SessionLogout) for the audit log: one item,
+// sessionevent#<request id>, holding the event, its result, the username
+// (tried) and user id (when known) of the attribution, and the attribution
+// signed over them; it expires after 48 hours. The audit function turns
+// its INSERT into a Session entry. A request records one event: a retried
+// put finds it and succeeds.
+func (a *Auth) RecordSessionEvent(ctx context.Context, event, result string, at resource.Attribution) error {
+	if at.RequestID == "" {
+		id, err := auth.NewSecret()
+		if err != nil {
+			return err
+		}
+		at.RequestID = "local-" + id[:22]
+	}
+	pk := storage.SessionEventPrefix + at.RequestID
+	w := newItemWriter()
+	w.str(storage.AttrPK, pk)
+	w.str(storage.AttrSessionEvent, event)
+	w.str(storage.AttrSessionResult, result)
+	w.str("username", at.Username)
+	if at.UserID != 0 {
+		w.int("user_id", at.UserID)
+	}
+	claim := storage.AttributionMap(at, 0)
+	if len(a.AttributionKey) > 0 {
+		if err := audit.SignAttribution(a.AttributionKey, pk, "", 0, storage.SessionEventContent(fromAttributeMap(w.item)), claim); err != nil {
+			return err
+		}
+	}
+	attribution, err := toAttributeValue(claim)
+	if err != nil {
+		return err
+	}
+	w.item[storage.AttrAttribution] = attribution
+	w.int(storage.AttrExpiresAt, at.CommittedAt.Add(sessionEventLifetime).Unix())
+	_, err = a.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(a.Table), Item: w.item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	var exists *types.ConditionalCheckFailedException
+	if errors.As(err, &exists) {
+		return nil // recorded already (a retried invocation)
+	}
 	return err
 }

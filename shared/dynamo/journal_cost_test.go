@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -116,5 +117,81 @@ func TestWriteUnitsOfAnAppend(t *testing.T) {
 	}
 	if maxItems > 12 {
 		t.Errorf("%d items in an append's transaction, want at most 12", maxItems)
+	}
+}
+
+// TestWriteUnitsOfAuthAppends: the entries of the auth table (a user made
+// with inmorctl, a key revoked, a login, a refused login) cost what a
+// resource's entry does, or less: their snapshots are small.
+func TestWriteUnitsOfAuthAppends(t *testing.T) {
+	operatorARN, cli, ua, endpoint := "arn:aws:iam::123456789012:user/ops", audit.AuthCLI, "inmorctl", "inmorctl user create"
+	user, tenant, ip, agent, requestID, login := "alice", "default", "203.0.113.9", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0", "req-0123456789abcdef", "/api/v1/auth/login"
+	method, userID, ok, refused := "POST", int64(7), 200, 401
+	cliRequest := "cli-AbCdEfGhIjKlMnOpQrStUv"
+	userSnapshot := map[string]any{
+		"id": json.Number("7"), "username": "alice", "email": "alice@example.org", "is_staff": true, "is_superuser": false,
+		"is_active": true, "date_joined": "2026-11-28T12:00:00.123456789Z",
+	}
+	key := func(active bool) map[string]any {
+		return map[string]any{
+			"prefix": "AbCdEfGh", "name": "deploy", "username": "alice", "user_id": json.Number("7"), "tenant": "default",
+			"scope": "admin", "is_active": active, "created_at": "2026-11-28T12:00:00.123456789Z", "key_expires_at": "2027-11-28T12:00:00Z",
+		}
+	}
+	session := func(result string) map[string]any {
+		return map[string]any{"event": "login", "result": result, "username": "alice", "user_id": json.Number("7")}
+	}
+	keyRepr := "alice/deploy/AbCdEfGh"
+	entries := map[string]*audit.Entry{
+		"user_created": {
+			Username: &operatorARN, AuthMethod: cli, UserAgent: &ua, RequestID: &cliRequest, Endpoint: &endpoint,
+			Action: audit.ActionCreate, ResourceType: "User", ResourceID: &userID, ResourceRepr: "alice",
+			Success: true, EventType: audit.EventUserCreated, SnapshotAfter: userSnapshot, ResourceVersion: 1,
+		},
+		"apikey_revoked": {
+			Username: &operatorARN, AuthMethod: cli, UserAgent: &ua, RequestID: &cliRequest, Endpoint: &endpoint,
+			Action: audit.ActionUpdate, ResourceType: "APIKey", ResourceRepr: keyRepr, Success: true, EventType: audit.EventAPIKeyRevoked,
+			SnapshotBefore: key(true), SnapshotAfter: key(false), Diff: map[string]any{"is_active": map[string]any{"old": true, "new": false}}, ResourceVersion: 2,
+		},
+		"login": {
+			UserID: &userID, Username: &user, AuthMethod: "session", Tenant: &tenant, IPAddress: &ip, UserAgent: &agent, RequestID: &requestID,
+			Action: audit.ActionCreate, ResourceType: "Session", ResourceRepr: "alice", Endpoint: &login, HTTPMethod: &method, ResponseCode: &ok,
+			Success: true, EventType: audit.EventLogin, SnapshotAfter: session("success"),
+		},
+		"login_failed": {
+			Username: &user, AuthMethod: "session", Tenant: &tenant, IPAddress: &ip, UserAgent: &agent, RequestID: &requestID,
+			Action: audit.ActionCreate, ResourceType: "Session", ResourceRepr: "alice", Endpoint: &login, HTTPMethod: &method, ResponseCode: &refused,
+			EventType: audit.EventLoginFailed, SnapshotAfter: session("invalid_credentials"),
+		},
+	}
+	for name, template := range entries {
+		j := &Journal{Table: "audit", hashes: &tree{cache: map[int64]tlog.Hash{}}}
+		const appends = 1024
+		total, worst, maxItems, entrySize := 0, 0, 0, 0
+		for id := int64(1); id <= appends; id++ {
+			e := *template
+			e.ID, e.Timestamp, e.SourceEventID = id, time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC), "ev-1"
+			in, hashes, err := j.appendInput(context.Background(), &e, id-1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j.hashes.remember(integrity.LeafIndex(id), hashes)
+			units := 0
+			for _, w := range in.TransactItems {
+				switch {
+				case w.Put != nil:
+					units += writeUnits(itemSize(w.Put.Item))
+				case w.Update != nil:
+					units += writeUnits(itemSize(w.Update.Key) + 16)
+				}
+			}
+			total, worst, maxItems = total+units, max(worst, units), max(maxItems, len(in.TransactItems))
+			entrySize = max(entrySize, itemSize(in.TransactItems[1].Put.Item))
+		}
+		t.Logf("%s: %.2f write units on average, %d at most, %d items at most, entry item up to %d bytes",
+			name, float64(total)/appends, worst, maxItems, entrySize)
+		if worst > 28 || maxItems > 12 {
+			t.Errorf("%s: %d write units in %d items, want at most 28 in 12", name, worst, maxItems)
+		}
 	}
 }

@@ -204,10 +204,12 @@ func TestAdminUI(t *testing.T) {
 	}
 	r = c.get("/admin/auditlog/auditlogentry/?auth_method=out_of_band")
 	bodyContains(t, r, "1 entry, showing 1", `title="no user: out of band"`)
-	r = c.get("/admin/auditlog/auditlogentry/?success=false")
+	r = c.get("/admin/auditlog/auditlogentry/?success=false&resource_type=TrustMark")
 	bodyContains(t, r, "1 entry, showing 1", `<span class="status status-failed">404</span>`)
+	settle(t, s)
 	r = c.get("/admin/auditlog/auditlogentry/?limit=5")
-	bodyContains(t, r, "11 entries, showing 5", `rel="next">Next page »</a>`)
+	// The seeded changes, the failed login and the login.
+	bodyContains(t, r, "13 entries, showing 5", `rel="next">Next page »</a>`)
 
 	link := entryLink.FindStringSubmatch(string(c.get(wanted).Body))
 	if link == nil {
@@ -259,6 +261,18 @@ func TestAdminUI(t *testing.T) {
 	if r := c.get("/api/v1/auth/me"); r.Status != http.StatusUnauthorized {
 		t.Errorf("the API after the admin's logout: %d, want 401", r.Status)
 	}
+
+	// The form's failed login, login and logout are in the log.
+	settle(t, s)
+	sessions := listAudit(t, s, "?resource_type=Session")
+	var got []string
+	for _, e := range sessions.Items {
+		got = append(got, fmt.Sprintf("%v %v %v %v %v", e["event_type"], e["action"], e["username"], e["response_code"], e["success"]))
+	}
+	want := []string{"logout DELETE admin 200 true", "login CREATE admin 302 true", "login_failed CREATE admin 200 false"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Session entries, newest first:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // TestAdminUIUsersTenantsAndThrottling: only staff may use the admin view; a
@@ -277,7 +291,9 @@ func TestAdminUIUsersTenantsAndThrottling(t *testing.T) {
 	page := settle(t, s)
 	ids := map[string]int{}
 	for _, e := range page.Items {
-		ids[e["tenant"].(string)] = int(e["id"].(float64))
+		if e["resource_type"] == "TrustMarkType" {
+			ids[e["tenant"].(string)] = int(e["id"].(float64))
+		}
 	}
 	addUser(t, s, "bob", false) // neither staff nor superuser
 	hash, err := auth.HashPassword("pw-carol")
@@ -312,7 +328,7 @@ func TestAdminUIUsersTenantsAndThrottling(t *testing.T) {
 	t.Run("a staff user sees the session's tenant, a superuser every tenant", func(t *testing.T) {
 		carol := newAdminClient(t, s)
 		mustRedirect(t, carol.login("carol", "pw-carol", "/admin/auditlog/auditlogentry/"), "/admin/auditlog/auditlogentry/")
-		r := carol.get("/admin/auditlog/auditlogentry/")
+		r := carol.get("/admin/auditlog/auditlogentry/?resource_type=TrustMarkType")
 		bodyContains(t, r, "1 entry, showing 1", "https://default.example", "You see the entries of tenant <strong>default</strong> only.")
 		if strings.Contains(string(r.Body), "https://acme.example") {
 			t.Error("carol sees another tenant's entry")
@@ -323,7 +339,7 @@ func TestAdminUIUsersTenantsAndThrottling(t *testing.T) {
 
 		root := newAdminClient(t, s)
 		mustRedirect(t, root.login("admin", "test-password", "/admin/auditlog/auditlogentry/"), "/admin/auditlog/auditlogentry/")
-		bodyContains(t, root.get("/admin/auditlog/auditlogentry/"), "2 entries, showing 2", "https://acme.example", "https://default.example")
+		bodyContains(t, root.get("/admin/auditlog/auditlogentry/?resource_type=TrustMarkType"), "2 entries, showing 2", "https://acme.example", "https://default.example")
 		bodyContains(t, root.get("/admin/auditlog/auditlogentry/?tenant=acme"), "1 entry, showing 1", "https://acme.example")
 		mustStatus(t, root.get(fmt.Sprintf("/admin/auditlog/auditlogentry/%d/change/", ids["acme"])), http.StatusOK)
 	})

@@ -26,21 +26,25 @@ type StreamHandler interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }
 
-// Poller reads a table's stream and calls the handler with
-// events.DynamoDBEvent batches, as Lambda's event source mapping does. It
+// Poller reads a table's stream (and more streams, each as its own event
+// source mapping would) and calls the handler with events.DynamoDBEvent
+// batches, as Lambda's event source mapping does. It
 // honours partial batch failures by retrying from the first failed record,
 // and takes a fresh shard iterator for each poll (moto's iterators go stale).
 type Poller struct {
 	Streams   *dynamodbstreams.Client
 	StreamARN string
-	Handler   StreamHandler
-	BatchSize int
-	Interval  time.Duration
-	Logger    *slog.Logger
+	// MoreStreamARNs are read the same way after StreamARN (the auth
+	// table's stream).
+	MoreStreamARNs []string
+	Handler        StreamHandler
+	BatchSize      int
+	Interval       time.Duration
+	Logger         *slog.Logger
 
 	mu sync.Mutex // serialises polls
-	// positions holds, per shard, the sequence number of the last record
-	// handled; "" means start from the trim horizon.
+	// positions holds, per stream and shard, the sequence number of the
+	// last record handled; "" means start from the trim horizon.
 	positions map[string]string
 	// handled counts the records handed to the handler and not failed.
 	handled atomic.Int64
@@ -50,30 +54,13 @@ type Poller struct {
 // (and the handler did not report failed) since it was made.
 func (p *Poller) Handled() int64 { return p.handled.Load() }
 
-// SkipToEnd marks every record the stream holds now as handled, so that
+// SkipToEnd marks every record the streams hold now as handled, so that
 // only later changes reach the handler: the local stack's restored items
 // were recorded in the audit log before it stopped.
 func (p *Poller) SkipToEnd(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.positions == nil {
-		p.positions = map[string]string{}
-	}
-	desc, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(p.StreamARN)})
-	if err != nil {
-		return fmt.Errorf("describe stream: %w", err)
-	}
-	for _, shard := range desc.StreamDescription.Shards {
-		id := aws.ToString(shard.ShardId)
-		for {
-			records, err := p.read(ctx, id, maxRecordsPerRead)
-			if err != nil {
-				return err
-			}
-			if len(records) == 0 {
-				break
-			}
-			p.positions[id] = aws.ToString(records[len(records)-1].Dynamodb.SequenceNumber)
+	for _, stream := range append([]string{p.StreamARN}, p.MoreStreamARNs...) {
+		if err := p.skipRecords(ctx, stream); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -119,26 +106,56 @@ func (p *Poller) poll(ctx context.Context) (read, handled int, err error) {
 	if p.positions == nil {
 		p.positions = map[string]string{}
 	}
-	desc, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(p.StreamARN)})
-	if err != nil {
-		return 0, 0, fmt.Errorf("describe stream: %w", err)
-	}
-	for _, shard := range desc.StreamDescription.Shards {
-		r, h, err := p.pollShard(ctx, aws.ToString(shard.ShardId))
-		read, handled = read+r, handled+h
+	for _, stream := range append([]string{p.StreamARN}, p.MoreStreamARNs...) {
+		desc, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(stream)})
 		if err != nil {
-			return read, handled, err
+			return read, handled, fmt.Errorf("describe stream: %w", err)
+		}
+		for _, shard := range desc.StreamDescription.Shards {
+			r, h, err := p.pollShard(ctx, stream, aws.ToString(shard.ShardId))
+			read, handled = read+r, handled+h
+			if err != nil {
+				return read, handled, err
+			}
 		}
 	}
 	return read, handled, nil
 }
 
-func (p *Poller) pollShard(ctx context.Context, shardID string) (read, handled int, err error) {
-	records, err := p.read(ctx, shardID, p.batchSize())
+// skipRecords moves the poller past the records a stream holds now, as a
+// mapping created after them with starting position LATEST would start.
+func (p *Poller) skipRecords(ctx context.Context, stream string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.positions == nil {
+		p.positions = map[string]string{}
+	}
+	desc, err := p.Streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(stream)})
+	if err != nil {
+		return fmt.Errorf("describe stream: %w", err)
+	}
+	for _, shard := range desc.StreamDescription.Shards {
+		shardID := aws.ToString(shard.ShardId)
+		for {
+			records, err := p.read(ctx, stream, shardID, maxRecordsPerRead)
+			if err != nil {
+				return err
+			}
+			if len(records) == 0 {
+				break
+			}
+			p.positions[stream+" "+shardID] = aws.ToString(records[len(records)-1].Dynamodb.SequenceNumber)
+		}
+	}
+	return nil
+}
+
+func (p *Poller) pollShard(ctx context.Context, stream, shardID string) (read, handled int, err error) {
+	records, err := p.read(ctx, stream, shardID, p.batchSize())
 	if err != nil || len(records) == 0 {
 		return 0, 0, err
 	}
-	payload, err := json.Marshal(events.DynamoDBEvent{Records: toEventRecords(records, p.StreamARN)})
+	payload, err := json.Marshal(events.DynamoDBEvent{Records: toEventRecords(records, stream)})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -160,7 +177,7 @@ func (p *Poller) pollShard(ctx context.Context, shardID string) (read, handled i
 		}
 	}
 	if handled > 0 {
-		p.positions[shardID] = aws.ToString(records[handled-1].Dynamodb.SequenceNumber)
+		p.positions[stream+" "+shardID] = aws.ToString(records[handled-1].Dynamodb.SequenceNumber)
 		p.handled.Add(int64(handled))
 	}
 	return len(records), handled, nil
@@ -168,9 +185,9 @@ func (p *Poller) pollShard(ctx context.Context, shardID string) (read, handled i
 
 // read takes a fresh iterator after the last handled record and reads at
 // most limit records.
-func (p *Poller) read(ctx context.Context, shardID string, limit int) ([]streamtypes.Record, error) {
-	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(p.StreamARN), ShardId: aws.String(shardID), ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
-	if seq := p.positions[shardID]; seq != "" {
+func (p *Poller) read(ctx context.Context, stream, shardID string, limit int) ([]streamtypes.Record, error) {
+	in := &dynamodbstreams.GetShardIteratorInput{StreamArn: aws.String(stream), ShardId: aws.String(shardID), ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon}
+	if seq := p.positions[stream+" "+shardID]; seq != "" {
 		in.ShardIteratorType = streamtypes.ShardIteratorTypeAfterSequenceNumber
 		in.SequenceNumber = aws.String(seq)
 	}

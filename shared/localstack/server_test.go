@@ -8,24 +8,7 @@ import (
 	"testing"
 
 	"github.com/inmor/inmor-serverless/shared/app"
-	"github.com/inmor/inmor-serverless/shared/localstack"
-	"github.com/inmor/inmor-serverless/shared/tables"
 )
-
-// operatorEnv is the environment inmorctl runs with against a stack.
-func operatorEnv(s *localstack.Stack) func(string) string {
-	return func(k string) string {
-		switch k {
-		case tables.Resources.NameVariable:
-			return s.Config.ResourcesTable
-		case tables.Auth.NameVariable:
-			return s.Config.AuthTable
-		case tables.Audit.NameVariable:
-			return s.Config.AuditTable
-		}
-		return ""
-	}
-}
 
 // TestServerStatementsAreSignedAndAudited: POST /server/entity signs the
 // trust anchor's entity configuration (its own key, this issuer for every
@@ -86,12 +69,11 @@ func TestServerStatementsAreSignedAndAudited(t *testing.T) {
 	if err := os.WriteFile(key, []byte(`{"kty":"OKP","crv":"Ed25519","kid":"old-1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := inmorctl(t, s, operatorEnv(s), "signing", "retire", "--jwk", key, "--exp", "2027-01-01T00:00:00Z"); code != 0 {
-		t.Fatalf("inmorctl signing retire: exit %d: %s", code, stderr)
-	}
+	operatorCLI(t, s, "", "signing", "retire", "--jwk", key, "--exp", "2027-01-01T00:00:00Z")
 	e = log.one(t)
 	assertFields(t, "retirement", e, map[string]any{
 		"action": "CREATE", "resource_type": "HistoricalKeys", "event_type": "historical_key_retired", "success": true,
+		"auth_method": "cli", "username": "local", "endpoint": "inmorctl signing retire", "response_code": nil, "user_id": nil,
 	})
 
 	r = call(t, s, http.MethodPost, "/api/v1/server/historical_keys", "")

@@ -172,6 +172,11 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		return nil, fmt.Errorf("describe %s: %w", s.Config.ResourcesTable, err)
 	}
 	s.Config.StreamARN = aws.ToString(table.Table.LatestStreamArn)
+	authTable, err := s.Client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.Config.AuthTable)})
+	if err != nil {
+		return nil, fmt.Errorf("describe %s: %w", s.Config.AuthTable, err)
+	}
+	s.Config.AuthStreamARN = aws.ToString(authTable.Table.LatestStreamArn)
 	signer, err := localSigner(o.Getenv, o.Out)
 	if err != nil {
 		return nil, err
@@ -222,11 +227,18 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		audit = o.Audit(audit)
 	}
 	s.Poller = &Poller{
-		Streams:   dynamodbstreams.NewFromConfig(cfg),
-		StreamARN: aws.ToString(table.Table.LatestStreamArn),
-		Handler:   audit,
-		Interval:  o.PollInterval,
-		Logger:    o.Logger,
+		Streams:        dynamodbstreams.NewFromConfig(cfg),
+		StreamARN:      s.Config.StreamARN,
+		MoreStreamARNs: []string{s.Config.AuthStreamARN},
+		Handler:        audit,
+		Interval:       o.PollInterval,
+		Logger:         o.Logger,
+	}
+	// The auth table's stream is read from after the bootstrap: the dev
+	// credentials every start makes sure of are not audited (a test's log
+	// holds only what it did).
+	if err = s.Poller.skipRecords(ctx, s.Config.AuthStreamARN); err != nil {
+		return nil, fmt.Errorf("auth stream: %w", err)
 	}
 	if restored > 0 {
 		// The restored items' stream records: their changes are in the

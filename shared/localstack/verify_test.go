@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/localstack"
@@ -119,6 +120,9 @@ func TestEveryKindOfChangeVerifiesClean(t *testing.T) {
 	failed := listAudit(t, s, "?success=false&limit=1").Count
 	if failed < 3 || successful+failed != p.Count {
 		t.Fatalf("%d successful and %d failed entries of %d, want at least 3 failed", successful, failed, p.Count)
+	}
+	for _, rt := range audit.AuthResourceTypes { // verify reconciles resources only
+		successful -= listAudit(t, s, "?success=true&limit=1&resource_type="+rt).Count
 	}
 	code, stdout, stderr := auditVerify(t, s)
 	// Items: the first type, the mark, subordinates 1 and 9; and the

@@ -15,9 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/inmor/inmor-serverless/shared/app"
+	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -36,6 +40,13 @@ type Store interface {
 	CreateAPIKey(ctx context.Context, k auth.APIKey) error
 	APIKeys(ctx context.Context, username string) ([]auth.APIKey, error)
 	DeactivateAPIKey(ctx context.Context, hash string) (wasActive bool, err error)
+	// SetPassword stores a user's new password hash (NotFound: no user).
+	SetPassword(ctx context.Context, username, hash string) error
+	// SetUserFlags sets is_staff and is_superuser (nil: as they are); false
+	// when there is no such user.
+	SetUserFlags(ctx context.Context, username string, staff, superuser *bool) (exists bool, err error)
+	// DeactivateUser deactivates a user; false when not active or absent.
+	DeactivateUser(ctx context.Context, username string) (wasActive bool, err error)
 }
 
 // Env is everything Run takes from its process.
@@ -68,6 +79,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	openStore      func(ctx context.Context) (Store, error)
 	openDynamoDB   func(ctx context.Context) (*dynamodb.Client, error)
+	// command is the command being run ("user create"), which the audit
+	// log shows as the endpoint of its writes.
+	command string
 }
 
 func newCLI(env Env) *cli {
@@ -85,7 +99,7 @@ func newCLI(env Env) *cli {
 		c.stderr = io.Discard
 	}
 	if c.openStore == nil {
-		c.openStore = dynamoStore(c.getenv)
+		c.openStore = c.dynamoStore
 	}
 	if c.openDynamoDB == nil {
 		c.openDynamoDB = func(ctx context.Context) (*dynamodb.Client, error) {
@@ -106,21 +120,60 @@ func newCLI(env Env) *cli {
 // write that was applied.
 func loadAWSConfig(ctx context.Context, getenv func(string) string) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
-	if getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" {
+	if localEndpoint(getenv) {
 		opts = append(opts, config.WithHTTPClient(dynamo.LocalHTTPClient()))
 	}
 	return config.LoadDefaultConfig(ctx, opts...)
 }
 
-// dynamoStore opens the auth table the way the functions do.
-func dynamoStore(getenv func(string) string) func(ctx context.Context) (Store, error) {
-	return func(ctx context.Context) (Store, error) {
-		cfg, err := loadAWSConfig(ctx, getenv)
+// dynamoStore opens the auth table the way the functions do (its client
+// is the audit commands'). Its user and
+// key writes are attributed to the operator (see operatorAttribution),
+// signed with the attribution key the functions read (ATTRIBUTION_KEY,
+// ATTRIBUTION_KEY_FILE); without one they are recorded out-of-band.
+func (c *cli) dynamoStore(ctx context.Context) (Store, error) {
+	client, err := c.openDynamoDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key, err := app.AttributionKeyFromEnv(c.getenv)
+	if err != nil {
+		return nil, fmt.Errorf("attribution key: %w", err)
+	}
+	operator, err := c.operatorAttribution(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if key == nil {
+		fmt.Fprintf(c.stderr, "inmorctl: no attribution key (%s or %s): changes are recorded as out-of-band\n", app.EnvAttributionKey, app.EnvAttributionKeyFile)
+	}
+	return &dynamo.Auth{Client: client, Table: tables.Auth.Name(c.getenv), AttributionKey: key, Operator: operator}, nil
+}
+
+// operatorAttribution is who the audit log names for this command's
+// writes: auth method cli, the AWS caller identity's ARN (STS
+// GetCallerIdentity; audit.LocalOperator against a local endpoint), the
+// command as the endpoint.
+func (c *cli) operatorAttribution(ctx context.Context) (*resource.Attribution, error) {
+	who := audit.LocalOperator
+	if !localEndpoint(c.getenv) {
+		cfg, err := loadAWSConfig(ctx, c.getenv)
 		if err != nil {
 			return nil, fmt.Errorf("load AWS configuration: %w", err)
 		}
-		return &dynamo.Auth{Client: dynamo.NewClient(cfg), Table: tables.Auth.Name(getenv)}, nil
+		out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return nil, fmt.Errorf("identify the operator (sts:GetCallerIdentity): %w", err)
+		}
+		who = aws.ToString(out.Arn)
 	}
+	return &resource.Attribution{Username: who, AuthMethod: audit.AuthCLI, UserAgent: "inmorctl", Path: "inmorctl " + c.command}, nil
+}
+
+// localEndpoint reports whether the AWS endpoint is one's own
+// (AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB, the local stack).
+func localEndpoint(getenv func(string) string) bool {
+	return getenv("AWS_ENDPOINT_URL") != "" || getenv("AWS_ENDPOINT_URL_DYNAMODB") != ""
 }
 
 func (c *cli) store(ctx context.Context) (Store, error) {
@@ -152,6 +205,17 @@ func commands() []command {
 		{"user", "list", "user list",
 			"List every user.",
 			(*cli).userList},
+		{"user", "set-password", "user set-password --username U",
+			"Set a user's password: $INMOR_PASSWORD, or else the first line of standard\n" +
+				"input (never a terminal).",
+			(*cli).userSetPassword},
+		{"user", "set-flags", "user set-flags --username U [--staff=true|false] [--superuser=true|false]",
+			"Change a user's flags (--superuser=true implies --staff=true; --staff=false\n" +
+				"of a superuser is refused).",
+			(*cli).userSetFlags},
+		{"user", "deactivate", "user deactivate --username U",
+			"Deactivate a user: their sessions and API keys stop working.",
+			(*cli).userDeactivate},
 		{"apikey", "create", "apikey create --username U [--name N] [--tenant T] [--expires RFC3339] [--scope admin|audit:read]",
 			"Create an API key and print only the key on standard output; it is shown\n" +
 				"this once. Defaults: name \"default\", tenant \"default\", scope admin (audit:read\n" +
@@ -213,6 +277,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		}
 		known = true
 		if cmd.name == name {
+			c.command = group + " " + name
 			return cmd.run(c, ctx, args[2:])
 		}
 	}

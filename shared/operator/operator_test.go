@@ -663,3 +663,53 @@ func TestAPIKeyScopeOfUsersWhoAreNotStaff(t *testing.T) {
 		t.Errorf("admin key for a user who is not staff: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestUserSetPasswordAndDeactivate: set-password changes the hash (the
+// old password stops working), set-flags changes the flags, deactivate
+// turns the user off once; they refuse an unknown user.
+func TestUserSetPasswordAndDeactivate(t *testing.T) {
+	h := newHarness(t)
+	h.createUser("alice", "--staff")
+	before := h.user("alice")
+	r := h.run("", map[string]string{"INMOR_PASSWORD": "a new passphrase"}, "user", "set-password", "--username", "alice")
+	if r.code != 0 || r.stdout != "Password of user 'alice' changed.\n" {
+		t.Fatalf("set-password: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	after := h.user("alice")
+	if after.PasswordHash == before.PasswordHash || !after.IsActive || !after.IsStaff {
+		t.Errorf("after set-password: %+v", after)
+	}
+	if ok, err := auth.VerifyPassword("a new passphrase", after.PasswordHash); err != nil || !ok {
+		t.Errorf("the new password does not verify: %v %v", ok, err)
+	}
+	if out := h.ok("user", "set-flags", "--username", "alice", "--superuser=true"); out != "User 'alice' updated.\n" {
+		t.Errorf("set-flags: %q", out)
+	}
+	if u := h.user("alice"); !u.IsSuperuser || !u.IsStaff {
+		t.Errorf("after --superuser=true: %+v", u)
+	}
+	if r := h.run("", nil, "user", "set-flags", "--username", "alice", "--staff=false"); r.code != 1 || !strings.Contains(r.stderr, "is a superuser") {
+		t.Errorf("--staff=false of a superuser: exit %d, %q", r.code, r.stderr)
+	}
+	if r := h.run("", nil, "user", "set-flags", "--username", "alice"); r.code != 2 {
+		t.Errorf("set-flags without a flag: exit %d", r.code)
+	}
+	h.ok("user", "set-flags", "--username", "alice", "--superuser=false", "--staff=false")
+	if u := h.user("alice"); u.IsSuperuser || u.IsStaff {
+		t.Errorf("after --superuser=false --staff=false: %+v", u)
+	}
+	if out := h.ok("user", "deactivate", "--username", "alice"); out != "User 'alice' deactivated.\n" {
+		t.Errorf("deactivate: %q", out)
+	}
+	if h.user("alice").IsActive {
+		t.Error("alice is still active")
+	}
+	if r := h.run("", nil, "user", "deactivate", "--username", "alice"); r.code != 1 || r.stderr != "inmorctl: User 'alice' is not active\n" {
+		t.Errorf("deactivate twice: exit %d, %q", r.code, r.stderr)
+	}
+	for _, args := range [][]string{{"user", "deactivate", "--username", "nobody"}, {"user", "set-password", "--username", "nobody"}} {
+		if r := h.run("", map[string]string{"INMOR_PASSWORD": "x"}, args...); r.code != 1 || r.stderr != "inmorctl: User 'nobody' does not exist\n" {
+			t.Errorf("%v: exit %d, %q", args, r.code, r.stderr)
+		}
+	}
+}

@@ -42,14 +42,20 @@ func signingCommands() []command {
 // maxJWKFile bounds the key file retire reads.
 const maxJWKFile = 64 << 10
 
-// server opens the resources table for the trust anchor's statements.
+// server opens the resources table for the trust anchor's statements; its
+// writes are signed with the attribution key the functions read (without
+// one they are recorded out-of-band).
 func (c *cli) server(ctx context.Context) (resource.Server, error) {
 	client, err := c.openDynamoDB(ctx)
 	if err != nil {
 		return resource.Server{}, err
 	}
+	key, err := app.AttributionKeyFromEnv(c.getenv)
+	if err != nil {
+		return resource.Server{}, fmt.Errorf("attribution key: %w", err)
+	}
 	config := app.ConfigFromEnv(c.getenv)
-	store := &dynamo.Resources{Client: client, Table: tables.Resources.Name(c.getenv)}
+	store := &dynamo.Resources{Client: client, Table: tables.Resources.Name(c.getenv), AttributionKey: key}
 	return resource.Server{Store: store, Config: resource.ServerConfig{EntityID: config.EntityID}}, nil
 }
 
@@ -83,7 +89,17 @@ func (c *cli) signingRetire(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	h, err := server.RetireKey(ctx, key, exp, rev, resource.Attribution{AuthMethod: auth.MethodCLI})
+	operator, err := c.operatorAttribution(ctx)
+	if err != nil {
+		return err
+	}
+	requestID, err := auth.NewSecret()
+	if err != nil {
+		return err
+	}
+	a := *operator
+	a.RequestID = "cli-" + requestID[:22] // one request: the audit log's replay check
+	h, err := server.RetireKey(ctx, key, exp, rev, a)
 	if err != nil {
 		if e := apperrMessage(err); e != "" {
 			return failure(e)

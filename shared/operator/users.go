@@ -71,6 +71,113 @@ func (c *cli) userCreate(ctx context.Context, args []string) error {
 	return nil
 }
 
+func (c *cli) userSetPassword(ctx context.Context, args []string) error {
+	f := c.flags("user", "set-password")
+	username := f.String("username", "", "the user (required)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := f.require("username", *username); err != nil {
+		return err
+	}
+	password, err := c.password()
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	store, err := c.store(ctx)
+	if err != nil {
+		return err
+	}
+	err = store.SetPassword(ctx, *username, hash)
+	if apperr.Is(apperr.NotFound, err) {
+		return failure(fmt.Sprintf("User '%s' does not exist", *username))
+	}
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	fmt.Fprintf(c.stdout, "Password of user '%s' changed.\n", *username)
+	return nil
+}
+
+func (c *cli) userSetFlags(ctx context.Context, args []string) error {
+	f := c.flags("user", "set-flags")
+	username := f.String("username", "", "the user (required)")
+	staffFlag := f.Bool("staff", false, "whether the user is staff")
+	superuserFlag := f.Bool("superuser", false, "whether the user is a superuser (and so staff)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := f.require("username", *username); err != nil {
+		return err
+	}
+	var staff, superuser *bool
+	if f.given("staff") {
+		staff = staffFlag
+	}
+	if f.given("superuser") {
+		superuser = superuserFlag
+	}
+	switch {
+	case staff == nil && superuser == nil:
+		return f.fail("give --staff or --superuser")
+	case superuser != nil && *superuser && staff != nil && !*staff:
+		return f.fail("a superuser is staff: --superuser=true needs --staff=true")
+	case superuser != nil && *superuser:
+		staff = superuserFlag // true
+	}
+	store, err := c.store(ctx)
+	if err != nil {
+		return err
+	}
+	u, err := user(ctx, store, *username)
+	if err != nil {
+		return err
+	}
+	if staff != nil && !*staff && u.IsSuperuser && (superuser == nil || *superuser) {
+		return failure(fmt.Sprintf("User '%s' is a superuser: give --superuser=false to make them not staff", *username))
+	}
+	exists, err := store.SetUserFlags(ctx, *username, staff, superuser)
+	if err != nil {
+		return fmt.Errorf("set user flags: %w", err)
+	}
+	if !exists {
+		return failure(fmt.Sprintf("User '%s' does not exist", *username))
+	}
+	fmt.Fprintf(c.stdout, "User '%s' updated.\n", *username)
+	return nil
+}
+
+func (c *cli) userDeactivate(ctx context.Context, args []string) error {
+	f := c.flags("user", "deactivate")
+	username := f.String("username", "", "the user (required)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if err := f.require("username", *username); err != nil {
+		return err
+	}
+	store, err := c.store(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := user(ctx, store, *username); err != nil {
+		return err
+	}
+	wasActive, err := store.DeactivateUser(ctx, *username)
+	if err != nil {
+		return fmt.Errorf("deactivate user: %w", err)
+	}
+	if !wasActive {
+		return failure(fmt.Sprintf("User '%s' is not active", *username))
+	}
+	fmt.Fprintf(c.stdout, "User '%s' deactivated.\n", *username)
+	return nil
+}
+
 // normalizeEmail checks an optional bare address and lowercases its domain,
 // as Django does.
 func normalizeEmail(email string) (string, error) {

@@ -540,10 +540,13 @@ func differing(a, b any) string {
 
 // historiesOfGoneResources lists the resource keys of the audit log's
 // successful entries that name no existing item, in type and id order.
+// Only the resources table's types are checked: users (the auth table's)
+// are not reconciled.
 func (v *Verifier) historiesOfGoneResources(ctx context.Context, existing map[string]bool) ([]string, error) {
 	gone := map[string]bool{}
 	err := v.inventory().AuditedResources(ctx, func(key string) {
-		if !existing[key] {
+		t, _, _ := strings.Cut(key, "#")
+		if !existing[key] && resource.IsType(t) {
 			gone[key] = true
 		}
 	})

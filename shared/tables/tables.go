@@ -158,8 +158,9 @@ var Audit = Table{
 // AuthKindIndex lists the users, or the API keys (by owner), of the auth table.
 const AuthKindIndex = "by_kind"
 
-// Auth holds users, API keys, sessions and login throttling. Sessions and
-// throttling items expire (TTL).
+// Auth holds users, API keys, sessions and login throttling. Sessions,
+// throttling items and session events expire (TTL). Its stream feeds the
+// audit function too (users, keys, logins and logouts).
 var Auth = Table{
 	ID:           "Auth",
 	NameVariable: "AUTH_TABLE",
@@ -171,7 +172,8 @@ var Auth = Table{
 		SortKey:      &Key{Name: "sort", Type: String},
 		Projection:   ProjectAll,
 	}},
-	TTLAttribute: "expires_at",
+	StreamNewAndOldImages: true,
+	TTLAttribute:          "expires_at",
 }
 
 // All lists every table of the system.

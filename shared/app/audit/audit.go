@@ -61,6 +61,7 @@ func New(d app.Deps) auditstream.Handler {
 		DeadLetters:    &dynamo.DeadLetters{Client: d.Client, Table: d.Config.AuditTable},
 		AttributionKey: d.Config.AttributionKey,
 		StreamARN:      d.Config.StreamARN,
+		AuthStreamARN:  d.Config.AuthStreamARN,
 		Logger:         d.Logger,
 		Metrics:        d.Metrics,
 	}

@@ -36,7 +36,7 @@ func New(d app.Deps) (http.Handler, error) {
 	pages := adminui.New(adminui.Config{
 		Reader: log, Cursors: cursors, Sessions: authn,
 		Logins:         auth.Logins{Users: store, Sessions: store, Throttle: store},
-		AllowedOrigins: c.AllowedOrigins, SecureCookies: c.SessionCookieSecure,
+		AllowedOrigins: c.AllowedOrigins, SecureCookies: c.SessionCookieSecure, Events: store,
 	})
 	return adminapi.NewAuditQueryHandler(log, log, authn, cursors, pages), nil
 }

@@ -20,5 +20,5 @@ func init() {
 func New(d app.Deps) http.Handler {
 	store := d.Config.AuthStore(d.Client)
 	logins := userauth.Logins{Users: store, Sessions: store, Throttle: store}
-	return adminapi.NewAuthHandler(logins, store, d.Config.Authenticator(d.Client), adminapi.SessionConfig{Secure: d.Config.SessionCookieSecure})
+	return adminapi.NewAuthHandler(logins, store, d.Config.Authenticator(d.Client), adminapi.SessionConfig{Secure: d.Config.SessionCookieSecure, Events: store})
 }
