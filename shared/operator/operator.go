@@ -380,3 +380,13 @@ func (f *flags) require(name, value string) error {
 	}
 	return nil
 }
+
+// CommandNames lists every command as "<group> <name>", in the order of
+// the usage text (for the test that every writing command is audited).
+func CommandNames() []string {
+	var names []string
+	for _, cmd := range commands() {
+		names = append(names, cmd.group+" "+cmd.name)
+	}
+	return names
+}
