@@ -21,7 +21,8 @@ import (
 // message, and signing list shows them.
 func TestSigningRetireAndList(t *testing.T) {
 	t.Parallel()
-	getenv := dynamotest.Getenv(t, nil)
+	// A local endpoint: the operator is "local", no AWS identity to ask.
+	getenv := dynamotest.Getenv(t, map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": dynamotest.Endpoint()})
 	client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()))
 	dynamotest.CreateTable(t, client, dynamo.CreateTableInput(tables.Resources, tables.Resources.Name(getenv)))
 	run := func(args ...string) result {
