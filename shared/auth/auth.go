@@ -58,6 +58,9 @@ type Principal struct {
 	APIKeyName string
 	Tenant     string
 	Scope      string
+	// SecondFactor reports whether the session's login presented a
+	// second factor.
+	SecondFactor bool
 }
 
 // User is an account that can own API keys and log in.
@@ -146,6 +149,9 @@ type Authenticator struct {
 	AllowedOrigins []string
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// RequireSecondFactorForStaff refuses staff sessions opened without a
+	// second factor (MFA_REQUIRED_FOR_STAFF).
+	RequireSecondFactorForStaff bool
 }
 
 // maxKeyLength bounds the header before it is hashed.
@@ -166,6 +172,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	}
 	p, err := a.SessionPrincipal(r)
 	if err != nil {
+		return Principal{}, err
+	}
+	if err := a.checkSecondFactorPolicy(p); err != nil {
 		return Principal{}, err
 	}
 	if unsafeMethod(r.Method) {
@@ -206,7 +215,7 @@ func (a *Authenticator) SessionPrincipal(r *http.Request) (Principal, error) {
 	}
 	return Principal{
 		UserID: user.ID, Username: user.Username, IsStaff: user.IsStaff, IsSuperuser: user.IsSuperuser,
-		AuthMethod: MethodSession, Tenant: DefaultTenant, Scope: ScopeAdmin,
+		AuthMethod: MethodSession, Tenant: DefaultTenant, Scope: ScopeAdmin, SecondFactor: session.SecondFactor,
 	}, nil
 }
 
