@@ -1,6 +1,8 @@
 package adminapi
 
 import (
+	"errors"
+	"maps"
 	"net/http"
 	"time"
 
@@ -9,24 +11,30 @@ import (
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
+	"github.com/inmor/inmor-serverless/shared/mfa"
 )
 
 // SessionConfig says how session cookies are set.
 type SessionConfig struct {
 	// Secure marks cookies Secure (HTTPS only); off only on the local stack.
 	Secure bool
+	// MFA enrols and checks second factors; nil offers none (the MFA
+	// routes answer 404).
+	MFA *mfa.Service
 }
 
 // NewAuthHandler returns the handler of the auth function: login, logout,
 // the session's user and the CSRF token.
 func NewAuthHandler(logins auth.Logins, users auth.UserStore, authn *auth.Authenticator, cfg SessionConfig) http.Handler {
 	h := authHandlers{logins: logins, users: users, authn: authn, cfg: cfg}
-	return newFunctionHandler(function.Auth, authn, nil, map[string]http.HandlerFunc{
+	handlers := map[string]http.HandlerFunc{
 		"login":  h.login,
 		"logout": h.logout,
 		"me":     h.me,
 		"csrf":   h.csrf,
-	})
+	}
+	maps.Copy(handlers, h.mfaHandlers())
+	return newFunctionHandler(function.Auth, authn, nil, handlers)
 }
 
 type authHandlers struct {
@@ -76,6 +84,11 @@ func (h authHandlers) login(w http.ResponseWriter, r *http.Request) {
 	// Refused (401 "Invalid credentials") and throttled (429 with
 	// Retry-After) logins are errors of their kinds.
 	user, sessionID, err := h.logins.Login(r.Context(), username, password)
+	var required *auth.SecondFactorRequired
+	if errors.As(err, &required) {
+		writeSecondFactorRequired(w, required)
+		return
+	}
 	if err != nil {
 		httpapi.WriteError(w, r, err)
 		return
