@@ -106,6 +106,8 @@ var sessionAccess = []Access{
 	{Table: tables.Auth.ID, Actions: []string{getItem}},
 	{Table: tables.Auth.ID, Actions: []string{putItem, deleteItem}, LeadingKeys: []string{storage.SessionPrefix + "*", storage.LoginFailPrefix + "*"}},
 	{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{storage.LoginFailPrefix + "*", storage.APIKeyPrefix + "*"}},
+	// Second factors: enrolment, their use at login, the login challenge.
+	{Table: tables.Auth.ID, Actions: []string{putItem, updateItem, deleteItem}, LeadingKeys: []string{storage.MFAPrefix + "*", storage.MFAPendingPrefix + "*", storage.MFAChallengePrefix + "*"}},
 }
 
 // resourceFunction is a function that serves one resource type: it reads

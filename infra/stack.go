@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -412,6 +413,8 @@ func (s *InmorStack) environment(f Function) map[string]*string {
 	if f.Routes {
 		// The CSRF origin check of session requests, in every API function.
 		env["ALLOWED_ORIGINS"] = jsii.String(strings.Join(s.Config.AllowedOrigins, ","))
+		// The second-factor policy of staff sessions, in every API function.
+		env[app.EnvMFARequiredForStaff] = jsii.String(strconv.FormatBool(s.Config.MFARequiredForStaff))
 	}
 	if f.Signs {
 		env[signing.EnvKMSKeyID] = s.SigningKey.KeyArn()
