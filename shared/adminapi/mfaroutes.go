@@ -225,3 +225,13 @@ func (h authHandlers) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Req
 	}
 	h.writeRecoveryCodes(w, codes)
 }
+
+// Operation ids of the admin view's second-factor pages (Route.Page).
+const (
+	PageLoginMFA         = "adminLoginMFA"
+	PageMFA              = "adminMFA"
+	PageMFABeginTOTP     = "adminMFABeginTOTP"
+	PageMFAConfirmTOTP   = "adminMFAConfirmTOTP"
+	PageMFARemoveTOTP    = "adminMFARemoveTOTP"
+	PageMFARecoveryCodes = "adminMFARecoveryCodes"
+)

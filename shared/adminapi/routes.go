@@ -401,6 +401,30 @@ var Routes = []Route{
 		OperationID: PageLoginSubmit, Summary: "Log in (form post with the CSRF token); throttled as the API's login.",
 	},
 	{
+		Method: http.MethodPost, Path: AdminPath + "/login/mfa/", Function: function.AuditQuery, Page: true,
+		OperationID: PageLoginMFA, Summary: "The login's second step (form post of a TOTP or recovery code with the challenge); throttled as the login.",
+	},
+	{
+		Method: http.MethodGet, Path: AdminPath + "/mfa/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFA, Summary: "The staff user's second factors.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/totp/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFABeginTOTP, Summary: "Start setting up an authenticator app: its key and QR code, shown once.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/totp/confirm/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFAConfirmTOTP, Summary: "Confirm the authenticator app with a code; shows the recovery codes once.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/totp/remove/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFARemoveTOTP, Summary: "Remove the authenticator app and the recovery codes.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/recovery-codes/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFARecoveryCodes, Summary: "Replace the recovery codes; shows the new ones once.",
+	},
+	{
 		Method: http.MethodGet, Path: AdminPath + "/logout/", Function: function.AuditQuery, Page: true,
 		OperationID: PageLogoutConfirm, Summary: "A form to log out.",
 	},

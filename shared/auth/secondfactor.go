@@ -69,12 +69,6 @@ func (a *Authenticator) checkSecondFactorPolicy(p Principal) error {
 	return nil
 }
 
-// SecondFactorMissing reports whether the policy refuses p's session for
-// want of a second factor (the admin view sends such a user to enrol one).
-func (a *Authenticator) SecondFactorMissing(p Principal) bool {
-	return a.checkSecondFactorPolicy(p) != nil
-}
-
 // CheckThrottle refuses a login step for username while its failures are
 // over the limit (a Throttled error with Retry-After), as Login does.
 func (l Logins) CheckThrottle(ctx context.Context, username string) error {
