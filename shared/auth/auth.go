@@ -158,7 +158,8 @@ type Authenticator struct {
 const maxKeyLength = 256
 
 // Authenticate returns the caller of r, an Unauthorized error, or a
-// CSRF error together with the session's caller, whom the check refused
+// CSRF error (or the second-factor policy's Forbidden) together with the
+// session's caller, whom the check refused
 // (so the refusal can be recorded against them). A request that carries
 // an API key is judged by that key alone: an invalid key never falls back
 // to the session.
@@ -175,7 +176,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, err
 	}
 	if err := a.checkSecondFactorPolicy(p); err != nil {
-		return Principal{}, err
+		return p, err // refused, as a CSRF failure, so a refused write is recorded
 	}
 	if unsafeMethod(r.Method) {
 		if err := CheckCSRF(r, a.AllowedOrigins); err != nil {
