@@ -645,11 +645,12 @@ func RouteTargets() (map[string]string, error) {
 }
 
 // loginRouteKeys are the route keys of the login routes (the API's and the
-// admin page's), throttled harder: each runs argon2id.
+// admin page's), throttled harder: each runs argon2id; and of their second
+// steps (/login/mfa), where codes are guessed.
 func loginRouteKeys(targets map[string]string) []string {
 	var out []string
 	for key := range targets {
-		if method, path, _ := strings.Cut(key, " "); method == "POST" && strings.HasSuffix(path, "/login") {
+		if method, path, _ := strings.Cut(key, " "); method == "POST" && (strings.HasSuffix(path, "/login") || strings.HasSuffix(path, "/login/mfa")) {
 			out = append(out, key)
 		}
 	}

@@ -482,8 +482,10 @@ func TestStageAndCORS(t *testing.T) {
 	}
 	targets, _ := RouteTargets()
 	logins := loginRouteKeys(targets)
-	if !contains(logins, "POST "+adminapi.BasePath+"/auth/login") {
-		t.Errorf("login routes %v lack the API's", logins)
+	for _, want := range []string{"POST " + adminapi.BasePath + "/auth/login", "POST " + adminapi.BasePath + "/auth/login/mfa", "POST /admin/login", "POST /admin/login/mfa"} {
+		if !contains(logins, want) {
+			t.Errorf("login routes %v lack %s", logins, want)
+		}
 	}
 	for _, key := range logins {
 		login := get(p, "RouteSettings", key)
