@@ -4,10 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/inmor/inmor-serverless/events"
 	"github.com/inmor/inmor-serverless/shared/apigw"
@@ -114,5 +117,47 @@ func TestAdminPageSamples(t *testing.T) {
 	}
 	if resp := invoke("admin-auditlog-list", 302); !strings.HasPrefix(resp.Headers["Location"], "/admin/login/?next=") {
 		t.Errorf("list after logout: to %q, want the login form", resp.Headers["Location"])
+	}
+
+	// Second factors: log in, set up an authenticator app (its key and QR
+	// code on the page), replace the recovery codes, log out; the login
+	// then takes a second step (a recovery code here); remove the app.
+	login = invoke("admin-login", 302)
+	placeholders = strings.NewReplacer("SESSION", cookie(login, "sessionid"), "CSRF", cookie(login, "csrftoken"))
+	if resp := invoke("admin-mfa", 200); !strings.Contains(resp.Body, "Set up an authenticator app") {
+		t.Errorf("mfa page: %s", resp.Body)
+	}
+	begun := invoke("admin-mfa-begin-totp", 200)
+	m := regexp.MustCompile(`id="totp-secret" class="totp-secret">([A-Z2-7]+)<`).FindStringSubmatch(begun.Body)
+	if m == nil || !strings.Contains(begun.Body, "<svg ") {
+		t.Fatalf("begin: %s", begun.Body)
+	}
+	code, err := totp.GenerateCode(m[1], time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	placeholders = strings.NewReplacer("SESSION", cookie(login, "sessionid"), "CSRF", cookie(login, "csrftoken"), "TOTPCODE", code)
+	if resp := invoke("admin-mfa-confirm-totp", 200); !strings.Contains(resp.Body, "The authenticator app is set up") {
+		t.Errorf("confirm: %s", resp.Body)
+	}
+	codes := regexp.MustCompile(`<li><code>([0-9a-z-]+)</code></li>`).FindAllStringSubmatch(invoke("admin-mfa-recovery-codes", 200).Body, -1)
+	if len(codes) != 10 {
+		t.Fatalf("%d recovery codes", len(codes))
+	}
+	invoke("admin-logout", 200)
+	placeholders = strings.NewReplacer("CSRF", cookie(login, "csrftoken"))
+	step := invoke("admin-login", 200)
+	challenge := regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(step.Body)
+	if challenge == nil || cookie(step, "sessionid") != "" {
+		t.Fatalf("first step: %s", step.Body)
+	}
+	placeholders = strings.NewReplacer("CSRF", cookie(login, "csrftoken"), "CHALLENGE", challenge[1], "RECOVERY", codes[0][1])
+	second := invoke("admin-login-mfa", 302)
+	if second.Headers["Location"] != list || cookie(second, "sessionid") == "" {
+		t.Fatalf("second step: to %q, cookies %v", second.Headers["Location"], second.Cookies)
+	}
+	placeholders = strings.NewReplacer("SESSION", cookie(second, "sessionid"), "CSRF", cookie(second, "csrftoken"))
+	if resp := invoke("admin-mfa-remove-totp", 200); !strings.Contains(resp.Body, "were removed") {
+		t.Errorf("remove: %s", resp.Body)
 	}
 }

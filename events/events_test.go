@@ -1,8 +1,11 @@
 package events_test
 
 import (
+	"time"
+
 	"context"
 	"encoding/json"
+	"github.com/pquerna/otp/totp"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -90,6 +93,10 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		for i, c := range ev.Cookies {
 			ev.Cookies[i] = cookies.Replace(c)
 		}
+		for k, v := range ev.Headers {
+			ev.Headers[k] = cookies.Replace(v)
+		}
+		ev.Body = cookies.Replace(ev.Body)
 		fn := functions[owner[ev.RouteKey]]
 		if fn == nil {
 			t.Fatalf("%s: no function serves %q", name, ev.RouteKey)
@@ -258,11 +265,49 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 	if got := invoke("csrf", 200); got["csrf_token"] != values["csrftoken"] {
 		t.Errorf("csrf: %v, want the cookie's token", got)
 	}
+
+	// Second factors: enrol an authenticator app (confirmed with a code),
+	// replace the recovery codes, log out, log in again in two steps with
+	// a recovery code, remove the app.
+	if got := invoke("mfa-status", 200); got["totp"] != false {
+		t.Errorf("mfa status: %v", got)
+	}
+	enrolment := invoke("begin-totp", 200)
+	secret, _ := enrolment["secret"].(string)
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatalf("begin-totp: %v %v", enrolment, err)
+	}
+	cookies = strings.NewReplacer("SESSION", values["sessionid"], "CSRF", values["csrftoken"], "TOTPCODE", code)
+	if got := invoke("confirm-totp", 200); len(got["recovery_codes"].([]any)) != 10 {
+		t.Errorf("confirm-totp: %v", got)
+	}
+	recovery := invoke("regenerate-recovery-codes", 200)["recovery_codes"].([]any)
 	if got := invoke("logout", 200); got["message"] != "Logged out successfully" {
 		t.Errorf("logout: %v", got)
 	}
 	if got := invoke("me", 401); got["message"] != "Not authenticated" {
 		t.Errorf("me after logout: %v", got)
+	}
+	first := invoke("login", 200)
+	if first["mfa_required"] != true || len(lastCookies) != 0 {
+		t.Fatalf("login with MFA: %v, cookies %v", first, lastCookies)
+	}
+	cookies = strings.NewReplacer("CHALLENGE", first["challenge"].(string), "RECOVERY", recovery[0].(string))
+	if got := invoke("login-mfa", 200); got["username"] != "admin" {
+		t.Errorf("login-mfa: %v", got)
+	}
+	values = map[string]string{}
+	for _, c := range lastCookies {
+		name, rest, _ := strings.Cut(c, "=")
+		values[name], _, _ = strings.Cut(rest, ";")
+	}
+	cookies = strings.NewReplacer("SESSION", values["sessionid"], "CSRF", values["csrftoken"])
+	if got := invoke("remove-totp", 200); got["message"] == nil {
+		t.Errorf("remove-totp: %v", got)
+	}
+	if got := invoke("mfa-status", 200); got["totp"] != false {
+		t.Errorf("mfa status after removal: %v", got)
 	}
 }
 

@@ -108,6 +108,8 @@ var sessionAccess = []Access{
 	// Logins and logouts, for the audit log: conditional puts of expiring items.
 	{Table: tables.Auth.ID, Actions: []string{putItem}, LeadingKeys: []string{storage.SessionEventPrefix + "*"}},
 	{Table: tables.Auth.ID, Actions: []string{updateItem}, LeadingKeys: []string{storage.LoginFailPrefix + "*", storage.APIKeyPrefix + "*"}},
+	// Second factors: enrolment, their use at login, the login challenge.
+	{Table: tables.Auth.ID, Actions: []string{putItem, updateItem, deleteItem}, LeadingKeys: []string{storage.MFAPrefix + "*", storage.MFAPendingPrefix + "*", storage.MFAChallengePrefix + "*"}},
 }
 
 // resourceFunction is a function that serves one resource type: it reads

@@ -41,6 +41,10 @@ type Config struct {
 	// deleted (context retainData, default true). The audit table and the
 	// signing key are always kept.
 	RetainData bool
+	// MFARequiredForStaff refuses staff sessions opened without a second
+	// factor: MFA_REQUIRED_FOR_STAFF of every API function (context
+	// mfaRequiredForStaff, default false). API keys are not affected.
+	MFARequiredForStaff bool
 	// APIRateLimit and APIBurstLimit throttle every route of the stage, in
 	// requests per second (contexts apiRateLimit, apiBurstLimit).
 	APIRateLimit  float64
@@ -128,6 +132,13 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 			return c, fmt.Errorf("context retainData: %w", err)
 		}
 		c.RetainData = b
+	}
+	if v := get("mfaRequiredForStaff"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("context mfaRequiredForStaff: %w", err)
+		}
+		c.MFARequiredForStaff = b
 	}
 	for key, into := range map[string]*float64{
 		"apiRateLimit": &c.APIRateLimit, "apiBurstLimit": &c.APIBurstLimit,

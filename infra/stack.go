@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -412,6 +413,8 @@ func (s *InmorStack) environment(f Function) map[string]*string {
 	if f.Routes {
 		// The CSRF origin check of session requests, in every API function.
 		env["ALLOWED_ORIGINS"] = jsii.String(strings.Join(s.Config.AllowedOrigins, ","))
+		// The second-factor policy of staff sessions, in every API function.
+		env[app.EnvMFARequiredForStaff] = jsii.String(strconv.FormatBool(s.Config.MFARequiredForStaff))
 	}
 	if f.Signs {
 		env[signing.EnvKMSKeyID] = s.SigningKey.KeyArn()
@@ -688,11 +691,12 @@ func RouteTargets() (map[string]string, error) {
 }
 
 // loginRouteKeys are the route keys of the login routes (the API's and the
-// admin page's), throttled harder: each runs argon2id.
+// admin page's), throttled harder: each runs argon2id; and of their second
+// steps (/login/mfa), where codes are guessed.
 func loginRouteKeys(targets map[string]string) []string {
 	var out []string
 	for key := range targets {
-		if method, path, _ := strings.Cut(key, " "); method == "POST" && strings.HasSuffix(path, "/login") {
+		if method, path, _ := strings.Cut(key, " "); method == "POST" && (strings.HasSuffix(path, "/login") || strings.HasSuffix(path, "/login/mfa")) {
 			out = append(out, key)
 		}
 	}

@@ -252,6 +252,12 @@ func TestFunctions(t *testing.T) {
 				t.Errorf("%s: signing environment %v", f.Name, env)
 			}
 		}
+		if f.Routes {
+			want[app.EnvMFARequiredForStaff] = true
+			if env[app.EnvMFARequiredForStaff] != "false" {
+				t.Errorf("%s: %s = %v, want false (the default)", f.Name, app.EnvMFARequiredForStaff, env[app.EnvMFARequiredForStaff])
+			}
+		}
 		if f.Name == function.Auth {
 			want["SESSION_COOKIE_SECURE"] = true
 			if env["SESSION_COOKIE_SECURE"] != "true" {
@@ -479,8 +485,10 @@ func TestStageAndCORS(t *testing.T) {
 	}
 	targets, _ := RouteTargets()
 	logins := loginRouteKeys(targets)
-	if !contains(logins, "POST "+adminapi.BasePath+"/auth/login") {
-		t.Errorf("login routes %v lack the API's", logins)
+	for _, want := range []string{"POST " + adminapi.BasePath + "/auth/login", "POST " + adminapi.BasePath + "/auth/login/mfa", "POST /admin/login", "POST /admin/login/mfa"} {
+		if !contains(logins, want) {
+			t.Errorf("login routes %v lack %s", logins, want)
+		}
 	}
 	for _, key := range logins {
 		login := get(p, "RouteSettings", key)
@@ -532,9 +540,12 @@ func TestConfigFromContext(t *testing.T) {
 	if err != nil || !sameStrings(c.AllowedOrigins, []string{"https://a.example", "http://localhost:3000"}) || c.RetainData || c.APIRateLimit != 20 || c.CheckpointRetentionDays != 3650 || c.LogRetentionDays != 365 || c.BreakGlassRoleArn != testBreakGlass {
 		t.Errorf("got %+v, %v", c, err)
 	}
+	if c, err := ConfigFromContext(app(map[string]any{"mfaRequiredForStaff": true})); err != nil || !c.MFARequiredForStaff || DefaultConfig().MFARequiredForStaff {
+		t.Errorf("mfaRequiredForStaff: %+v, %v", c, err)
+	}
 	for _, bad := range []map[string]any{
 		{"allowedOrigins": "*"}, {"allowedOrigins": "https://a.example/"}, {"allowedOrigins": "a.example"},
-		{"retainData": "maybe"}, {"apiBurstLimit": "-1"}, {"breakGlassRoleArn": "InmorBreakGlass"}, {"breakGlassRoleArn": "arn:aws:iam::123456789012:user/ops"}, {"checkpointRetentionDays": "0"}, {"checkpointRetentionDays": "forever"}, {"logRetentionDays": "42"},
+		{"retainData": "maybe"}, {"apiBurstLimit": "-1"}, {"breakGlassRoleArn": "InmorBreakGlass"}, {"breakGlassRoleArn": "arn:aws:iam::123456789012:user/ops"}, {"checkpointRetentionDays": "0"}, {"checkpointRetentionDays": "forever"}, {"logRetentionDays": "42"}, {"mfaRequiredForStaff": "maybe"},
 	} {
 		if _, err := ConfigFromContext(app(bad)); err == nil {
 			t.Errorf("context %v accepted", bad)
@@ -1236,7 +1247,10 @@ func storageKeys(t *testing.T) map[string]map[string]string {
 	}
 	out := map[string]map[string]string{}
 	for _, block := range regexp.MustCompile(`(?s)// \S[^\n]* of the (\w+) table[^\n]*\n(?://[^\n]*\n)*const \((.*?)\n\)`).FindAllStringSubmatch(string(b), -1) {
-		keys := map[string]string{}
+		keys := out[block[1]] // a table's keys may come in several blocks
+		if keys == nil {
+			keys = map[string]string{}
+		}
 		for _, m := range regexp.MustCompile(`(?m)^\s*(\w+(?:Prefix|PK))\s*=\s*"([^"]+)"`).FindAllStringSubmatch(block[2], -1) {
 			keys[m[1]] = m[2]
 		}

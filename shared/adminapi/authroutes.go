@@ -1,6 +1,8 @@
 package adminapi
 
 import (
+	"errors"
+	"maps"
 	"net/http"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
+	"github.com/inmor/inmor-serverless/shared/mfa"
 	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
@@ -19,18 +22,23 @@ type SessionConfig struct {
 	// Events records logins and logouts for the audit log; nil records
 	// nothing.
 	Events SessionEvents
+	// MFA enrols and checks second factors; nil offers none (the MFA
+	// routes answer 404).
+	MFA *mfa.Service
 }
 
 // NewAuthHandler returns the handler of the auth function: login, logout,
 // the session's user and the CSRF token.
 func NewAuthHandler(logins auth.Logins, users auth.UserStore, authn *auth.Authenticator, cfg SessionConfig) http.Handler {
 	h := authHandlers{logins: logins, users: users, authn: authn, cfg: cfg}
-	return newFunctionHandler(function.Auth, authn, nil, map[string]http.HandlerFunc{
+	handlers := map[string]http.HandlerFunc{
 		"login":  h.login,
 		"logout": h.logout,
 		"me":     h.me,
 		"csrf":   h.csrf,
-	})
+	}
+	maps.Copy(handlers, h.mfaHandlers())
+	return newFunctionHandler(function.Auth, authn, nil, handlers)
 }
 
 type authHandlers struct {
@@ -80,6 +88,11 @@ func (h authHandlers) login(w http.ResponseWriter, r *http.Request) {
 	// Refused (401 "Invalid credentials") and throttled (429 with
 	// Retry-After) logins are errors of their kinds.
 	user, sessionID, err := h.logins.Login(r.Context(), username, password)
+	var required *auth.SecondFactorRequired
+	if errors.As(err, &required) {
+		writeSecondFactorRequired(w, required)
+		return
+	}
 	if err != nil {
 		if result, status, refused := loginRefusal(err); refused {
 			RecordSessionEvent(r, h.cfg.Events, storage.SessionLogin, result, username, 0, status)

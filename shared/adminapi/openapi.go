@@ -90,7 +90,7 @@ func toAny(s []string) []any {
 // componentSchemas are the components every route refers to by name (made
 // with the document, not at init).
 func componentSchemas() object {
-	return object{
+	schemas := object{
 		"InclusionProof": object{"type": "object", "required": []string{"id", "leaf_index", "leaf_hash", "tree_size", "proof", "checkpoint"}, "properties": object{
 			"id": prop("integer"), "leaf_index": prop("integer"), "leaf_hash": prop("string", "description", "Base64 SHA-256 (RFC 6962 leaf hash of the canonical entry)."),
 			"tree_size": prop("integer"), "proof": object{"type": "array", "items": prop("string")}, "checkpoint": prop("string"),
@@ -188,6 +188,10 @@ func componentSchemas() object {
 			}}},
 		}},
 	}
+	for name, schema := range mfaSchemas() {
+		schemas[name] = schema
+	}
+	return schemas
 }
 
 // OpenAPI returns the OpenAPI 3.1 document of every route in Routes but

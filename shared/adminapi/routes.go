@@ -312,9 +312,9 @@ var Routes = []Route{
 	},
 	{
 		Method: http.MethodPost, Path: BasePath + "/auth/login", Function: function.Auth,
-		OperationID: "login", Summary: "Log in: sets the sessionid and csrftoken cookies.", Public: true,
+		OperationID: "login", Summary: "Log in: sets the sessionid and csrftoken cookies; a user with a second factor gets an MFA challenge instead (then POST /auth/login/mfa).", Public: true,
 		Body:      "Login",
-		Responses: map[int]string{200: "User", 401: "MessageOnly", 413: "Detail", 422: "ValidationError", 429: "MessageOnly", 500: "Detail"},
+		Responses: map[int]string{200: "LoginResult", 401: "MessageOnly", 413: "Detail", 422: "ValidationError", 429: "MessageOnly", 500: "Detail"},
 	},
 	{
 		Method: http.MethodPost, Path: BasePath + "/auth/logout", Function: function.Auth,
@@ -330,6 +330,40 @@ var Routes = []Route{
 		Method: http.MethodGet, Path: BasePath + "/auth/csrf", Function: function.Auth,
 		OperationID: "csrf", Summary: "A CSRF token; also sets the csrftoken cookie.", Public: true,
 		Responses: map[int]string{200: "CSRFToken", 500: "Detail"},
+	},
+	// Second factors (package mfa): the login's second step, and the
+	// session user's own enrolment (session and CSRF checked by the handlers).
+	{
+		Method: http.MethodPost, Path: BasePath + "/auth/login/mfa", Function: function.Auth,
+		OperationID: "loginMFA", Summary: "The second step of a login: the challenge and a TOTP code or a recovery code; sets the cookies.", Public: true,
+		Body:      "LoginMFA",
+		Responses: map[int]string{200: "User", 401: "MessageOnly", 413: "Detail", 422: "ValidationError", 429: "MessageOnly", 500: "Detail"},
+	},
+	{
+		Method: http.MethodGet, Path: BasePath + "/auth/mfa", Function: function.Auth,
+		OperationID: "mfaStatus", Summary: "The session user's second factors.", Public: true,
+		Responses: map[int]string{200: "MFAStatus", 401: "MessageOnly", 500: "Detail"},
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/auth/mfa/totp", Function: function.Auth,
+		OperationID: "beginTOTP", Summary: "Start enrolling an authenticator app: a new key (shown once), its otpauth URI and QR code.", Public: true,
+		Responses: map[int]string{200: "TOTPEnrolment", 400: "Message", 401: "MessageOnly", 403: "Detail", 500: "Detail"},
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/auth/mfa/totp/confirm", Function: function.Auth,
+		OperationID: "confirmTOTP", Summary: "Finish enrolling with a code from the app; answers the recovery codes (shown once) when there were none.", Public: true,
+		Body:      "TOTPConfirm",
+		Responses: map[int]string{200: "RecoveryCodes", 400: "Message", 401: "MessageOnly", 403: "Detail", 413: "Detail", 422: "ValidationError", 500: "Detail"},
+	},
+	{
+		Method: http.MethodDelete, Path: BasePath + "/auth/mfa/totp", Function: function.Auth,
+		OperationID: "removeTOTP", Summary: "Remove the authenticator app and the recovery codes.", Public: true,
+		Responses: map[int]string{200: "MessageOnly", 400: "Message", 401: "MessageOnly", 403: "Detail", 500: "Detail"},
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/auth/mfa/recovery-codes", Function: function.Auth,
+		OperationID: "regenerateRecoveryCodes", Summary: "Replace the recovery codes with ten new ones (shown once).", Public: true,
+		Responses: map[int]string{200: "RecoveryCodes", 400: "Message", 401: "MessageOnly", 403: "Detail", 500: "Detail"},
 	},
 	{
 		Method: http.MethodGet, Path: BasePath + "/openapi.json", Function: function.AuditQuery,
@@ -367,6 +401,30 @@ var Routes = []Route{
 	{
 		Method: http.MethodPost, Path: AdminPath + "/login/", Function: function.AuditQuery, Page: true,
 		OperationID: PageLoginSubmit, Summary: "Log in (form post with the CSRF token); throttled as the API's login.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/login/mfa/", Function: function.AuditQuery, Page: true,
+		OperationID: PageLoginMFA, Summary: "The login's second step (form post of a TOTP or recovery code with the challenge); throttled as the login.",
+	},
+	{
+		Method: http.MethodGet, Path: AdminPath + "/mfa/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFA, Summary: "The staff user's second factors.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/totp/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFABeginTOTP, Summary: "Start setting up an authenticator app: its key and QR code, shown once.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/totp/confirm/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFAConfirmTOTP, Summary: "Confirm the authenticator app with a code; shows the recovery codes once.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/totp/remove/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFARemoveTOTP, Summary: "Remove the authenticator app and the recovery codes.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/recovery-codes/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFARecoveryCodes, Summary: "Replace the recovery codes; shows the new ones once.",
 	},
 	{
 		Method: http.MethodGet, Path: AdminPath + "/logout/", Function: function.AuditQuery, Page: true,

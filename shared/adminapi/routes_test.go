@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/inmor/inmor-serverless/shared/memstore"
+	"github.com/inmor/inmor-serverless/shared/mfa"
 	"github.com/inmor/inmor-serverless/shared/signing"
 
 	"github.com/inmor/inmor-serverless/shared/function"
@@ -102,7 +103,7 @@ func handlers(a authn) (map[string]http.Handler, *memstore.Store, *fakeReader) {
 		function.AuditQuery: NewAuditQueryHandler(reader, nil, a, testCursors, stubPages()),
 		// Without stores: these tests reach no route that reads them.
 		function.Federation: NewFederationHandler(fedevents.Publisher{}),
-		function.Auth:       NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{}),
+		function.Auth:       NewAuthHandler(auth.Logins{}, nil, &auth.Authenticator{}, SessionConfig{MFA: &mfa.Service{}}),
 	}, store, reader
 }
 
@@ -378,7 +379,8 @@ func TestEveryRouteIsServed(t *testing.T) {
 			if r.Public {
 				// Without a body or a session: login fails validation, me
 				// has no session, the events want a sub; the others answer.
-				want := map[string]int{"login": 422, "me": 401, "getSubordinateEvents": 400, "postSubordinateEvents": 400}[r.OperationID]
+				want := map[string]int{"login": 422, "me": 401, "getSubordinateEvents": 400, "postSubordinateEvents": 400,
+					"loginMFA": 422, "mfaStatus": 401, "beginTOTP": 401, "confirmTOTP": 401, "removeTOTP": 401, "regenerateRecoveryCodes": 401}[r.OperationID]
 				if want == 0 {
 					want = 200
 				}

@@ -14,6 +14,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -56,6 +57,11 @@ type Config struct {
 	// Events records the form's logins (and refusals) and logouts for the
 	// audit log, as the API's; nil records nothing.
 	Events adminapi.SessionEvents
+	// MFA enrols and checks second factors (the login's second step).
+	MFA SecondFactors
+	// MFARequiredForStaff sends staff sessions without a second factor to
+	// set one up (MFA_REQUIRED_FOR_STAFF).
+	MFARequiredForStaff bool
 }
 
 // Paths of the pages.
@@ -134,7 +140,7 @@ var templates = sync.OnceValue(func() map[string]*template.Template {
 // adminapi.NewAuditQueryHandler.
 func New(c Config) adminapi.Pages {
 	v := view{Config: c}
-	return adminapi.Pages{
+	pages := adminapi.Pages{
 		adminapi.PageAdminRoot:     v.page(v.index),
 		adminapi.PageAdminIndex:    v.page(v.index),
 		adminapi.PageLogin:         v.page(v.loginForm),
@@ -145,6 +151,8 @@ func New(c Config) adminapi.Pages {
 		adminapi.PageAuditLogEntry: v.page(v.staffOnly(v.entry)),
 		adminapi.PageStatic:        v.page(v.static),
 	}
+	maps.Copy(pages, v.mfaPages())
+	return pages
 }
 
 type view struct {
@@ -266,6 +274,9 @@ func (v view) staffOnly(h func(http.ResponseWriter, *http.Request, auth.Principa
 			v.errorPage(w, r, http.StatusForbidden, &p, "403 Forbidden",
 				"You are authenticated as "+p.Username+", but are not authorized to access this page.",
 				"The admin view is for staff users. Log out and log in with a staff account.")
+			return
+		case v.MFARequiredForStaff && !p.SecondFactor:
+			http.Redirect(w, r, mfaPath, http.StatusFound)
 			return
 		}
 		h(w, r, p)

@@ -105,7 +105,15 @@ func (v view) login(w http.ResponseWriter, r *http.Request) {
 	}
 	user, sessionID, err := v.Logins.Login(r.Context(), username, password)
 	var throttled *apperr.Error
+	var required *auth.SecondFactorRequired
 	switch {
+	case errors.As(err, &required) && (required.User.IsStaff || required.User.IsSuperuser) && v.MFA != nil:
+		v.renderSecondStep(w, r, required, data.Next)
+		return
+	case errors.As(err, &required):
+		data.Error = msgInvalidLogin
+		v.renderLogin(w, r, http.StatusOK, data)
+		return
 	case apperr.Is(apperr.Unauthorized, err):
 		adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultInvalid, username, 0, http.StatusOK)
 		data.Error = msgInvalidLogin

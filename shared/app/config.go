@@ -66,6 +66,9 @@ type Config struct {
 	// AuthStreamARN (AUTH_STREAM_ARN) is the auth table's stream, whose
 	// records the audit function handles too.
 	AuthStreamARN string
+	// MFARequiredForStaff (MFA_REQUIRED_FOR_STAFF=true; default false)
+	// refuses staff sessions opened without a second factor.
+	MFARequiredForStaff bool
 }
 
 // EnvEntityConfigurationCheck names the switch of the entity configuration
@@ -248,6 +251,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	c.StreamARN = getenv("RESOURCES_STREAM_ARN")
 	c.EventsTTLHours, c.EventsInformationURI = getenv("SUBORDINATE_EVENTS_TTL_HOURS"), getenv("SUBORDINATE_EVENTS_INFORMATION_URI")
 	c.EntityConfigurationCheck = getenv(EnvEntityConfigurationCheck)
+	c.MFARequiredForStaff = strings.EqualFold(strings.TrimSpace(getenv(EnvMFARequiredForStaff)), "true")
 	c.Server = ServerSettings{
 		AuthorityHints: getenv("TA_AUTHORITY_HINTS"), TrustMarks: getenv("TA_TRUST_MARKS"),
 		TrustMarkIssuers: getenv("TA_TRUST_MARK_ISSUERS"), ExpiryHours: getenv("TA_SERVER_EXPIRY_HOURS"),
@@ -267,6 +271,7 @@ func (c Config) Authenticator(client *dynamodb.Client) *auth.Authenticator {
 	store := c.AuthStore(client)
 	return &auth.Authenticator{
 		Store: store, Sessions: store, Touch: store, Cache: auth.NewKeyCache(KeyCacheTTL), AllowedOrigins: c.AllowedOrigins,
+		RequireSecondFactorForStaff: c.MFARequiredForStaff,
 	}
 }
 

@@ -56,6 +56,9 @@ type Principal struct {
 	APIKeyName string
 	Tenant     string
 	Scope      string
+	// SecondFactor reports whether the session's login presented a
+	// second factor.
+	SecondFactor bool
 }
 
 // User is an account that can own API keys and log in.
@@ -144,13 +147,17 @@ type Authenticator struct {
 	AllowedOrigins []string
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
+	// RequireSecondFactorForStaff refuses staff sessions opened without a
+	// second factor (MFA_REQUIRED_FOR_STAFF).
+	RequireSecondFactorForStaff bool
 }
 
 // maxKeyLength bounds the header before it is hashed.
 const maxKeyLength = 256
 
 // Authenticate returns the caller of r, an Unauthorized error, or a
-// CSRF error together with the session's caller, whom the check refused
+// CSRF error (or the second-factor policy's Forbidden) together with the
+// session's caller, whom the check refused
 // (so the refusal can be recorded against them). A request that carries
 // an API key is judged by that key alone: an invalid key never falls back
 // to the session.
@@ -165,6 +172,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	p, err := a.SessionPrincipal(r)
 	if err != nil {
 		return Principal{}, err
+	}
+	if err := a.checkSecondFactorPolicy(p); err != nil {
+		return p, err // refused, as a CSRF failure, so a refused write is recorded
 	}
 	if unsafeMethod(r.Method) {
 		if err := CheckCSRF(r, a.AllowedOrigins); err != nil {
@@ -204,7 +214,7 @@ func (a *Authenticator) SessionPrincipal(r *http.Request) (Principal, error) {
 	}
 	return Principal{
 		UserID: user.ID, Username: user.Username, IsStaff: user.IsStaff, IsSuperuser: user.IsSuperuser,
-		AuthMethod: MethodSession, Tenant: DefaultTenant, Scope: ScopeAdmin,
+		AuthMethod: MethodSession, Tenant: DefaultTenant, Scope: ScopeAdmin, SecondFactor: session.SecondFactor,
 	}, nil
 }
 

@@ -35,6 +35,8 @@ type Session struct {
 	UserID    int64
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// SecondFactor reports whether the login presented a second factor.
+	SecondFactor bool
 }
 
 // SessionStore stores sessions.
@@ -140,6 +142,8 @@ type Logins struct {
 	Users    UserStore
 	Sessions SessionStore
 	Throttle LoginThrottle
+	// SecondFactor, when set, asks users who have one for a second factor.
+	SecondFactor SecondFactor
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
@@ -179,18 +183,17 @@ func (l Logins) Login(ctx context.Context, username, password string) (User, str
 		}
 		return User{}, "", apperr.E(apperr.Op("auth.Logins.Login"), apperr.Unauthorized, InvalidCredentials)
 	}
+	// A second factor comes first: the failures are cleared only by a
+	// whole login, so that a known password does not reopen guessing.
+	if err := l.secondFactor(ctx, user); err != nil {
+		return user, "", err
+	}
 	if count > 0 {
 		if err := l.Throttle.ClearLoginFailures(ctx, username); err != nil {
 			return User{}, "", err
 		}
 	}
-	id, err := NewSecret()
-	if err != nil {
-		return User{}, "", err
-	}
-	err = l.Sessions.CreateSession(ctx, Session{
-		Hash: HashSessionID(id), Username: user.Username, UserID: user.ID, CreatedAt: now, ExpiresAt: now.Add(SessionLifetime),
-	})
+	id, err := l.OpenSession(ctx, user, false)
 	return user, id, err
 }
 

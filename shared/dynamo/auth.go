@@ -451,6 +451,9 @@ func (a *Auth) CreateSession(ctx context.Context, s auth.Session) error {
 	w.int("user_id", s.UserID)
 	w.str("created_at", formatAuthTime(s.CreatedAt))
 	w.int("expires_at", s.ExpiresAt.Unix()) // TTL
+	if s.SecondFactor {
+		w.bool("second_factor", true)
+	}
 	err := a.putNew(ctx, w.item)
 	if apperr.Is(apperr.Exists, err) {
 		return nil
@@ -466,7 +469,7 @@ func (a *Auth) SessionByHash(ctx context.Context, hash string) (auth.Session, er
 	}
 	s := auth.Session{
 		Hash: hash, Username: r.str("username"), UserID: r.int("user_id"), CreatedAt: *orNow(optionalTime(r.optionalStr("created_at"))),
-		ExpiresAt: time.Unix(r.int("expires_at"), 0),
+		ExpiresAt: time.Unix(r.int("expires_at"), 0), SecondFactor: r.optionalBool("second_factor"),
 	}
 	return s, r.err
 }

@@ -228,7 +228,7 @@ func commands() []command {
 		{"apikey", "revoke", "apikey revoke --username U --name N",
 			"Deactivate every active API key of that name of that user.",
 			(*cli).apikeyRevoke},
-	}, append(signingCommands(), auditCommands()...)...)
+	}, append(append(mfaCommands(), signingCommands()...), auditCommands()...)...)
 }
 
 const usageFooter = `  help

@@ -15,6 +15,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
+	"github.com/inmor/inmor-serverless/shared/mfa"
 	"github.com/inmor/inmor-serverless/shared/operator"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
@@ -710,6 +711,36 @@ func TestUserSetPasswordAndDeactivate(t *testing.T) {
 	for _, args := range [][]string{{"user", "deactivate", "--username", "nobody"}, {"user", "set-password", "--username", "nobody"}} {
 		if r := h.run("", map[string]string{"INMOR_PASSWORD": "x"}, args...); r.code != 1 || r.stderr != "inmorctl: User 'nobody' does not exist\n" {
 			t.Errorf("%v: exit %d, %q", args, r.code, r.stderr)
+		}
+	}
+}
+
+// `user mfa reset` removes a user's second factors, once.
+func TestUserMFAReset(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if r := h.run("", nil, "user", "mfa", "reset", "--username", "nobody"); r.code != operator.ExitFailure || !strings.Contains(r.stderr, "User 'nobody' does not exist") {
+		t.Errorf("unknown user: %+v", r)
+	}
+	alice, err := h.store.CreateUser(ctx, auth.User{Username: "alice", IsActive: true, IsStaff: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.EnrolTOTP(ctx, alice, "JBSWY3DPEHPK3PXP", 1, []string{"h1"}, mfa.Event{Type: mfa.EventEnrolled, Factor: mfa.FactorTOTP, Method: auth.MethodSession, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.run("", nil, "user", "mfa", "reset", "--username", "alice"); r.code != operator.ExitOK || r.stdout != "The second factors of 'alice' were removed.\n" {
+		t.Errorf("reset: %+v", r)
+	}
+	if st, err := h.store.MFAState(ctx, "alice"); err != nil || st.Enabled() || len(st.RecoveryHashes) != 0 {
+		t.Errorf("after reset: %+v %v", st, err)
+	}
+	if r := h.run("", nil, "user", "mfa", "reset", "--username", "alice"); r.code != operator.ExitOK || r.stdout != "User 'alice' has no second factor.\n" {
+		t.Errorf("reset again: %+v", r)
+	}
+	for _, args := range [][]string{{"user", "mfa"}, {"user", "mfa", "wipe"}, {"user", "mfa", "reset"}} {
+		if r := h.run("", nil, args...); r.code != operator.ExitUsage {
+			t.Errorf("%v: %+v, want a usage error", args, r)
 		}
 	}
 }

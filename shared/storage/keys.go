@@ -53,3 +53,18 @@ const (
 	// LoginFailPrefix starts the count of failed logins of a username.
 	LoginFailPrefix = "loginfail#"
 )
+
+// Partition keys of the auth table's second factors (package mfa).
+const (
+	// MFAPrefix starts a user's second factors (by username): the TOTP
+	// secret, the hashes of the recovery codes, the WebAuthn credentials,
+	// and the last enrolment change (mfa_event).
+	MFAPrefix = "mfa#"
+	// MFAPendingPrefix starts a TOTP enrolment not yet confirmed (by
+	// username); it expires.
+	MFAPendingPrefix = "mfapending#"
+	// MFAChallengePrefix starts the challenge between a login's password
+	// and its second factor (by the hash of the challenge); it expires and
+	// is deleted by its first use.
+	MFAChallengePrefix = "mfachallenge#"
+)

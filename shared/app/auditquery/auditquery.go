@@ -12,7 +12,6 @@ import (
 	"github.com/inmor/inmor-serverless/shared/adminui"
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/audit"
-	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 )
 
@@ -32,11 +31,13 @@ func New(d app.Deps) (http.Handler, error) {
 	}
 	log := &dynamo.AuditLog{Client: d.Client, Table: c.AuditTable}
 	authn := c.Authenticator(d.Client)
+	logins, second := c.Logins(d.Client)
 	store := c.AuthStore(d.Client)
 	pages := adminui.New(adminui.Config{
 		Reader: log, Cursors: cursors, Sessions: authn,
-		Logins:         auth.Logins{Users: store, Sessions: store, Throttle: store},
+		Logins:         logins,
 		AllowedOrigins: c.AllowedOrigins, SecureCookies: c.SessionCookieSecure, Events: store,
+		MFA: second, MFARequiredForStaff: c.MFARequiredForStaff,
 	})
 	return adminapi.NewAuditQueryHandler(log, log, authn, cursors, pages), nil
 }

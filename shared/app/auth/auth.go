@@ -9,7 +9,6 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
-	userauth "github.com/inmor/inmor-serverless/shared/auth"
 )
 
 func init() {
@@ -19,6 +18,6 @@ func init() {
 // New is the function's HTTP handler.
 func New(d app.Deps) http.Handler {
 	store := d.Config.AuthStore(d.Client)
-	logins := userauth.Logins{Users: store, Sessions: store, Throttle: store}
-	return adminapi.NewAuthHandler(logins, store, d.Config.Authenticator(d.Client), adminapi.SessionConfig{Secure: d.Config.SessionCookieSecure, Events: store})
+	logins, second := d.Config.Logins(d.Client)
+	return adminapi.NewAuthHandler(logins, store, d.Config.Authenticator(d.Client), adminapi.SessionConfig{Secure: d.Config.SessionCookieSecure, Events: store, MFA: second})
 }

@@ -1,0 +1,237 @@
+package adminapi
+
+import (
+	"net/http"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
+	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/httpapi"
+	"github.com/inmor/inmor-serverless/shared/mfa"
+)
+
+// mfaSchemas are the components of the second factors' routes.
+func mfaSchemas() object {
+	return object{
+		"LoginResult": object{"oneOf": []object{ref("User"), ref("MFARequired")}},
+		"MFARequired": object{"type": "object", "required": []string{"mfa_required", "methods", "challenge"}, "properties": object{
+			"mfa_required": prop("boolean", "enum", []bool{true}),
+			"methods":      object{"type": "array", "items": prop("string", "enum", []string{mfa.MethodTOTP, mfa.MethodRecoveryCode})},
+			"challenge":    prop("string", "description", "Single use; expires in 5 minutes."),
+		}},
+		"LoginMFA": object{"type": "object", "required": []string{"challenge"}, "properties": object{
+			"challenge": prop("string"), "code": prop("string", "description", "A TOTP code (send this or recovery_code)."),
+			"recovery_code": prop("string", "format", "password"),
+		}},
+		"MFAStatus": object{"type": "object", "required": []string{"totp", "recovery_codes_left", "methods"}, "properties": object{
+			"totp": prop("boolean"), "recovery_codes_left": prop("integer"), "methods": object{"type": "array", "items": prop("string")},
+		}},
+		"TOTPEnrolment": object{"type": "object", "required": []string{"secret", "otpauth_uri", "qr_svg"}, "properties": object{
+			"secret": prop("string", "description", "Base32; shown this once."), "otpauth_uri": prop("string"), "qr_svg": prop("string"),
+		}},
+		"TOTPConfirm": object{"type": "object", "required": []string{"code"}, "properties": object{"code": prop("string")}},
+		"RecoveryCodes": object{"type": "object", "required": []string{"recovery_codes"}, "properties": object{
+			"recovery_codes": object{"type": "array", "items": prop("string"), "description": "Shown this once; empty when the existing codes were kept."},
+		}},
+	}
+}
+
+// mfaRequiredBody is the answer of a login that needs its second step.
+type mfaRequiredBody struct {
+	MFARequired bool     `json:"mfa_required"`
+	Methods     []string `json:"methods"`
+	Challenge   string   `json:"challenge"`
+}
+
+func writeSecondFactorRequired(w http.ResponseWriter, required *auth.SecondFactorRequired) {
+	httpapi.WriteJSON(w, http.StatusOK, mfaRequiredBody{MFARequired: true, Methods: required.Methods, Challenge: required.Challenge})
+}
+
+// Bounds of the second step's fields.
+const (
+	maxChallengeLength = 64
+	maxCodeLength      = 32
+)
+
+func (h authHandlers) mfaHandlers() map[string]http.HandlerFunc {
+	return map[string]http.HandlerFunc{
+		"loginMFA":                h.withMFA(h.loginMFA),
+		"mfaStatus":               h.withMFA(h.mfaStatus),
+		"beginTOTP":               h.withMFA(h.beginTOTP),
+		"confirmTOTP":             h.withMFA(h.confirmTOTP),
+		"removeTOTP":              h.withMFA(h.removeTOTP),
+		"regenerateRecoveryCodes": h.withMFA(h.regenerateRecoveryCodes),
+	}
+}
+
+// withMFA answers 404 when second factors are not offered.
+func (h authHandlers) withMFA(next func(http.ResponseWriter, *http.Request, *mfa.Service)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h.cfg.MFA == nil {
+			httpapi.WriteError(w, r, apperr.E(apperr.Op("api.mfa"), apperr.NotFound, "Not found"))
+			return
+		}
+		next(w, r, h.cfg.MFA)
+	}
+}
+
+// setSessionCookies opens the client's session, with a new CSRF token.
+func (h authHandlers) setSessionCookies(w http.ResponseWriter, sessionID string) error {
+	csrfToken, err := auth.NewSecret()
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, h.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
+	http.SetCookie(w, h.cookie(auth.CSRFCookie, csrfToken, auth.CSRFCookieLifetime, false))
+	return nil
+}
+
+func (h authHandlers) loginMFA(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
+	f, err := httpapi.ReadFields(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	challenge, _ := f.String("challenge", true, maxChallengeLength)
+	code, _ := f.String("code", false, maxCodeLength)
+	recovery, _ := f.String("recovery_code", false, maxCodeLength)
+	if err := f.Err(); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	if (code == "") == (recovery == "") {
+		httpapi.WriteError(w, r, apperr.E(apperr.Op("api.loginMFA"), apperr.Unprocessable, "code", "Send either code or recovery_code."))
+		return
+	}
+	// A wrong code is 401 "Invalid code" and counts as a failed login;
+	// an unknown, used or expired challenge is 401 too.
+	user, sessionID, err := svc.Verify(r.Context(), challenge, mfa.Proof{Code: code, RecoveryCode: recovery})
+	if err == nil {
+		err = h.setSessionCookies(w, sessionID)
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, userJSON(user))
+}
+
+// sessionUser returns the session's user, whose own second factors these
+// routes change: any session of theirs, also one the MFA policy refuses
+// elsewhere (so that they can enrol). Writes pass the CSRF check.
+func (h authHandlers) sessionUser(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
+	p, err := h.authn.SessionPrincipal(r)
+	if apperr.Is(apperr.Unauthorized, err) {
+		err = apperr.E(apperr.Op("api.mfa"), apperr.Unauthorized, "Not authenticated")
+	}
+	if err == nil && r.Method != http.MethodGet {
+		err = auth.CheckCSRF(r, h.authn.AllowedOrigins)
+	}
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return p, false
+	}
+	return p, true
+}
+
+func (h authHandlers) mfaStatus(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
+	p, ok := h.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	st, err := svc.Status(r.Context(), p.Username)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, st)
+}
+
+func (h authHandlers) beginTOTP(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
+	p, ok := h.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	e, err := svc.BeginTOTP(r.Context(), p.Username)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, http.StatusOK, e)
+}
+
+// recoveryCodesBody answers new recovery codes, shown once.
+type recoveryCodesBody struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+func (h authHandlers) writeRecoveryCodes(w http.ResponseWriter, codes []string) {
+	if codes == nil {
+		codes = []string{}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, http.StatusOK, recoveryCodesBody{RecoveryCodes: codes})
+}
+
+func (h authHandlers) confirmTOTP(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
+	p, ok := h.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	f, err := httpapi.ReadFields(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	code, _ := f.String("code", true, maxCodeLength)
+	if err := f.Err(); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	user, err := h.users.UserByUsername(r.Context(), p.Username)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	codes, err := svc.ConfirmTOTP(r.Context(), user, code)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.writeRecoveryCodes(w, codes)
+}
+
+func (h authHandlers) removeTOTP(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
+	p, ok := h.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	if err := svc.RemoveTOTP(r.Context(), p.Username); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"message": "The authenticator app and the recovery codes were removed."})
+}
+
+func (h authHandlers) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
+	p, ok := h.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	codes, err := svc.RegenerateRecoveryCodes(r.Context(), p.Username)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.writeRecoveryCodes(w, codes)
+}
+
+// Operation ids of the admin view's second-factor pages (Route.Page).
+const (
+	PageLoginMFA         = "adminLoginMFA"
+	PageMFA              = "adminMFA"
+	PageMFABeginTOTP     = "adminMFABeginTOTP"
+	PageMFAConfirmTOTP   = "adminMFAConfirmTOTP"
+	PageMFARemoveTOTP    = "adminMFARemoveTOTP"
+	PageMFARecoveryCodes = "adminMFARecoveryCodes"
+)

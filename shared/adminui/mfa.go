@@ -1,0 +1,282 @@
+package adminui
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"math"
+	"net/http"
+	"strconv"
+
+	"github.com/inmor/inmor-serverless/shared/adminapi"
+	"github.com/inmor/inmor-serverless/shared/apperr"
+	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/mfa"
+)
+
+// SecondFactors enrols and checks the users' second factors (*mfa.Service
+// does).
+type SecondFactors interface {
+	Verify(ctx context.Context, challenge string, proof mfa.Proof) (auth.User, string, error)
+	Status(ctx context.Context, username string) (mfa.Status, error)
+	BeginTOTP(ctx context.Context, username string) (mfa.Enrolment, error)
+	ConfirmTOTP(ctx context.Context, user auth.User, code string) ([]string, error)
+	RemoveTOTP(ctx context.Context, username string) error
+	RegenerateRecoveryCodes(ctx context.Context, username string) ([]string, error)
+}
+
+// Paths of the second-factor pages.
+const (
+	loginMFAPath = adminapi.AdminPath + "/login/mfa/"
+	mfaPath      = adminapi.AdminPath + "/mfa/"
+)
+
+// Messages of the second-factor pages.
+const (
+	msgInvalidCode  = "The code was not valid, or the login took too long. Log in again."
+	msgTOTPRemoved  = "The authenticator app and its recovery codes were removed."
+	msgTOTPEnrolled = "The authenticator app is set up: logins now ask for its code."
+	msgWrongCode    = "The code was not valid. Set up the app again."
+)
+
+// mfaPages are the handlers of the second-factor pages.
+func (v view) mfaPages() adminapi.Pages {
+	return adminapi.Pages{
+		adminapi.PageLoginMFA:         v.page(v.loginMFA),
+		adminapi.PageMFA:              v.page(v.staffSession(v.mfaStatus)),
+		adminapi.PageMFABeginTOTP:     v.page(v.staffSession(v.formPost(v.beginTOTP))),
+		adminapi.PageMFAConfirmTOTP:   v.page(v.staffSession(v.formPost(v.confirmTOTP))),
+		adminapi.PageMFARemoveTOTP:    v.page(v.staffSession(v.formPost(v.removeTOTP))),
+		adminapi.PageMFARecoveryCodes: v.page(v.staffSession(v.formPost(v.regenerateRecoveryCodes))),
+	}
+}
+
+type loginMFAPage struct {
+	layout
+	Username  string
+	Next      string
+	Challenge string
+	Error     string
+}
+
+// renderSecondStep asks for the second factor of a login whose password
+// was right.
+func (v view) renderSecondStep(w http.ResponseWriter, r *http.Request, required *auth.SecondFactorRequired, next string) {
+	token, err := v.csrfToken(w, r)
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	data := loginMFAPage{Username: required.User.Username, Next: next, Challenge: required.Challenge}
+	data.layout = newLayout("Two-factor authentication")
+	data.BodyClass, data.CSRFToken = "login", token
+	v.render(w, r, http.StatusOK, "login_mfa.html", data)
+}
+
+// isTOTPCode reports whether a code is six digits (else a recovery code).
+func isTOTPCode(code string) bool {
+	if len(code) != 6 {
+		return false
+	}
+	for _, c := range code {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// loginMFA checks the second step's form post (CSRF first) and opens the
+// session of a staff user. A wrong code ends the login (the challenge
+// served once): the form starts again.
+func (v view) loginMFA(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		v.errorPage(w, r, http.StatusBadRequest, nil, "Bad request (400)", "The form could not be read.", "", crumb{"Log in", loginPath})
+		return
+	}
+	if err := v.checkCSRF(r); err != nil {
+		v.csrfFailed(w, r, err)
+		return
+	}
+	next := safeNext(r.PostFormValue("next"))
+	code := r.PostFormValue("code")
+	proof := mfa.Proof{RecoveryCode: code}
+	if isTOTPCode(code) {
+		proof = mfa.Proof{Code: code}
+	}
+	user, sessionID, err := v.MFA.Verify(r.Context(), r.PostFormValue("challenge"), proof)
+	var throttled *apperr.Error
+	switch {
+	case apperr.Is(apperr.Unauthorized, err):
+		v.renderLogin(w, r, http.StatusOK, loginPage{Next: next, Error: msgInvalidCode})
+		return
+	case errors.As(err, &throttled) && throttled.Kind == apperr.Throttled:
+		seconds := int(math.Ceil(throttled.RetryAfter.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(seconds))
+		v.errorPage(w, r, http.StatusTooManyRequests, nil, "Too many failed logins (429)",
+			"Too many failed logins for this username.",
+			"Try again in "+minutes(seconds)+".", crumb{"Log in", loginPath})
+		return
+	case err != nil:
+		v.fail(w, r, err)
+		return
+	}
+	if !user.IsStaff && !user.IsSuperuser {
+		if err := v.Logins.Logout(r.Context(), sessionID); err != nil {
+			v.fail(w, r, err)
+			return
+		}
+		v.renderLogin(w, r, http.StatusOK, loginPage{Next: next, Error: msgInvalidLogin})
+		return
+	}
+	token, err := auth.NewSecret()
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, v.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
+	http.SetCookie(w, v.cookie(auth.CSRFCookie, token, auth.CSRFCookieLifetime, false))
+	http.Redirect(w, r, next, http.StatusFound)
+}
+
+// staffSession serves h to staff sessions, also those the second-factor
+// policy refuses elsewhere (so that they can set one up).
+func (v view) staffSession(h func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := v.Sessions.SessionPrincipal(r)
+		switch {
+		case apperr.Is(apperr.Unauthorized, err):
+			http.Redirect(w, r, loginPath+"?next="+mfaPath, http.StatusFound)
+			return
+		case err != nil:
+			v.fail(w, r, err)
+			return
+		case !p.IsStaff && !p.IsSuperuser:
+			v.errorPage(w, r, http.StatusForbidden, &p, "403 Forbidden",
+				"You are authenticated as "+p.Username+", but are not authorized to access this page.",
+				"The admin view is for staff users. Log out and log in with a staff account.")
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+// formPost checks a form post's size and CSRF token before h.
+func (v view) formPost(h func(http.ResponseWriter, *http.Request, auth.Principal)) func(http.ResponseWriter, *http.Request, auth.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := r.ParseForm(); err != nil {
+			v.errorPage(w, r, http.StatusBadRequest, &p, "Bad request (400)", "The form could not be read.", "", crumb{"Two-factor authentication", mfaPath})
+			return
+		}
+		if err := v.checkCSRF(r); err != nil {
+			v.csrfFailed(w, r, err)
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+// mfaPage shows a staff user's second factors, with what an action just
+// made (a key to scan, recovery codes), each shown once.
+type mfaPage struct {
+	layout
+	Status mfa.Status
+	// Required: the policy refuses this session until a second factor
+	// is set up and used.
+	Required      bool
+	Enrolment     *mfa.Enrolment
+	QR            template.HTML
+	RecoveryCodes []string
+	Notice        string
+	Error         string
+}
+
+func (v view) renderMFA(w http.ResponseWriter, r *http.Request, p auth.Principal, data mfaPage) {
+	status, err := v.MFA.Status(r.Context(), p.Username)
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	l, err := v.withUser(newLayout("Two-factor authentication"), w, r, p)
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	l.Crumbs = []crumb{{"Home", listPath}, {"Two-factor authentication", ""}}
+	data.layout, data.Status = l, status
+	data.Required = v.MFARequiredForStaff && !p.SecondFactor
+	w.Header().Set("Cache-Control", "no-store")
+	v.render(w, r, http.StatusOK, "mfa.html", data)
+}
+
+func (v view) mfaStatus(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	v.renderMFA(w, r, p, mfaPage{})
+}
+
+// userError is the message of an error the user can act on, or "".
+func userError(err error) string {
+	var ae *apperr.Error
+	if errors.As(err, &ae) && (ae.Kind == apperr.Invalid || ae.Kind == apperr.Unprocessable) {
+		return ae.Message
+	}
+	return ""
+}
+
+func (v view) beginTOTP(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	e, err := v.MFA.BeginTOTP(r.Context(), p.Username)
+	if msg := userError(err); msg != "" {
+		v.renderMFA(w, r, p, mfaPage{Error: msg})
+		return
+	}
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	// The SVG is the service's own drawing of the URI: paths, no text.
+	v.renderMFA(w, r, p, mfaPage{Enrolment: &e, QR: template.HTML(e.QRSVG)})
+}
+
+func (v view) confirmTOTP(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	codes, err := v.MFA.ConfirmTOTP(r.Context(), auth.User{ID: p.UserID, Username: p.Username}, r.PostFormValue("code"))
+	if apperr.Is(apperr.Unprocessable, err) {
+		v.renderMFA(w, r, p, mfaPage{Error: msgWrongCode})
+		return
+	}
+	if msg := userError(err); msg != "" {
+		v.renderMFA(w, r, p, mfaPage{Error: msg})
+		return
+	}
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	v.renderMFA(w, r, p, mfaPage{Notice: msgTOTPEnrolled, RecoveryCodes: codes})
+}
+
+func (v view) removeTOTP(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	err := v.MFA.RemoveTOTP(r.Context(), p.Username)
+	if msg := userError(err); msg != "" {
+		v.renderMFA(w, r, p, mfaPage{Error: msg})
+		return
+	}
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	v.renderMFA(w, r, p, mfaPage{Notice: msgTOTPRemoved})
+}
+
+func (v view) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	codes, err := v.MFA.RegenerateRecoveryCodes(r.Context(), p.Username)
+	if msg := userError(err); msg != "" {
+		v.renderMFA(w, r, p, mfaPage{Error: msg})
+		return
+	}
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	v.renderMFA(w, r, p, mfaPage{RecoveryCodes: codes})
+}

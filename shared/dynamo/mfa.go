@@ -1,0 +1,246 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
+	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/mfa"
+	"github.com/inmor/inmor-serverless/shared/storage"
+)
+
+// The second factors of a user are one item, mfa#<username>: totp_secret,
+// totp_last_step, totp_enrolled_at, recovery_hashes (a string set), and
+// the last change of enrolment (mfa_event, mfa_event_factor,
+// mfa_event_method, mfa_event_at and a fresh mfa_event_id). A login's use
+// of a factor changes totp_last_step or recovery_hashes and never the
+// mfa_event attributes.
+
+func mfaKey(username string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": str(storage.MFAPrefix + username)}
+}
+
+func conditionFailed(err error) bool {
+	var failed *types.ConditionalCheckFailedException
+	return errors.As(err, &failed)
+}
+
+// eventUpdate returns the SET clauses and values that record ev.
+func eventUpdate(ev mfa.Event, values map[string]types.AttributeValue) (string, error) {
+	id, err := auth.NewSecret()
+	if err != nil {
+		return "", err
+	}
+	values[":ev"], values[":evf"], values[":evm"] = str(ev.Type), str(ev.Factor), str(ev.Method)
+	values[":eva"], values[":evid"] = str(formatAuthTime(ev.At)), str(id)
+	return "mfa_event = :ev, mfa_event_factor = :evf, mfa_event_method = :evm, mfa_event_at = :eva, mfa_event_id = :evid", nil
+}
+
+// MFAState implements mfa.Store.
+func (a *Auth) MFAState(ctx context.Context, username string) (mfa.State, error) {
+	r, err := a.get(ctx, storage.MFAPrefix+username)
+	if apperr.Is(apperr.NotFound, err) {
+		return mfa.State{}, nil
+	}
+	if err != nil {
+		return mfa.State{}, err
+	}
+	s := mfa.State{}
+	if v := r.optionalStr("totp_secret"); v != nil {
+		s.TOTPSecret = *v
+	}
+	if _, ok := r.item["totp_last_step"]; ok {
+		s.TOTPLastStep = r.int("totp_last_step")
+	}
+	if ss, ok := r.item["recovery_hashes"].(*types.AttributeValueMemberSS); ok {
+		s.RecoveryHashes = ss.Value
+	}
+	return s, r.err
+}
+
+// PutPendingTOTP implements mfa.Store.
+func (a *Auth) PutPendingTOTP(ctx context.Context, username, secret string, expires time.Time) error {
+	_, err := a.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(a.Table),
+		Item: map[string]types.AttributeValue{
+			"pk": str(storage.MFAPendingPrefix + username), "totp_secret": str(secret), "expires_at": num(expires.Unix()),
+		},
+	})
+	return err
+}
+
+// PendingTOTP implements mfa.Store.
+func (a *Auth) PendingTOTP(ctx context.Context, username string, now time.Time) (string, error) {
+	r, err := a.get(ctx, storage.MFAPendingPrefix+username)
+	if err != nil {
+		return "", err
+	}
+	if r.int("expires_at") <= now.Unix() { // TTL deletion lags
+		return "", apperr.E(apperr.Op("dynamo.Auth.PendingTOTP"), apperr.NotFound)
+	}
+	return r.str("totp_secret"), r.err
+}
+
+// EnrolTOTP implements mfa.Store.
+func (a *Auth) EnrolTOTP(ctx context.Context, user auth.User, secret string, lastStep int64, recoveryHashes []string, ev mfa.Event) error {
+	values := map[string]types.AttributeValue{
+		":s": str(secret), ":step": num(lastStep), ":at": str(formatAuthTime(ev.At)), ":u": str(user.Username), ":id": num(user.ID),
+	}
+	set, err := eventUpdate(ev, values)
+	if err != nil {
+		return err
+	}
+	update := "SET totp_secret = :s, totp_last_step = :step, totp_enrolled_at = :at, username = :u, user_id = :id, " + set
+	if recoveryHashes != nil {
+		update += ", recovery_hashes = :r"
+		values[":r"] = &types.AttributeValueMemberSS{Value: recoveryHashes}
+	}
+	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(a.Table), Key: mfaKey(user.Username),
+		UpdateExpression: aws.String(update), ConditionExpression: aws.String("attribute_not_exists(totp_secret)"),
+		ExpressionAttributeValues: values,
+	})
+	if conditionFailed(err) {
+		return apperr.E(apperr.Op("dynamo.Auth.EnrolTOTP"), apperr.Exists)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = a.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(storage.MFAPendingPrefix + user.Username)},
+	})
+	return err
+}
+
+// RemoveTOTP implements mfa.Store.
+func (a *Auth) RemoveTOTP(ctx context.Context, username string, ev mfa.Event) error {
+	values := map[string]types.AttributeValue{}
+	set, err := eventUpdate(ev, values)
+	if err != nil {
+		return err
+	}
+	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(a.Table), Key: mfaKey(username),
+		UpdateExpression:          aws.String("SET " + set + " REMOVE totp_secret, totp_last_step, totp_enrolled_at, recovery_hashes"),
+		ConditionExpression:       aws.String("attribute_exists(totp_secret)"),
+		ExpressionAttributeValues: values,
+	})
+	if conditionFailed(err) {
+		return apperr.E(apperr.Op("dynamo.Auth.RemoveTOTP"), apperr.NotFound)
+	}
+	return err
+}
+
+// SetRecoveryCodes implements mfa.Store.
+func (a *Auth) SetRecoveryCodes(ctx context.Context, username string, hashes []string, ev mfa.Event) error {
+	values := map[string]types.AttributeValue{":r": &types.AttributeValueMemberSS{Value: hashes}}
+	set, err := eventUpdate(ev, values)
+	if err != nil {
+		return err
+	}
+	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(a.Table), Key: mfaKey(username),
+		UpdateExpression:          aws.String("SET recovery_hashes = :r, " + set),
+		ConditionExpression:       aws.String("attribute_exists(totp_secret)"),
+		ExpressionAttributeValues: values,
+	})
+	if conditionFailed(err) {
+		return apperr.E(apperr.Op("dynamo.Auth.SetRecoveryCodes"), apperr.NotFound)
+	}
+	return err
+}
+
+// AcceptTOTPStep implements mfa.Store: one conditional update, so that of
+// two logins with the same code only one succeeds.
+func (a *Auth) AcceptTOTPStep(ctx context.Context, username, secret string, step int64) (bool, error) {
+	_, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(a.Table), Key: mfaKey(username),
+		UpdateExpression:          aws.String("SET totp_last_step = :step"),
+		ConditionExpression:       aws.String("totp_secret = :s AND (attribute_not_exists(totp_last_step) OR totp_last_step < :step)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(secret), ":step": num(step)},
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// UseRecoveryCode implements mfa.Store: the code's hash leaves the set in
+// one conditional update, so it serves one login only.
+func (a *Auth) UseRecoveryCode(ctx context.Context, username, hash string) (bool, error) {
+	_, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(a.Table), Key: mfaKey(username),
+		UpdateExpression:          aws.String("DELETE recovery_hashes :set"),
+		ConditionExpression:       aws.String("contains(recovery_hashes, :h)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":set": &types.AttributeValueMemberSS{Value: []string{hash}}, ":h": str(hash)},
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ResetMFA implements mfa.Store: the factors are removed and the item
+// kept, with the reset as its last change.
+func (a *Auth) ResetMFA(ctx context.Context, username string, ev mfa.Event) (bool, error) {
+	values := map[string]types.AttributeValue{}
+	set, err := eventUpdate(ev, values)
+	if err != nil {
+		return false, err
+	}
+	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(a.Table), Key: mfaKey(username),
+		UpdateExpression:          aws.String("SET " + set + " REMOVE totp_secret, totp_last_step, totp_enrolled_at, recovery_hashes"),
+		ConditionExpression:       aws.String("attribute_exists(totp_secret) OR attribute_exists(recovery_hashes)"),
+		ExpressionAttributeValues: values,
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	_, err = a.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(storage.MFAPendingPrefix + username)},
+	})
+	return true, err
+}
+
+// CreateMFAChallenge implements mfa.Store.
+func (a *Auth) CreateMFAChallenge(ctx context.Context, c mfa.Challenge) error {
+	w := newItemWriter()
+	w.str("pk", storage.MFAChallengePrefix+c.Hash)
+	w.str("username", c.Username)
+	w.int("user_id", c.UserID)
+	w.int("expires_at", c.ExpiresAt.Unix()) // TTL
+	return a.putNew(ctx, w.item)
+}
+
+// TakeMFAChallenge implements mfa.Store: a conditional delete that
+// returns the item, so a challenge serves one request only.
+func (a *Auth) TakeMFAChallenge(ctx context.Context, hash string, now time.Time) (mfa.Challenge, error) {
+	notFound := apperr.E(apperr.Op("dynamo.Auth.TakeMFAChallenge"), apperr.NotFound)
+	out, err := a.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(storage.MFAChallengePrefix + hash)},
+		ConditionExpression:       aws.String("attribute_exists(pk) AND expires_at > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+		ReturnValues:              types.ReturnValueAllOld,
+	})
+	if conditionFailed(err) {
+		return mfa.Challenge{}, notFound
+	}
+	if err != nil {
+		return mfa.Challenge{}, err
+	}
+	r := &itemReader{item: out.Attributes}
+	c := mfa.Challenge{Hash: hash, Username: r.str("username"), UserID: r.int("user_id"), ExpiresAt: time.Unix(r.int("expires_at"), 0)}
+	return c, r.err
+}
+
+var _ mfa.Store = (*Auth)(nil)

@@ -1,0 +1,179 @@
+package memstore
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
+	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/mfa"
+)
+
+// MFA keeps second factors in memory (mfa.Store), as *dynamo.Auth keeps
+// them in the auth table. Events lists every enrolment change in order.
+type MFA struct {
+	mu         sync.Mutex
+	states     map[string]mfa.State
+	pending    map[string]pendingTOTP
+	challenges map[string]mfa.Challenge
+	Events     []mfa.Event
+}
+
+type pendingTOTP struct {
+	secret  string
+	expires time.Time
+}
+
+func (m *MFA) init() {
+	if m.states == nil {
+		m.states, m.pending, m.challenges = map[string]mfa.State{}, map[string]pendingTOTP{}, map[string]mfa.Challenge{}
+	}
+}
+
+// MFAState implements mfa.Store.
+func (m *MFA) MFAState(_ context.Context, username string) (mfa.State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	s := m.states[username]
+	s.RecoveryHashes = slices.Clone(s.RecoveryHashes)
+	return s, nil
+}
+
+// PutPendingTOTP implements mfa.Store.
+func (m *MFA) PutPendingTOTP(_ context.Context, username, secret string, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	m.pending[username] = pendingTOTP{secret: secret, expires: expires}
+	return nil
+}
+
+// PendingTOTP implements mfa.Store.
+func (m *MFA) PendingTOTP(_ context.Context, username string, now time.Time) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	p, ok := m.pending[username]
+	if !ok || !now.Before(p.expires) {
+		return "", apperr.E(op, apperr.NotFound)
+	}
+	return p.secret, nil
+}
+
+// EnrolTOTP implements mfa.Store.
+func (m *MFA) EnrolTOTP(_ context.Context, user auth.User, secret string, lastStep int64, recoveryHashes []string, ev mfa.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	s := m.states[user.Username]
+	if s.TOTPSecret != "" {
+		return apperr.E(op, apperr.Exists)
+	}
+	s.TOTPSecret, s.TOTPLastStep = secret, lastStep
+	if recoveryHashes != nil {
+		s.RecoveryHashes = slices.Clone(recoveryHashes)
+	}
+	m.states[user.Username] = s
+	delete(m.pending, user.Username)
+	m.Events = append(m.Events, ev)
+	return nil
+}
+
+// RemoveTOTP implements mfa.Store.
+func (m *MFA) RemoveTOTP(_ context.Context, username string, ev mfa.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	if m.states[username].TOTPSecret == "" {
+		return apperr.E(op, apperr.NotFound)
+	}
+	m.states[username] = mfa.State{}
+	m.Events = append(m.Events, ev)
+	return nil
+}
+
+// SetRecoveryCodes implements mfa.Store.
+func (m *MFA) SetRecoveryCodes(_ context.Context, username string, hashes []string, ev mfa.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	s := m.states[username]
+	if s.TOTPSecret == "" {
+		return apperr.E(op, apperr.NotFound)
+	}
+	s.RecoveryHashes = slices.Clone(hashes)
+	m.states[username] = s
+	m.Events = append(m.Events, ev)
+	return nil
+}
+
+// AcceptTOTPStep implements mfa.Store.
+func (m *MFA) AcceptTOTPStep(_ context.Context, username, secret string, step int64) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	s := m.states[username]
+	if s.TOTPSecret != secret || step <= s.TOTPLastStep {
+		return false, nil
+	}
+	s.TOTPLastStep = step
+	m.states[username] = s
+	return true, nil
+}
+
+// UseRecoveryCode implements mfa.Store.
+func (m *MFA) UseRecoveryCode(_ context.Context, username, hash string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	s := m.states[username]
+	i := slices.Index(s.RecoveryHashes, hash)
+	if i < 0 {
+		return false, nil
+	}
+	s.RecoveryHashes = slices.Delete(slices.Clone(s.RecoveryHashes), i, i+1)
+	m.states[username] = s
+	return true, nil
+}
+
+// ResetMFA implements mfa.Store.
+func (m *MFA) ResetMFA(_ context.Context, username string, ev mfa.Event) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	s := m.states[username]
+	if s.TOTPSecret == "" && len(s.RecoveryHashes) == 0 {
+		return false, nil
+	}
+	m.states[username] = mfa.State{}
+	delete(m.pending, username)
+	m.Events = append(m.Events, ev)
+	return true, nil
+}
+
+// CreateMFAChallenge implements mfa.Store.
+func (m *MFA) CreateMFAChallenge(_ context.Context, c mfa.Challenge) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	m.challenges[c.Hash] = c
+	return nil
+}
+
+// TakeMFAChallenge implements mfa.Store.
+func (m *MFA) TakeMFAChallenge(_ context.Context, hash string, now time.Time) (mfa.Challenge, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	c, ok := m.challenges[hash]
+	delete(m.challenges, hash)
+	if !ok || !now.Before(c.ExpiresAt) {
+		return mfa.Challenge{}, apperr.E(op, apperr.NotFound)
+	}
+	return c, nil
+}
+
+var _ mfa.Store = (*MFA)(nil)
