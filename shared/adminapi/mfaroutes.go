@@ -7,6 +7,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
 	"github.com/inmor/inmor-serverless/shared/mfa"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 // mfaSchemas are the components of the second factors' routes.
@@ -109,10 +110,26 @@ func (h authHandlers) loginMFA(w http.ResponseWriter, r *http.Request, svc *mfa.
 		err = h.setSessionCookies(w, sessionID)
 	}
 	if err != nil {
+		if result, status, refused := secondStepRefusal(err); refused {
+			RecordSessionEvent(r, h.cfg.Events, storage.SessionLogin, result, user.Username, user.ID, status)
+		}
 		httpapi.WriteError(w, r, err)
 		return
 	}
+	RecordSessionEvent(r, h.cfg.Events, storage.SessionLogin, storage.SessionResultSuccess, user.Username, user.ID, http.StatusOK)
 	httpapi.WriteJSON(w, http.StatusOK, userJSON(user))
+}
+
+// secondStepRefusal is the session event result and the status of a
+// second step refused with err: ok is false for a fault.
+func secondStepRefusal(err error) (result string, status int, ok bool) {
+	switch {
+	case apperr.Is(apperr.Throttled, err):
+		return storage.SessionResultThrottled, http.StatusTooManyRequests, true
+	case apperr.Is(apperr.Unauthorized, err):
+		return storage.SessionResultInvalidCode, http.StatusUnauthorized, true
+	}
+	return "", 0, false
 }
 
 // sessionUser returns the session's user, whose own second factors these
@@ -198,6 +215,7 @@ func (h authHandlers) confirmTOTP(w http.ResponseWriter, r *http.Request, svc *m
 		httpapi.WriteError(w, r, err)
 		return
 	}
+	RecordSessionEvent(r, h.cfg.Events, storage.SessionMFAEnrolled, mfa.FactorTOTP, user.Username, user.ID, http.StatusOK)
 	h.writeRecoveryCodes(w, codes)
 }
 
@@ -210,6 +228,7 @@ func (h authHandlers) removeTOTP(w http.ResponseWriter, r *http.Request, svc *mf
 		httpapi.WriteError(w, r, err)
 		return
 	}
+	RecordSessionEvent(r, h.cfg.Events, storage.SessionMFARemoved, mfa.FactorTOTP, p.Username, p.UserID, http.StatusOK)
 	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"message": "The authenticator app and the recovery codes were removed."})
 }
 
@@ -223,6 +242,7 @@ func (h authHandlers) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Req
 		httpapi.WriteError(w, r, err)
 		return
 	}
+	RecordSessionEvent(r, h.cfg.Events, storage.SessionMFAEnrolled, mfa.FactorRecoveryCodes, p.Username, p.UserID, http.StatusOK)
 	h.writeRecoveryCodes(w, codes)
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/mfa"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 // SecondFactors enrols and checks the users' second factors (*mfa.Service
@@ -109,9 +110,11 @@ func (v view) loginMFA(w http.ResponseWriter, r *http.Request) {
 	var throttled *apperr.Error
 	switch {
 	case apperr.Is(apperr.Unauthorized, err):
+		adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultInvalidCode, user.Username, user.ID, http.StatusOK)
 		v.renderLogin(w, r, http.StatusOK, loginPage{Next: next, Error: msgInvalidCode})
 		return
 	case errors.As(err, &throttled) && throttled.Kind == apperr.Throttled:
+		adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultThrottled, user.Username, user.ID, http.StatusTooManyRequests)
 		seconds := int(math.Ceil(throttled.RetryAfter.Seconds()))
 		w.Header().Set("Retry-After", strconv.Itoa(seconds))
 		v.errorPage(w, r, http.StatusTooManyRequests, nil, "Too many failed logins (429)",
@@ -127,6 +130,7 @@ func (v view) loginMFA(w http.ResponseWriter, r *http.Request) {
 			v.fail(w, r, err)
 			return
 		}
+		adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultNotStaff, user.Username, user.ID, http.StatusOK)
 		v.renderLogin(w, r, http.StatusOK, loginPage{Next: next, Error: msgInvalidLogin})
 		return
 	}
@@ -137,6 +141,7 @@ func (v view) loginMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, v.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
 	http.SetCookie(w, v.cookie(auth.CSRFCookie, token, auth.CSRFCookieLifetime, false))
+	adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultSuccess, user.Username, user.ID, http.StatusFound)
 	http.Redirect(w, r, next, http.StatusFound)
 }
 
@@ -252,6 +257,7 @@ func (v view) confirmTOTP(w http.ResponseWriter, r *http.Request, p auth.Princip
 		v.fail(w, r, err)
 		return
 	}
+	adminapi.RecordSessionEvent(r, v.Events, storage.SessionMFAEnrolled, mfa.FactorTOTP, p.Username, p.UserID, http.StatusOK)
 	v.renderMFA(w, r, p, mfaPage{Notice: msgTOTPEnrolled, RecoveryCodes: codes})
 }
 
@@ -265,6 +271,7 @@ func (v view) removeTOTP(w http.ResponseWriter, r *http.Request, p auth.Principa
 		v.fail(w, r, err)
 		return
 	}
+	adminapi.RecordSessionEvent(r, v.Events, storage.SessionMFARemoved, mfa.FactorTOTP, p.Username, p.UserID, http.StatusOK)
 	v.renderMFA(w, r, p, mfaPage{Notice: msgTOTPRemoved})
 }
 
@@ -278,5 +285,6 @@ func (v view) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request, p 
 		v.fail(w, r, err)
 		return
 	}
+	adminapi.RecordSessionEvent(r, v.Events, storage.SessionMFAEnrolled, mfa.FactorRecoveryCodes, p.Username, p.UserID, http.StatusOK)
 	v.renderMFA(w, r, p, mfaPage{RecoveryCodes: codes})
 }

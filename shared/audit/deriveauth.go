@@ -3,6 +3,7 @@ package audit
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/storage"
@@ -121,6 +122,13 @@ func deriveSessionEvent(c Change, item map[string]any, key []byte) (Entry, bool,
 		e.EventType = EventLoginFailed
 	}
 	e.ResourceRepr, _ = ev.Content["username"].(string)
+	if slices.Contains(storage.MFAEvents, ev.Event) {
+		// A change of the user's second factors: an update of the user.
+		e.Action, e.ResourceType, e.EventType = ActionUpdate, storage.TypeUser, ev.Event
+		if id, err := storage.Int(ev.Content["user_id"]); err == nil && id != 0 {
+			e.ResourceID = &id
+		}
+	}
 	pk, _ := item[storage.AttrPK].(string)
 	if !AttributionAuthentic(key, pk, "", 0, ev.Content, ev.Claim) {
 		e.AuthMethod = AuthOutOfBand
@@ -129,7 +137,8 @@ func deriveSessionEvent(c Change, item map[string]any, key []byte) (Entry, bool,
 		return e, true, nil
 	}
 	attributeAuth(&e, &ev.Attribution)
-	e.Success = ev.Result == storage.SessionResultSuccess
+	// A second factor's change is made, whatever factor its result names.
+	e.Success = ev.Result == storage.SessionResultSuccess || slices.Contains(storage.MFAEvents, ev.Event)
 	return e, true, nil
 }
 

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -216,6 +217,11 @@ func TestDeriveSessionEvents(t *testing.T) {
 		{storage.SessionLogin, storage.SessionResultThrottled, 0, 429, ActionCreate, EventLoginFailed, false},
 		{storage.SessionLogin, storage.SessionResultNotStaff, 7, 200, ActionCreate, EventLoginFailed, false},
 		{storage.SessionLogout, storage.SessionResultSuccess, 7, 200, ActionDelete, EventLogout, true},
+		{storage.SessionLogin, storage.SessionResultInvalidCode, 7, 401, ActionCreate, EventLoginFailed, false},
+		// A change of the user's second factors is the user's update.
+		{storage.SessionMFAEnrolled, "totp", 7, 200, ActionUpdate, EventMFAEnrolled, true},
+		{storage.SessionMFARemoved, "totp", 7, 200, ActionUpdate, EventMFARemoved, true},
+		{storage.SessionMFAReset, "all", 7, 200, ActionUpdate, EventMFAReset, true},
 	} {
 		t.Run(c.event+"-"+c.result, func(t *testing.T) {
 			item := sessionEvent("req-1", c.event, c.result, c.userID, c.code, testAttributionKey)
@@ -223,7 +229,14 @@ func TestDeriveSessionEvents(t *testing.T) {
 			if err != nil || !ok {
 				t.Fatal(ok, err)
 			}
-			if e.ResourceType != storage.TypeSession || e.Action != c.action || e.EventType != c.want || e.Success != c.success {
+			resourceType := storage.TypeSession
+			if slices.Contains(storage.MFAEvents, c.event) {
+				resourceType = storage.TypeUser
+				if e.ResourceID == nil || *e.ResourceID != c.userID {
+					t.Errorf("the user's id: %v, want %d", e.ResourceID, c.userID)
+				}
+			}
+			if e.ResourceType != resourceType || e.Action != c.action || e.EventType != c.want || e.Success != c.success {
 				t.Errorf("entry %s %s %s success %v", e.ResourceType, e.Action, e.EventType, e.Success)
 			}
 			if e.Username == nil || *e.Username != "alice" || e.ResourceRepr != "alice" || e.ResponseCode == nil || *e.ResponseCode != c.code ||

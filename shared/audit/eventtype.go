@@ -45,6 +45,9 @@ const (
 	EventLogin                    = "login"
 	EventLoginFailed              = "login_failed"
 	EventLogout                   = "logout"
+	EventMFAEnrolled              = "mfa_enrolled"
+	EventMFARemoved               = "mfa_removed"
+	EventMFAReset                 = "mfa_reset"
 )
 
 // EventTypes lists every event type.
@@ -56,7 +59,7 @@ var EventTypes = []string{
 	EventHistoricalKeyRetired, EventHistoricalKeysSigned, EventHistoricalKeysDeleted,
 	EventUserCreated, EventUserUpdated, EventUserDeactivated, EventUserActivated, EventPasswordChanged, EventUserDeleted,
 	EventAPIKeyCreated, EventAPIKeyUpdated, EventAPIKeyRevoked, EventAPIKeyReactivated, EventAPIKeyDeleted,
-	EventLogin, EventLoginFailed, EventLogout,
+	EventLogin, EventLoginFailed, EventLogout, EventMFAEnrolled, EventMFARemoved, EventMFAReset,
 }
 
 // subordinateUpdateEvents are the subordinate update events, most significant

@@ -173,7 +173,7 @@ func TestEventTypesListsEveryEventType(t *testing.T) {
 		"server_entity_signed", "server_entity_deleted", "historical_key_retired", "historical_keys_signed", "historical_keys_deleted",
 		"user_created", "user_updated", "user_deactivated", "user_activated", "password_changed", "user_deleted",
 		"apikey_created", "apikey_updated", "apikey_revoked", "apikey_reactivated", "apikey_deleted",
-		"login", "login_failed", "logout",
+		"login", "login_failed", "logout", "mfa_enrolled", "mfa_removed", "mfa_reset",
 	}
 	seen := map[string]bool{}
 	for _, e := range EventTypes {

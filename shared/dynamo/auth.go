@@ -550,6 +550,14 @@ const sessionEventLifetime = 48 * time.Hour
 // its INSERT into a Session entry. A request records one event: a retried
 // put finds it and succeeds.
 func (a *Auth) RecordSessionEvent(ctx context.Context, event, result string, at resource.Attribution) error {
+	return a.RecordUserEvent(ctx, event, result, at.Username, at.UserID, at)
+}
+
+// RecordUserEvent records a session event about the user username (id 0
+// when unknown) made by whoever at names: an operator's reset of a user's
+// second factors (storage.SessionMFAReset) is the user's event, made with
+// inmorctl.
+func (a *Auth) RecordUserEvent(ctx context.Context, event, result, username string, userID int64, at resource.Attribution) error {
 	if at.RequestID == "" {
 		id, err := auth.NewSecret()
 		if err != nil {
@@ -562,9 +570,9 @@ func (a *Auth) RecordSessionEvent(ctx context.Context, event, result string, at 
 	w.str(storage.AttrPK, pk)
 	w.str(storage.AttrSessionEvent, event)
 	w.str(storage.AttrSessionResult, result)
-	w.str("username", at.Username)
-	if at.UserID != 0 {
-		w.int("user_id", at.UserID)
+	w.str("username", username)
+	if userID != 0 {
+		w.int("user_id", userID)
 	}
 	claim := storage.AttributionMap(at, 0)
 	if len(a.AttributionKey) > 0 {

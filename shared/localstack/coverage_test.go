@@ -33,6 +33,15 @@ var auditTests = map[string]string{
 	"adminLoginSubmit":     "TestAdminFormLoginsAreAudited",
 	"adminLogout":          "TestAdminUI",
 
+	"loginMFA":                "TestMFAChangesAreAudited",
+	"confirmTOTP":             "TestMFAChangesAreAudited",
+	"removeTOTP":              "TestMFAChangesAreAudited",
+	"regenerateRecoveryCodes": "TestMFAChangesAreAudited",
+	"adminLoginMFA":           "TestMFAChangesAreAudited",
+	"adminMFAConfirmTOTP":     "TestMFAChangesAreAudited",
+	"adminMFARemoveTOTP":      "TestMFAChangesAreAudited",
+	"adminMFARecoveryCodes":   "TestMFAChangesAreAudited",
+
 	"user create":       "TestInmorctlChangesAreAudited",
 	"user set-password": "TestInmorctlChangesAreAudited",
 	"user set-flags":    "TestInmorctlChangesAreAudited",
@@ -41,6 +50,7 @@ var auditTests = map[string]string{
 	"apikey revoke":     "TestInmorctlChangesAreAudited",
 	"signing retire":    "TestServerStatementsAreSignedAndAudited",
 	"audit dlq":         "TestPoisonRecordIsSetAsideAndReplayed", // replay appends the entries of the records set aside
+	"user mfa":          "TestMFAChangesAreAudited",
 }
 
 // changesNothing lists the operations that are not GET routes yet change
@@ -49,6 +59,8 @@ var changesNothing = map[string]string{
 	"listTrustMarksByDomain": "a search: POST only because Inmor's clients send the domain in a body",
 	"fetchSubordinateConfig": "fetches and verifies an entity configuration, stores nothing",
 	"postSubordinateEvents":  "the Subordinate Events endpoint by POST: a read",
+	"beginTOTP":              "a pending enrolment that expires in 10 minutes; only its confirmation enrols (mfa_enrolled)",
+	"adminMFABeginTOTP":      "a pending enrolment that expires in 10 minutes; only its confirmation enrols (mfa_enrolled)",
 	"user list":              "reads",
 	"apikey list":            "reads",
 	"signing list":           "reads",

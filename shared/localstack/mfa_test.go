@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/app"
 	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/localstack"
 	"github.com/inmor/inmor-serverless/shared/operator"
 )
@@ -121,7 +125,7 @@ func TestMFALogin(t *testing.T) {
 	// inmorctl resets a lost device: the password alone logs in again.
 	var out, errOut strings.Builder
 	code2 := operator.Run(context.Background(), []string{"user", "mfa", "reset", "--username", "carol"}, operator.Env{
-		Stdout: &out, Stderr: &errOut,
+		Getenv: localOperator(s), Stdout: &out, Stderr: &errOut,
 		Store: func(context.Context) (operator.Store, error) { return authStore(s), nil },
 	})
 	if code2 != operator.ExitOK || out.String() != "The second factors of 'carol' were removed.\n" {
@@ -164,4 +168,134 @@ func TestMFAPolicy(t *testing.T) {
 	}
 	mustStatus(t, b.do("POST", "/api/v1/auth/login/mfa", fmt.Sprintf(`{"challenge":%q,"code":%q}`, firstStep(t, b, "dave", "pw-dave"), code)), 200)
 	mustStatus(t, b.do("GET", "/api/v1/trustmarktypes", ""), 200)
+}
+
+// localOperator is the environment of inmorctl on the local stack (its
+// operator is "local": no AWS identity to ask).
+func localOperator(s *localstack.Stack) func(string) string {
+	return func(k string) string {
+		if k == "AWS_ENDPOINT_URL_DYNAMODB" {
+			return s.Endpoint
+		}
+		return ""
+	}
+}
+
+var totpSecretOnPage = regexp.MustCompile(`id="totp-secret" class="totp-secret">([A-Z2-7]+)<`)
+var challengeOnPage = regexp.MustCompile(`name="challenge" value="([^"]+)"`)
+
+// TestMFAChangesAreAudited: every enrolment, removal, new recovery codes
+// and reset of second factors, through the API, the admin view and
+// inmorctl, is an entry of the user (mfa_enrolled, mfa_removed,
+// mfa_reset), and a wrong code at a login's second step a failed Session
+// entry of the user it was for.
+func TestMFAChangesAreAudited(t *testing.T) {
+	s := startStack(t)
+	ctx := context.Background()
+
+	// The API: enrol, new recovery codes, a wrong code, remove.
+	addStaff(t, s, "dora")
+	b := newBrowser(t, s)
+	mustStatus(t, b.do("POST", "/api/v1/auth/login", `{"username":"dora","password":"pw-dora"}`), 200)
+	r := b.do("POST", "/api/v1/auth/mfa/totp", "", auth.CSRFHeader, b.cookie(auth.CSRFCookie))
+	mustStatus(t, r, 200)
+	secret, _ := r.JSON(t)["secret"].(string)
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, b.do("POST", "/api/v1/auth/mfa/totp/confirm", fmt.Sprintf(`{"code":%q}`, code), auth.CSRFHeader, b.cookie(auth.CSRFCookie)), 200)
+	mustStatus(t, b.do("POST", "/api/v1/auth/mfa/recovery-codes", "", auth.CSRFHeader, b.cookie(auth.CSRFCookie)), 200)
+	mustStatus(t, b.do("POST", "/api/v1/auth/logout", ""), 200)
+	mustStatus(t, b.do("POST", "/api/v1/auth/login/mfa", fmt.Sprintf(`{"challenge":%q,"code":"000000"}`, firstStep(t, b, "dora", "pw-dora"))), 401)
+	if code, err = totp.GenerateCode(secret, time.Now().Add(30*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, b.do("POST", "/api/v1/auth/login/mfa", fmt.Sprintf(`{"challenge":%q,"code":%q}`, firstStep(t, b, "dora", "pw-dora"), code)), 200)
+	mustStatus(t, b.do("DELETE", "/api/v1/auth/mfa/totp", "", auth.CSRFHeader, b.cookie(auth.CSRFCookie)), 200)
+
+	// The admin view: enrol, new recovery codes, log in in two steps
+	// (a wrong code first), remove.
+	addStaff(t, s, "erin")
+	c := newAdminClient(t, s)
+	mustStatus(t, c.login("erin", "pw-erin", "/admin/"), http.StatusFound)
+	form := func() url.Values { return url.Values{"csrfmiddlewaretoken": {c.cookie(auth.CSRFCookie)}} }
+	page := c.do(http.MethodPost, "/admin/mfa/totp/", form())
+	m := totpSecretOnPage.FindStringSubmatch(string(page.Body))
+	if m == nil {
+		t.Fatalf("the enrolment page shows no key: %d", page.Status)
+	}
+	code, err = totp.GenerateCode(m[1], time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirm := form()
+	confirm.Set("code", code)
+	mustStatus(t, c.do(http.MethodPost, "/admin/mfa/totp/confirm/", confirm), http.StatusOK)
+	mustStatus(t, c.do(http.MethodPost, "/admin/mfa/recovery-codes/", form()), http.StatusOK)
+	mustStatus(t, c.do(http.MethodPost, "/admin/logout/", form()), http.StatusOK)
+	second := func(code string) response {
+		r := c.login("erin", "pw-erin", "/admin/")
+		ch := challengeOnPage.FindStringSubmatch(string(r.Body))
+		if ch == nil {
+			t.Fatalf("no second step: %d", r.Status)
+		}
+		f := form()
+		f.Set("challenge", ch[1])
+		f.Set("code", code)
+		f.Set("next", "/admin/")
+		return c.do(http.MethodPost, "/admin/login/mfa/", f)
+	}
+	mustStatus(t, second("000000"), http.StatusOK) // the form again, with an error
+	code, err = totp.GenerateCode(m[1], time.Now().Add(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustStatus(t, second(code), http.StatusFound)
+	mustStatus(t, c.do(http.MethodPost, "/admin/mfa/totp/remove/", form()), http.StatusOK)
+
+	// inmorctl resets dora's second factors (enrolled again first).
+	mustStatus(t, b.do("POST", "/api/v1/auth/login", `{"username":"dora","password":"pw-dora"}`), 200)
+	enrolTOTP(t, b)
+	var out, errOut strings.Builder
+	// The operator's store signs with the functions' attribution key, as
+	// inmorctl's does.
+	signed := &dynamo.Auth{Client: s.Client, Table: s.Config.AuthTable, AttributionKey: s.Config.AttributionKey}
+	if code := operator.Run(ctx, []string{"user", "mfa", "reset", "--username", "dora"}, operator.Env{
+		Getenv: localOperator(s), Stdout: &out, Stderr: &errOut,
+		Store: func(context.Context) (operator.Store, error) { return signed, nil },
+	}); code != operator.ExitOK {
+		t.Fatalf("reset: %d %s", code, errOut.String())
+	}
+
+	settle(t, s)
+	page2 := listAudit(t, s, "?resource_type=User&limit=100")
+	var got []string
+	for i := len(page2.Items) - 1; i >= 0; i-- {
+		e := page2.Items[i]
+		if e["event_type"] == "mfa_enrolled" || e["event_type"] == "mfa_removed" || e["event_type"] == "mfa_reset" {
+			got = append(got, fmt.Sprintf("%v %v %v %v %v", e["event_type"], e["resource_repr"], e["username"], e["auth_method"], e["success"]))
+			if e["action"] != "UPDATE" {
+				t.Errorf("%v: action %v, want UPDATE", e["event_type"], e["action"])
+			}
+		}
+	}
+	want := []string{
+		"mfa_enrolled dora dora session true", "mfa_enrolled dora dora session true", "mfa_removed dora dora session true",
+		"mfa_enrolled erin erin session true", "mfa_enrolled erin erin session true", "mfa_removed erin erin session true",
+		"mfa_enrolled dora dora session true", "mfa_reset dora local cli true",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("second-factor entries, oldest first:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, who := range []string{"dora", "erin"} {
+		failed := listAudit(t, s, "?resource_type=Session&event_type=login_failed&q="+who)
+		if failed.Count != 1 || failed.Items[0]["resource_repr"] != who || failed.Items[0]["success"] != false {
+			t.Errorf("%s's wrong code: %d failed logins %v", who, failed.Count, failed.Items)
+		}
+	}
+	detail, _ := entryDetail(t, s, page2.Items[0]["id"])
+	if strings.Contains(compactJSON(t, detail), secret) {
+		t.Error("an entry shows the TOTP secret")
+	}
 }

@@ -177,7 +177,9 @@ func invalid(msg string) error {
 
 // Verify completes a login: it takes the challenge (single use), checks
 // the throttle and the proof, and opens a session with a second factor.
-// A wrong proof counts as a failed login of the user.
+// A wrong proof counts as a failed login of the user. On a refusal the
+// user is returned as far as the challenge named one (for the audit log
+// of the failed login), with no session.
 func (s Service) Verify(ctx context.Context, challenge string, proof Proof) (auth.User, string, error) {
 	if challenge == "" {
 		return auth.User{}, "", invalid(InvalidChallenge)
@@ -190,7 +192,7 @@ func (s Service) Verify(ctx context.Context, challenge string, proof Proof) (aut
 		return auth.User{}, "", err
 	}
 	if err := s.Logins.CheckThrottle(ctx, c.Username); err != nil {
-		return auth.User{}, "", err
+		return auth.User{Username: c.Username, ID: c.UserID}, "", err
 	}
 	user, err := s.Logins.Users.UserByUsername(ctx, c.Username)
 	if apperr.Is(apperr.NotFound, err) {
@@ -214,7 +216,7 @@ func (s Service) Verify(ctx context.Context, challenge string, proof Proof) (aut
 		if err := s.Logins.RecordFailure(ctx, user.Username); err != nil {
 			return auth.User{}, "", err
 		}
-		return auth.User{}, "", invalid(InvalidCode)
+		return user, "", invalid(InvalidCode)
 	}
 	if err := s.Logins.Throttle.ClearLoginFailures(ctx, user.Username); err != nil {
 		return auth.User{}, "", err

@@ -3,9 +3,13 @@ package operator
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
+	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/mfa"
+	"github.com/inmor/inmor-serverless/shared/resource"
+	"github.com/inmor/inmor-serverless/shared/storage"
 )
 
 // mfaCommands are the commands of users' second factors.
@@ -40,7 +44,8 @@ func (c *cli) userMFA(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := store.UserByUsername(ctx, *username); apperr.Is(apperr.NotFound, err) {
+	user, err := store.UserByUsername(ctx, *username)
+	if apperr.Is(apperr.NotFound, err) {
 		return failure(fmt.Sprintf("User '%s' does not exist", *username))
 	} else if err != nil {
 		return fmt.Errorf("find user: %w", err)
@@ -57,6 +62,31 @@ func (c *cli) userMFA(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stdout, "User '%s' has no second factor.\n", *username)
 		return nil
 	}
+	if err := c.recordReset(ctx, store, user); err != nil {
+		return fmt.Errorf("record the reset in the audit log: %w", err)
+	}
 	fmt.Fprintf(c.stdout, "The second factors of '%s' were removed.\n", *username)
 	return nil
+}
+
+// userEvents records events about a user made by another (dynamo.Auth
+// does).
+type userEvents interface {
+	RecordUserEvent(ctx context.Context, event, result, username string, userID int64, a resource.Attribution) error
+}
+
+// recordReset records the reset as the user's mfa_reset, attributed to
+// the operator (auth method cli) and signed as the store signs its writes.
+func (c *cli) recordReset(ctx context.Context, store Store, user auth.User) error {
+	events, ok := store.(userEvents)
+	if !ok {
+		return nil // a store that records nothing (the tests' in-memory one)
+	}
+	operator, err := c.operatorAttribution(ctx)
+	if err != nil {
+		return err
+	}
+	a := *operator
+	a.CommittedAt = time.Now().UTC()
+	return events.RecordUserEvent(ctx, storage.SessionMFAReset, mfa.FactorAll, user.Username, user.ID, a)
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/inmor/inmor-serverless/shared/resource"
@@ -140,11 +141,19 @@ const (
 	AttrSessionResult = "result"
 )
 
-// Session events.
+// Session events. The second-factor events are recorded the same way (a
+// signed event item): their result is the factor (totp, recovery_codes,
+// all) and their entry a User's.
 const (
-	SessionLogin  = "login"
-	SessionLogout = "logout"
+	SessionLogin       = "login"
+	SessionLogout      = "logout"
+	SessionMFAEnrolled = "mfa_enrolled"
+	SessionMFARemoved  = "mfa_removed"
+	SessionMFAReset    = "mfa_reset"
 )
+
+// MFAEvents are the session events that change a user's second factors.
+var MFAEvents = []string{SessionMFAEnrolled, SessionMFARemoved, SessionMFAReset}
 
 // Outcomes of a session event.
 const (
@@ -156,6 +165,9 @@ const (
 	// SessionResultNotStaff: the right password of a user who may not use
 	// the admin view (its login form).
 	SessionResultNotStaff = "not_staff"
+	// SessionResultInvalidCode: a wrong, used or expired second factor
+	// (the login's second step).
+	SessionResultInvalidCode = "invalid_code"
 )
 
 // SessionEvent is a session event item as read back.
@@ -182,7 +194,7 @@ func ParseSessionEvent(item map[string]any) (ev SessionEvent, ok bool, err error
 	ev.RequestID = requestID
 	ev.Event, _ = item[AttrSessionEvent].(string)
 	ev.Result, _ = item[AttrSessionResult].(string)
-	if ev.Event != SessionLogin && ev.Event != SessionLogout {
+	if ev.Event != SessionLogin && ev.Event != SessionLogout && !slices.Contains(MFAEvents, ev.Event) {
 		return ev, true, fmt.Errorf("session event %s: unknown event %q", requestID, ev.Event)
 	}
 	ev.Content = SessionEventContent(item)
