@@ -54,6 +54,12 @@ func (c *cli) userMFA(ctx context.Context, args []string) error {
 	if !ok {
 		return fmt.Errorf("the auth table's store keeps no second factors")
 	}
+	// Who resets, known before anything changes: the reset is recorded
+	// in the audit log with it.
+	operator, err := c.operatorAttribution(ctx)
+	if err != nil {
+		return err
+	}
 	reset, err := mfa.Service{Store: factors}.Reset(ctx, *username)
 	if err != nil {
 		return fmt.Errorf("reset second factors: %w", err)
@@ -62,7 +68,7 @@ func (c *cli) userMFA(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stdout, "User '%s' has no second factor.\n", *username)
 		return nil
 	}
-	if err := c.recordReset(ctx, store, user); err != nil {
+	if err := recordReset(ctx, store, user, *operator); err != nil {
 		return fmt.Errorf("record the reset in the audit log: %w", err)
 	}
 	fmt.Fprintf(c.stdout, "The second factors of '%s' were removed.\n", *username)
@@ -77,16 +83,11 @@ type userEvents interface {
 
 // recordReset records the reset as the user's mfa_reset, attributed to
 // the operator (auth method cli) and signed as the store signs its writes.
-func (c *cli) recordReset(ctx context.Context, store Store, user auth.User) error {
+func recordReset(ctx context.Context, store Store, user auth.User, a resource.Attribution) error {
 	events, ok := store.(userEvents)
 	if !ok {
 		return nil // a store that records nothing (the tests' in-memory one)
 	}
-	operator, err := c.operatorAttribution(ctx)
-	if err != nil {
-		return err
-	}
-	a := *operator
 	a.CommittedAt = time.Now().UTC()
 	return events.RecordUserEvent(ctx, storage.SessionMFAReset, mfa.FactorAll, user.Username, user.ID, a)
 }

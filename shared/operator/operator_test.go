@@ -32,7 +32,8 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	t.Parallel()
-	getenv := dynamotest.Getenv(t, nil)
+	// A local endpoint: the operator is "local", no AWS identity to ask.
+	getenv := dynamotest.Getenv(t, map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": dynamotest.Endpoint()})
 	client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()))
 	name := tables.Auth.Name(getenv)
 	dynamotest.CreateTable(t, client, dynamo.CreateTableInput(tables.Auth, name))
