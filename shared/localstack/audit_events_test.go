@@ -136,22 +136,25 @@ func TestSubordinateAuditEvents(t *testing.T) {
 	loadSubKeys(t)
 	log := newAuditCounter(t, s)
 	sub := created(t, s, "/api/v1/subordinates", mustJSON(t, subordinateBody(t, nil)))
+	// Its id, usually 1: a counter increment the SDK retried after a lost
+	// answer skips one (ids may have gaps).
+	id := int(sub["id"].(float64))
 	e := log.one(t)
 	assertSuccessEntry(t, e, map[string]any{
-		"action": "CREATE", "resource_type": "Subordinate", "resource_id": 1, "resource_repr": subEntityID,
+		"action": "CREATE", "resource_type": "Subordinate", "resource_id": id, "resource_repr": subEntityID,
 		"endpoint": "/api/v1/subordinates", "http_method": "POST", "response_code": 201, "diff": nil, "event_type": "registration",
 	})
 	d := auditDetail(t, s, e)
 	after, _ := d["snapshot_after"].(map[string]any)
 	assertSnapshot(t, "snapshot_after", after, sub)
-	if after["statement"] != storedStatement(t, s, 1) {
+	if after["statement"] != storedStatement(t, s, id) {
 		t.Errorf("snapshot_after statement %v, want the stored statement", after["statement"])
 	}
 
 	otherKeys := map[string]any{"keys": []any{ecJWK(t, subKeys.ec2, "ec-2", false)}}
 	otherMeta := map[string]any{"openid_relying_party": map[string]any{"client_name": "Other"}}
 	otherForced := map[string]any{"openid_relying_party": map[string]any{"grant_types": []any{"refresh_token"}}}
-	path := "/api/v1/subordinates/1"
+	path := fmt.Sprintf("/api/v1/subordinates/%d", id)
 	steps := []struct {
 		name, path, body string
 		event            any
@@ -186,7 +189,7 @@ func TestSubordinateAuditEvents(t *testing.T) {
 				return
 			}
 			assertSuccessEntry(t, e, map[string]any{
-				"action": "UPDATE", "resource_type": "Subordinate", "resource_id": 1, "resource_repr": subEntityID,
+				"action": "UPDATE", "resource_type": "Subordinate", "resource_id": id, "resource_repr": subEntityID,
 				"endpoint": st.path, "http_method": "POST", "response_code": 200, "event_type": st.event,
 			})
 			diff, _ := e["diff"].(map[string]any)
