@@ -93,18 +93,9 @@ func (e *Entity) Handle(h http.HandlerFunc) {
 	e.handler = h
 }
 
-// Sign returns a configuration signed with key, typ entity-statement+jwt,
+// sign returns a configuration signed with key, typ entity-statement+jwt,
 // kid the key's thumbprint, with the claims given and iss, sub, iat, exp
 // (an hour) added unless set.
-func Sign(t testing.TB, key *ecdsa.PrivateKey, id string, claims map[string]any) string {
-	t.Helper()
-	token, err := sign(key, id, claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return token
-}
-
 func sign(key *ecdsa.PrivateKey, id string, claims map[string]any) (string, error) {
 	now := time.Now().Unix()
 	all := map[string]any{"iss": id, "sub": id, "iat": now, "exp": now + 3600}
