@@ -211,21 +211,11 @@ func (a *Auth) UserByUsername(ctx context.Context, username string) (auth.User, 
 // CreateUser stores a new user with a fresh id; an Exists error when the username
 // is taken.
 func (a *Auth) CreateUser(ctx context.Context, u auth.User) (auth.User, error) {
-	out, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(a.Table),
-		Key:                       map[string]types.AttributeValue{"pk": str(storage.UserCounterPK)},
-		UpdateExpression:          aws.String("ADD #v :one"),
-		ExpressionAttributeNames:  map[string]string{"#v": "value"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
-		ReturnValues:              types.ReturnValueUpdatedNew,
-	})
+	id, err := incrementCounter(ctx, a.Client, a.Table, map[string]types.AttributeValue{"pk": str(storage.UserCounterPK)})
 	if err != nil {
 		return u, fmt.Errorf("allocate user id: %w", err)
 	}
-	counter := &itemReader{item: out.Attributes}
-	if u.ID = counter.int("value"); counter.err != nil {
-		return u, fmt.Errorf("allocate user id: %w", counter.err)
-	}
+	u.ID = id
 	if u.DateJoined.IsZero() {
 		u.DateJoined = time.Now().UTC()
 	}

@@ -45,21 +45,9 @@ func guardKey(t resource.Type, field, value string) map[string]types.AttributeVa
 // nextID allocates the next id of a resource type from its atomic counter.
 // An id whose write then fails is not reused: ids may have holes.
 func (s *Resources) nextID(ctx context.Context, t resource.Type) (int64, error) {
-	out, err := s.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.Table),
-		Key:                       map[string]types.AttributeValue{storage.AttrPK: str(storage.CounterPK), storage.AttrSK: str(string(t))},
-		UpdateExpression:          aws.String("ADD #v :one"),
-		ExpressionAttributeNames:  map[string]string{"#v": "value"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
-		ReturnValues:              types.ReturnValueUpdatedNew,
-	})
+	id, err := incrementCounter(ctx, s.Client, s.Table, map[string]types.AttributeValue{storage.AttrPK: str(storage.CounterPK), storage.AttrSK: str(string(t))})
 	if err != nil {
 		return 0, fmt.Errorf("allocate %s id: %w", t, err)
-	}
-	counter := &itemReader{item: out.Attributes}
-	id := counter.int("value")
-	if counter.err != nil {
-		return 0, fmt.Errorf("allocate %s id: %w", t, counter.err)
 	}
 	return id, nil
 }
