@@ -271,9 +271,7 @@ func (v view) staffOnly(h func(http.ResponseWriter, *http.Request, auth.Principa
 			v.fail(w, r, err)
 			return
 		case !p.IsStaff && !p.IsSuperuser:
-			v.errorPage(w, r, http.StatusForbidden, &p, "403 Forbidden",
-				"You are authenticated as "+p.Username+", but are not authorized to access this page.",
-				"The admin view is for staff users. Log out and log in with a staff account.")
+			v.notStaff(w, r, p)
 			return
 		case v.MFARequiredForStaff && !p.SecondFactor:
 			http.Redirect(w, r, mfaPath, http.StatusFound)

@@ -121,11 +121,7 @@ func (v view) login(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.As(err, &throttled) && throttled.Kind == apperr.Throttled:
 		adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultThrottled, username, 0, http.StatusTooManyRequests)
-		seconds := int(math.Ceil(throttled.RetryAfter.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(seconds))
-		v.errorPage(w, r, http.StatusTooManyRequests, nil, "Too many failed logins (429)",
-			"Too many failed logins for this username.",
-			"Try again in "+minutes(seconds)+".", crumb{"Log in", loginPath})
+		v.tooManyLogins(w, r, throttled)
 		return
 	case err != nil:
 		v.fail(w, r, err)
@@ -152,6 +148,23 @@ func (v view) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, v.cookie(auth.CSRFCookie, token, auth.CSRFCookieLifetime, false))
 	adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultSuccess, user.Username, user.ID, http.StatusFound)
 	http.Redirect(w, r, data.Next, http.StatusFound)
+}
+
+// tooManyLogins answers a login throttled for its username: 429 with
+// Retry-After, on the form's first step and its second alike.
+func (v view) tooManyLogins(w http.ResponseWriter, r *http.Request, throttled *apperr.Error) {
+	seconds := int(math.Ceil(throttled.RetryAfter.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(seconds))
+	v.errorPage(w, r, http.StatusTooManyRequests, nil, "Too many failed logins (429)",
+		"Too many failed logins for this username.",
+		"Try again in "+minutes(seconds)+".", crumb{"Log in", loginPath})
+}
+
+// notStaff answers a session of a user who may not use the admin view.
+func (v view) notStaff(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	v.errorPage(w, r, http.StatusForbidden, &p, "403 Forbidden",
+		"You are authenticated as "+p.Username+", but are not authorized to access this page.",
+		"The admin view is for staff users. Log out and log in with a staff account.")
 }
 
 func minutes(seconds int) string {

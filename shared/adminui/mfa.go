@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"html/template"
-	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -115,11 +113,7 @@ func (v view) loginMFA(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.As(err, &throttled) && throttled.Kind == apperr.Throttled:
 		adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultThrottled, user.Username, user.ID, http.StatusTooManyRequests)
-		seconds := int(math.Ceil(throttled.RetryAfter.Seconds()))
-		w.Header().Set("Retry-After", strconv.Itoa(seconds))
-		v.errorPage(w, r, http.StatusTooManyRequests, nil, "Too many failed logins (429)",
-			"Too many failed logins for this username.",
-			"Try again in "+minutes(seconds)+".", crumb{"Log in", loginPath})
+		v.tooManyLogins(w, r, throttled)
 		return
 	case err != nil:
 		v.fail(w, r, err)
@@ -158,9 +152,7 @@ func (v view) staffSession(h func(http.ResponseWriter, *http.Request, auth.Princ
 			v.fail(w, r, err)
 			return
 		case !p.IsStaff && !p.IsSuperuser:
-			v.errorPage(w, r, http.StatusForbidden, &p, "403 Forbidden",
-				"You are authenticated as "+p.Username+", but are not authorized to access this page.",
-				"The admin view is for staff users. Log out and log in with a staff account.")
+			v.notStaff(w, r, p)
 			return
 		}
 		h(w, r, p)
