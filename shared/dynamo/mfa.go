@@ -2,7 +2,11 @@ package dynamo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,7 +20,8 @@ import (
 )
 
 // The second factors of a user are one item, mfa#<username>: totp_secret,
-// totp_last_step, totp_enrolled_at, recovery_hashes (a string set), and
+// totp_last_step, totp_enrolled_at, recovery_hashes (a string set), one
+// attribute webauthn:<credential id> per WebAuthn credential (JSON), and
 // the last change of enrolment (mfa_event, mfa_event_factor,
 // mfa_event_method, mfa_event_at and a fresh mfa_event_id). A login's use
 // of a factor changes totp_last_step or recovery_hashes and never the
@@ -61,7 +66,122 @@ func (a *Auth) MFAState(ctx context.Context, username string) (mfa.State, error)
 	if ss, ok := r.item["recovery_hashes"].(*types.AttributeValueMemberSS); ok {
 		s.RecoveryHashes = ss.Value
 	}
+	for _, name := range webAuthnAttributes(r.item) {
+		var c mfa.WebAuthnCredential
+		if err := json.Unmarshal([]byte(r.str(name)), &c); err != nil {
+			return s, fmt.Errorf("%s of %s: %w", name, username, err)
+		}
+		s.WebAuthn = append(s.WebAuthn, c)
+	}
+	slices.SortFunc(s.WebAuthn, func(a, b mfa.WebAuthnCredential) int { return a.AddedAt.Compare(b.AddedAt) })
 	return s, r.err
+}
+
+// webAuthnPrefix starts the attribute of a WebAuthn credential, by id.
+const webAuthnPrefix = "webauthn:"
+
+// webAuthnAttributes are the names of an item's credential attributes.
+func webAuthnAttributes(item map[string]types.AttributeValue) []string {
+	var names []string
+	for name := range item {
+		if strings.HasPrefix(name, webAuthnPrefix) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// PutPendingWebAuthn implements mfa.Store.
+func (a *Auth) PutPendingWebAuthn(ctx context.Context, username, session string, expires time.Time) error {
+	_, err := a.Client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(a.Table),
+		Item: map[string]types.AttributeValue{
+			"pk": str(storage.MFAPendingPrefix + webAuthnPrefix + username), "session": str(session), "expires_at": num(expires.Unix()),
+		},
+	})
+	return err
+}
+
+// TakePendingWebAuthn implements mfa.Store: a conditional delete, so a
+// registration ceremony finishes once.
+func (a *Auth) TakePendingWebAuthn(ctx context.Context, username string, now time.Time) (string, error) {
+	out, err := a.Client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(storage.MFAPendingPrefix + webAuthnPrefix + username)},
+		ConditionExpression:       aws.String("attribute_exists(pk) AND expires_at > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+		ReturnValues:              types.ReturnValueAllOld,
+	})
+	if conditionFailed(err) {
+		return "", apperr.E(apperr.Op("dynamo.Auth.TakePendingWebAuthn"), apperr.NotFound)
+	}
+	if err != nil {
+		return "", err
+	}
+	r := &itemReader{item: out.Attributes}
+	return r.str("session"), r.err
+}
+
+// AddWebAuthnCredential implements mfa.Store.
+func (a *Auth) AddWebAuthnCredential(ctx context.Context, user auth.User, c mfa.WebAuthnCredential, recoveryHashes []string, ev mfa.Event) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	values := map[string]types.AttributeValue{":c": str(string(data)), ":u": str(user.Username), ":id": num(user.ID)}
+	set, err := eventUpdate(ev, values)
+	if err != nil {
+		return err
+	}
+	update := "SET #c = :c, username = :u, user_id = :id, " + set
+	if recoveryHashes != nil {
+		update += ", recovery_hashes = :r"
+		values[":r"] = &types.AttributeValueMemberSS{Value: recoveryHashes}
+	}
+	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(a.Table), Key: mfaKey(user.Username), UpdateExpression: aws.String(update),
+		ExpressionAttributeNames: map[string]string{"#c": webAuthnPrefix + c.ID}, ExpressionAttributeValues: values,
+	})
+	return err
+}
+
+// UpdateWebAuthnCredential implements mfa.Store.
+func (a *Auth) UpdateWebAuthnCredential(ctx context.Context, username string, c mfa.WebAuthnCredential) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(a.Table), Key: mfaKey(username),
+		UpdateExpression: aws.String("SET #c = :c"), ConditionExpression: aws.String("attribute_exists(#c)"),
+		ExpressionAttributeNames: map[string]string{"#c": webAuthnPrefix + c.ID}, ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(string(data))},
+	})
+	if conditionFailed(err) {
+		return nil // removed meanwhile
+	}
+	return err
+}
+
+// RemoveWebAuthnCredential implements mfa.Store.
+func (a *Auth) RemoveWebAuthnCredential(ctx context.Context, username, id string, removeRecovery bool, ev mfa.Event) error {
+	values := map[string]types.AttributeValue{}
+	set, err := eventUpdate(ev, values)
+	if err != nil {
+		return err
+	}
+	remove := " REMOVE #c"
+	if removeRecovery {
+		remove += ", recovery_hashes"
+	}
+	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(a.Table), Key: mfaKey(username),
+		UpdateExpression: aws.String("SET " + set + remove), ConditionExpression: aws.String("attribute_exists(#c)"),
+		ExpressionAttributeNames: map[string]string{"#c": webAuthnPrefix + id}, ExpressionAttributeValues: values,
+	})
+	if conditionFailed(err) {
+		return apperr.E(apperr.Op("dynamo.Auth.RemoveWebAuthnCredential"), apperr.NotFound)
+	}
+	return err
 }
 
 // PutPendingTOTP implements mfa.Store.
@@ -119,15 +239,19 @@ func (a *Auth) EnrolTOTP(ctx context.Context, user auth.User, secret string, las
 }
 
 // RemoveTOTP implements mfa.Store.
-func (a *Auth) RemoveTOTP(ctx context.Context, username string, ev mfa.Event) error {
+func (a *Auth) RemoveTOTP(ctx context.Context, username string, keepRecovery bool, ev mfa.Event) error {
 	values := map[string]types.AttributeValue{}
 	set, err := eventUpdate(ev, values)
 	if err != nil {
 		return err
 	}
+	remove := " REMOVE totp_secret, totp_last_step, totp_enrolled_at"
+	if !keepRecovery {
+		remove += ", recovery_hashes"
+	}
 	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(a.Table), Key: mfaKey(username),
-		UpdateExpression:          aws.String("SET " + set + " REMOVE totp_secret, totp_last_step, totp_enrolled_at, recovery_hashes"),
+		UpdateExpression:          aws.String("SET " + set + remove),
 		ConditionExpression:       aws.String("attribute_exists(totp_secret)"),
 		ExpressionAttributeValues: values,
 	})
@@ -147,7 +271,7 @@ func (a *Auth) SetRecoveryCodes(ctx context.Context, username string, hashes []s
 	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(a.Table), Key: mfaKey(username),
 		UpdateExpression:          aws.String("SET recovery_hashes = :r, " + set),
-		ConditionExpression:       aws.String("attribute_exists(totp_secret)"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"), // the service checked for a factor
 		ExpressionAttributeValues: values,
 	})
 	if conditionFailed(err) {
@@ -189,17 +313,37 @@ func (a *Auth) UseRecoveryCode(ctx context.Context, username, hash string) (bool
 // ResetMFA implements mfa.Store: the factors are removed and the item
 // kept, with the reset as its last change.
 func (a *Auth) ResetMFA(ctx context.Context, username string, ev mfa.Event) (bool, error) {
+	r, err := a.get(ctx, storage.MFAPrefix+username)
+	if apperr.Is(apperr.NotFound, err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
 	values := map[string]types.AttributeValue{}
 	set, err := eventUpdate(ev, values)
 	if err != nil {
 		return false, err
 	}
-	_, err = a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	names := map[string]string{}
+	remove := []string{"totp_secret", "totp_last_step", "totp_enrolled_at", "recovery_hashes"}
+	condition := []string{"attribute_exists(totp_secret)", "attribute_exists(recovery_hashes)"}
+	for i, name := range webAuthnAttributes(r.item) {
+		alias := fmt.Sprintf("#w%d", i)
+		names[alias] = name
+		remove = append(remove, alias)
+		condition = append(condition, "attribute_exists("+alias+")")
+	}
+	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(a.Table), Key: mfaKey(username),
-		UpdateExpression:          aws.String("SET " + set + " REMOVE totp_secret, totp_last_step, totp_enrolled_at, recovery_hashes"),
-		ConditionExpression:       aws.String("attribute_exists(totp_secret) OR attribute_exists(recovery_hashes)"),
+		UpdateExpression:          aws.String("SET " + set + " REMOVE " + strings.Join(remove, ", ")),
+		ConditionExpression:       aws.String(strings.Join(condition, " OR ")),
 		ExpressionAttributeValues: values,
-	})
+	}
+	if len(names) > 0 {
+		in.ExpressionAttributeNames = names
+	}
+	_, err = a.Client.UpdateItem(ctx, in)
 	if conditionFailed(err) {
 		return false, nil
 	}
@@ -219,6 +363,9 @@ func (a *Auth) CreateMFAChallenge(ctx context.Context, c mfa.Challenge) error {
 	w.str("username", c.Username)
 	w.int("user_id", c.UserID)
 	w.int("expires_at", c.ExpiresAt.Unix()) // TTL
+	if c.WebAuthnSession != "" {
+		w.str("webauthn_session", c.WebAuthnSession)
+	}
 	return a.putNew(ctx, w.item)
 }
 
@@ -240,6 +387,9 @@ func (a *Auth) TakeMFAChallenge(ctx context.Context, hash string, now time.Time)
 	}
 	r := &itemReader{item: out.Attributes}
 	c := mfa.Challenge{Hash: hash, Username: r.str("username"), UserID: r.int("user_id"), ExpiresAt: time.Unix(r.int("expires_at"), 0)}
+	if v := r.optionalStr("webauthn_session"); v != nil {
+		c.WebAuthnSession = *v
+	}
 	return c, r.err
 }
 

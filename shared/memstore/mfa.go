@@ -18,6 +18,7 @@ type MFA struct {
 	states     map[string]mfa.State
 	pending    map[string]pendingTOTP
 	challenges map[string]mfa.Challenge
+	webauthn   map[string]pendingTOTP
 	Events     []mfa.Event
 }
 
@@ -29,6 +30,7 @@ type pendingTOTP struct {
 func (m *MFA) init() {
 	if m.states == nil {
 		m.states, m.pending, m.challenges = map[string]mfa.State{}, map[string]pendingTOTP{}, map[string]mfa.Challenge{}
+		m.webauthn = map[string]pendingTOTP{}
 	}
 }
 
@@ -39,6 +41,7 @@ func (m *MFA) MFAState(_ context.Context, username string) (mfa.State, error) {
 	m.init()
 	s := m.states[username]
 	s.RecoveryHashes = slices.Clone(s.RecoveryHashes)
+	s.WebAuthn = slices.Clone(s.WebAuthn)
 	return s, nil
 }
 
@@ -83,14 +86,19 @@ func (m *MFA) EnrolTOTP(_ context.Context, user auth.User, secret string, lastSt
 }
 
 // RemoveTOTP implements mfa.Store.
-func (m *MFA) RemoveTOTP(_ context.Context, username string, ev mfa.Event) error {
+func (m *MFA) RemoveTOTP(_ context.Context, username string, keepRecovery bool, ev mfa.Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
-	if m.states[username].TOTPSecret == "" {
+	s := m.states[username]
+	if s.TOTPSecret == "" {
 		return apperr.E(op, apperr.NotFound)
 	}
-	m.states[username] = mfa.State{}
+	s.TOTPSecret, s.TOTPLastStep = "", 0
+	if !keepRecovery {
+		s.RecoveryHashes = nil
+	}
+	m.states[username] = s
 	m.Events = append(m.Events, ev)
 	return nil
 }
@@ -101,7 +109,7 @@ func (m *MFA) SetRecoveryCodes(_ context.Context, username string, hashes []stri
 	defer m.mu.Unlock()
 	m.init()
 	s := m.states[username]
-	if s.TOTPSecret == "" {
+	if !s.Enabled() {
 		return apperr.E(op, apperr.NotFound)
 	}
 	s.RecoveryHashes = slices.Clone(hashes)
@@ -145,7 +153,7 @@ func (m *MFA) ResetMFA(_ context.Context, username string, ev mfa.Event) (bool, 
 	defer m.mu.Unlock()
 	m.init()
 	s := m.states[username]
-	if s.TOTPSecret == "" && len(s.RecoveryHashes) == 0 {
+	if !s.Enabled() && len(s.RecoveryHashes) == 0 {
 		return false, nil
 	}
 	m.states[username] = mfa.State{}
@@ -177,3 +185,75 @@ func (m *MFA) TakeMFAChallenge(_ context.Context, hash string, now time.Time) (m
 }
 
 var _ mfa.Store = (*MFA)(nil)
+
+// PutPendingWebAuthn implements mfa.Store.
+func (m *MFA) PutPendingWebAuthn(_ context.Context, username, session string, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	m.webauthn[username] = pendingTOTP{secret: session, expires: expires}
+	return nil
+}
+
+// TakePendingWebAuthn implements mfa.Store.
+func (m *MFA) TakePendingWebAuthn(_ context.Context, username string, now time.Time) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	p, ok := m.webauthn[username]
+	delete(m.webauthn, username)
+	if !ok || !now.Before(p.expires) {
+		return "", apperr.E(op, apperr.NotFound)
+	}
+	return p.secret, nil
+}
+
+// AddWebAuthnCredential implements mfa.Store.
+func (m *MFA) AddWebAuthnCredential(_ context.Context, user auth.User, c mfa.WebAuthnCredential, recoveryHashes []string, ev mfa.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	s := m.states[user.Username]
+	s.WebAuthn = append(slices.Clone(s.WebAuthn), c)
+	if recoveryHashes != nil {
+		s.RecoveryHashes = slices.Clone(recoveryHashes)
+	}
+	m.states[user.Username] = s
+	m.Events = append(m.Events, ev)
+	return nil
+}
+
+// UpdateWebAuthnCredential implements mfa.Store.
+func (m *MFA) UpdateWebAuthnCredential(_ context.Context, username string, c mfa.WebAuthnCredential) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	s := m.states[username]
+	s.WebAuthn = slices.Clone(s.WebAuthn)
+	for i := range s.WebAuthn {
+		if s.WebAuthn[i].ID == c.ID {
+			s.WebAuthn[i] = c
+		}
+	}
+	m.states[username] = s
+	return nil
+}
+
+// RemoveWebAuthnCredential implements mfa.Store.
+func (m *MFA) RemoveWebAuthnCredential(_ context.Context, username, id string, removeRecovery bool, ev mfa.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	s := m.states[username]
+	i := slices.IndexFunc(s.WebAuthn, func(c mfa.WebAuthnCredential) bool { return c.ID == id })
+	if i < 0 {
+		return apperr.E(op, apperr.NotFound)
+	}
+	s.WebAuthn = slices.Delete(slices.Clone(s.WebAuthn), i, i+1)
+	if removeRecovery {
+		s.RecoveryHashes = nil
+	}
+	m.states[username] = s
+	m.Events = append(m.Events, ev)
+	return nil
+}

@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"crypto/subtle"
+	"slices"
 	"time"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -55,16 +56,20 @@ type State struct {
 	// accepted only for a later step, so none is accepted twice.
 	TOTPLastStep   int64
 	RecoveryHashes []string
+	WebAuthn       []WebAuthnCredential
 }
 
 // Enabled reports whether the user has a second factor.
-func (s State) Enabled() bool { return s.TOTPSecret != "" }
+func (s State) Enabled() bool { return s.TOTPSecret != "" || len(s.WebAuthn) > 0 }
 
 // Methods lists what the user may present at login.
 func (s State) Methods() []string {
 	var m []string
 	if s.TOTPSecret != "" {
 		m = append(m, MethodTOTP)
+	}
+	if len(s.WebAuthn) > 0 {
+		m = append(m, MethodWebAuthn)
 	}
 	if s.Enabled() && len(s.RecoveryHashes) > 0 {
 		m = append(m, MethodRecoveryCode)
@@ -92,6 +97,9 @@ type Challenge struct {
 	Username  string
 	UserID    int64
 	ExpiresAt time.Time
+	// WebAuthnSession is the WebAuthn ceremony's state (JSON), when the
+	// user has a credential.
+	WebAuthnSession string
 }
 
 // Store keeps the second factors in the auth table (*dynamo.Auth).
@@ -106,9 +114,22 @@ type Store interface {
 	// lastStep, with recoveryHashes when not nil, and deletes the pending
 	// secret; Exists when a key is enrolled already.
 	EnrolTOTP(ctx context.Context, user auth.User, secret string, lastStep int64, recoveryHashes []string, ev Event) error
-	// RemoveTOTP removes the TOTP key and the recovery codes; NotFound
-	// when there is no key.
-	RemoveTOTP(ctx context.Context, username string, ev Event) error
+	// RemoveTOTP removes the TOTP key, and the recovery codes unless
+	// keepRecovery; NotFound when there is no key.
+	RemoveTOTP(ctx context.Context, username string, keepRecovery bool, ev Event) error
+	// PutPendingWebAuthn keeps a registration ceremony's state until expires.
+	PutPendingWebAuthn(ctx context.Context, username, session string, expires time.Time) error
+	// TakePendingWebAuthn deletes and returns the registration's state, or NotFound.
+	TakePendingWebAuthn(ctx context.Context, username string, now time.Time) (string, error)
+	// AddWebAuthnCredential stores a credential, with recoveryHashes when
+	// not nil.
+	AddWebAuthnCredential(ctx context.Context, user auth.User, c WebAuthnCredential, recoveryHashes []string, ev Event) error
+	// UpdateWebAuthnCredential stores a credential's new state after a
+	// login (its signature counter).
+	UpdateWebAuthnCredential(ctx context.Context, username string, c WebAuthnCredential) error
+	// RemoveWebAuthnCredential removes a credential (and the recovery codes
+	// when removeRecovery); NotFound when there is none with that id.
+	RemoveWebAuthnCredential(ctx context.Context, username, id string, removeRecovery bool, ev Event) error
 	// SetRecoveryCodes replaces the recovery codes; NotFound when the user
 	// has no second factor.
 	SetRecoveryCodes(ctx context.Context, username string, hashes []string, ev Event) error
@@ -149,26 +170,38 @@ func (s Service) event(typ, factor, method string) Event {
 }
 
 // Challenge implements auth.SecondFactor: a new challenge when the user
-// has a second factor.
-func (s Service) Challenge(ctx context.Context, user auth.User) ([]string, string, error) {
+// has a second factor, with WebAuthn's options when the user has a
+// credential and the context carries the relying party (WithRP).
+func (s Service) Challenge(ctx context.Context, user auth.User) ([]string, string, any, error) {
 	state, err := s.Store.MFAState(ctx, user.Username)
 	if err != nil || !state.Enabled() {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	challenge, err := auth.NewSecret()
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
+	}
+	options, session, err := beginWebAuthnLogin(ctx, user, state)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	methods := state.Methods()
+	if options == nil {
+		methods = slices.DeleteFunc(methods, func(m string) bool { return m == MethodWebAuthn })
 	}
 	err = s.Store.CreateMFAChallenge(ctx, Challenge{
 		Hash: auth.HashSessionID(challenge), Username: user.Username, UserID: user.ID, ExpiresAt: s.now().Add(ChallengeLifetime),
+		WebAuthnSession: session,
 	})
-	return state.Methods(), challenge, err
+	return methods, challenge, options, err
 }
 
-// Proof is a login's second factor: a TOTP code or a recovery code.
+// Proof is a login's second factor: a TOTP code, a recovery code, or a
+// WebAuthn assertion (the browser's PublicKeyCredential as JSON).
 type Proof struct {
 	Code         string
 	RecoveryCode string
+	WebAuthn     []byte
 }
 
 func invalid(msg string) error {
@@ -208,7 +241,7 @@ func (s Service) Verify(ctx context.Context, challenge string, proof Proof) (aut
 	if err != nil {
 		return auth.User{}, "", err
 	}
-	ok, err := s.check(ctx, user.Username, state, proof)
+	ok, err := s.check(ctx, user, state, c, proof)
 	if err != nil {
 		return auth.User{}, "", err
 	}
@@ -226,8 +259,11 @@ func (s Service) Verify(ctx context.Context, challenge string, proof Proof) (aut
 }
 
 // check verifies a proof against the user's factors and records its use.
-func (s Service) check(ctx context.Context, username string, state State, proof Proof) (bool, error) {
+func (s Service) check(ctx context.Context, user auth.User, state State, c Challenge, proof Proof) (bool, error) {
+	username := user.Username
 	switch {
+	case len(proof.WebAuthn) > 0:
+		return s.checkWebAuthn(ctx, user, state, c, proof.WebAuthn)
 	case proof.Code != "" && state.TOTPSecret != "":
 		step, ok := matchTOTP(state.TOTPSecret, proof.Code, s.now())
 		if !ok || step <= state.TOTPLastStep {
@@ -250,9 +286,18 @@ func (s Service) check(ctx context.Context, username string, state State, proof 
 
 // Status is what a user has enrolled, as the user may see it.
 type Status struct {
-	TOTP              bool     `json:"totp"`
-	RecoveryCodesLeft int      `json:"recovery_codes_left"`
-	Methods           []string `json:"methods"`
+	TOTP              bool             `json:"totp"`
+	WebAuthn          []WebAuthnStatus `json:"webauthn"`
+	RecoveryCodesLeft int              `json:"recovery_codes_left"`
+	Methods           []string         `json:"methods"`
+}
+
+// WebAuthnStatus is a registered security key or passkey, as its user
+// sees it.
+type WebAuthnStatus struct {
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	AddedAt time.Time `json:"added_at"`
 }
 
 // Status returns what the user has enrolled.
@@ -264,6 +309,10 @@ func (s Service) Status(ctx context.Context, username string) (Status, error) {
 	}
 	if st.Methods == nil {
 		st.Methods = []string{}
+	}
+	st.WebAuthn = []WebAuthnStatus{}
+	for _, c := range state.WebAuthn {
+		st.WebAuthn = append(st.WebAuthn, WebAuthnStatus{ID: c.ID, Name: c.Name, AddedAt: c.AddedAt})
 	}
 	return st, err
 }
@@ -335,9 +384,14 @@ func (s Service) ConfirmTOTP(ctx context.Context, user auth.User, code string) (
 	return codes, err
 }
 
-// RemoveTOTP removes the user's TOTP key and recovery codes.
+// RemoveTOTP removes the user's TOTP key, and the recovery codes when no
+// security key is left.
 func (s Service) RemoveTOTP(ctx context.Context, username string) error {
-	err := s.Store.RemoveTOTP(ctx, username, s.event(EventRemoved, FactorTOTP, auth.MethodSession))
+	state, err := s.Store.MFAState(ctx, username)
+	if err != nil {
+		return err
+	}
+	err = s.Store.RemoveTOTP(ctx, username, len(state.WebAuthn) > 0, s.event(EventRemoved, FactorTOTP, auth.MethodSession))
 	if apperr.Is(apperr.NotFound, err) {
 		return apperr.E(apperr.Op("mfa.RemoveTOTP"), apperr.Invalid, NotEnrolled)
 	}
@@ -347,6 +401,13 @@ func (s Service) RemoveTOTP(ctx context.Context, username string) error {
 // RegenerateRecoveryCodes replaces the user's recovery codes with ten new
 // ones, returned once.
 func (s Service) RegenerateRecoveryCodes(ctx context.Context, username string) ([]string, error) {
+	state, err := s.Store.MFAState(ctx, username)
+	if err != nil {
+		return nil, err
+	}
+	if !state.Enabled() {
+		return nil, apperr.E(apperr.Op("mfa.RegenerateRecoveryCodes"), apperr.Invalid, NotEnrolled)
+	}
 	codes, hashes, err := newRecoveryCodes()
 	if err != nil {
 		return nil, err
