@@ -283,6 +283,15 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		t.Errorf("confirm-totp: %v", got)
 	}
 	recovery := invoke("regenerate-recovery-codes", 200)["recovery_codes"].([]any)
+	// A security key: the options of navigator.credentials.create; a
+	// made-up credential and an unknown key are refused.
+	if got := invoke("begin-webauthn", 200); got["publicKey"] == nil {
+		t.Errorf("begin-webauthn: %v", got)
+	}
+	invoke("finish-webauthn", 422)
+	if got := invoke("remove-webauthn", 400); got["message"] != "No such security key." {
+		t.Errorf("remove-webauthn: %v", got)
+	}
 	if got := invoke("logout", 200); got["message"] != "Logged out successfully" {
 		t.Errorf("logout: %v", got)
 	}

@@ -19,6 +19,7 @@ import (
 
 	appaudit "github.com/inmor/inmor-serverless/shared/app/audit"
 	"github.com/inmor/inmor-serverless/shared/integrity"
+	"github.com/inmor/inmor-serverless/shared/mfa"
 
 	"github.com/inmor/inmor-serverless/shared/function"
 
@@ -327,6 +328,7 @@ var unsetVariables = map[string]string{
 	"SUBORDINATE_EVENTS_TTL_HOURS":       "optional setting of the Subordinate Events statements (24 hours by default)",
 	"SUBORDINATE_EVENTS_INFORMATION_URI": "optional setting of the Subordinate Events statements (no information_uri by default)",
 	app.EnvEntityConfigurationCheck:      "the entity configuration check is on unless it is off; only the local stack turns it off",
+	mfa.EnvWebAuthnRPID:                  "optional: WebAuthn's relying party id is the API's host unless a custom domain wants its parent domain",
 }
 
 // The stack sets every variable the functions read (app.ConfigFromEnv

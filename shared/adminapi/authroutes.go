@@ -25,6 +25,9 @@ type SessionConfig struct {
 	// MFA enrols and checks second factors; nil offers none (the MFA
 	// routes answer 404).
 	MFA *mfa.Service
+	// WebAuthnRPID is the WebAuthn relying party id (WEBAUTHN_RP_ID); ""
+	// for the request's host.
+	WebAuthnRPID string
 }
 
 // NewAuthHandler returns the handler of the auth function: login, logout,
@@ -38,7 +41,7 @@ func NewAuthHandler(logins auth.Logins, users auth.UserStore, authn *auth.Authen
 		"csrf":   h.csrf,
 	}
 	maps.Copy(handlers, h.mfaHandlers())
-	return newFunctionHandler(function.Auth, authn, nil, handlers)
+	return h.withRP(newFunctionHandler(function.Auth, authn, nil, handlers))
 }
 
 type authHandlers struct {

@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -16,15 +17,25 @@ func mfaSchemas() object {
 		"LoginResult": object{"oneOf": []object{ref("User"), ref("MFARequired")}},
 		"MFARequired": object{"type": "object", "required": []string{"mfa_required", "methods", "challenge"}, "properties": object{
 			"mfa_required": prop("boolean", "enum", []bool{true}),
-			"methods":      object{"type": "array", "items": prop("string", "enum", []string{mfa.MethodTOTP, mfa.MethodRecoveryCode})},
+			"methods":      object{"type": "array", "items": prop("string", "enum", []string{mfa.MethodTOTP, mfa.MethodWebAuthn, mfa.MethodRecoveryCode})},
 			"challenge":    prop("string", "description", "Single use; expires in 5 minutes."),
+			"webauthn":     prop("object", "description", "With a security key: the options of navigator.credentials.get."),
 		}},
 		"LoginMFA": object{"type": "object", "required": []string{"challenge"}, "properties": object{
-			"challenge": prop("string"), "code": prop("string", "description", "A TOTP code (send this or recovery_code)."),
+			"challenge": prop("string"), "code": prop("string", "description", "A TOTP code (send one of code, recovery_code, webauthn)."),
 			"recovery_code": prop("string", "format", "password"),
+			"webauthn":      prop("object", "description", "The PublicKeyCredential of navigator.credentials.get, as JSON (base64url binary members)."),
 		}},
-		"MFAStatus": object{"type": "object", "required": []string{"totp", "recovery_codes_left", "methods"}, "properties": object{
+		"WebAuthnOptions": prop("object", "description", "The options of navigator.credentials.create, as JSON ({publicKey: ...}, base64url binary members)."),
+		"WebAuthnRegistration": object{"type": "object", "required": []string{"credential"}, "properties": object{
+			"name":       prop("string", "description", "A name for the key (default \"Security key\")."),
+			"credential": prop("object", "description", "The PublicKeyCredential of navigator.credentials.create, as JSON."),
+		}},
+		"MFAStatus": object{"type": "object", "required": []string{"totp", "webauthn", "recovery_codes_left", "methods"}, "properties": object{
 			"totp": prop("boolean"), "recovery_codes_left": prop("integer"), "methods": object{"type": "array", "items": prop("string")},
+			"webauthn": object{"type": "array", "items": object{"type": "object", "required": []string{"id", "name", "added_at"}, "properties": object{
+				"id": prop("string"), "name": prop("string"), "added_at": prop("string", "format", "date-time"),
+			}}},
 		}},
 		"TOTPEnrolment": object{"type": "object", "required": []string{"secret", "otpauth_uri", "qr_svg"}, "properties": object{
 			"secret": prop("string", "description", "Base32; shown this once."), "otpauth_uri": prop("string"), "qr_svg": prop("string"),
@@ -41,10 +52,22 @@ type mfaRequiredBody struct {
 	MFARequired bool     `json:"mfa_required"`
 	Methods     []string `json:"methods"`
 	Challenge   string   `json:"challenge"`
+	// WebAuthn are the options of navigator.credentials.get.
+	WebAuthn any `json:"webauthn,omitempty"`
 }
 
 func writeSecondFactorRequired(w http.ResponseWriter, required *auth.SecondFactorRequired) {
-	httpapi.WriteJSON(w, http.StatusOK, mfaRequiredBody{MFARequired: true, Methods: required.Methods, Challenge: required.Challenge})
+	httpapi.WriteJSON(w, http.StatusOK, mfaRequiredBody{
+		MFARequired: true, Methods: required.Methods, Challenge: required.Challenge, WebAuthn: required.Options,
+	})
+}
+
+// withRP gives every request the WebAuthn relying party it speaks to.
+func (h authHandlers) withRP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rp := mfa.RPOf(r, h.cfg.Secure, h.cfg.WebAuthnRPID, h.authn.AllowedOrigins)
+		next.ServeHTTP(w, r.WithContext(mfa.WithRP(r.Context(), rp)))
+	})
 }
 
 // Bounds of the second step's fields.
@@ -61,6 +84,9 @@ func (h authHandlers) mfaHandlers() map[string]http.HandlerFunc {
 		"confirmTOTP":             h.withMFA(h.confirmTOTP),
 		"removeTOTP":              h.withMFA(h.removeTOTP),
 		"regenerateRecoveryCodes": h.withMFA(h.regenerateRecoveryCodes),
+		"beginWebAuthn":           h.withMFA(h.beginWebAuthn),
+		"finishWebAuthn":          h.withMFA(h.finishWebAuthn),
+		"removeWebAuthn":          h.withMFA(h.removeWebAuthn),
 	}
 }
 
@@ -95,17 +121,31 @@ func (h authHandlers) loginMFA(w http.ResponseWriter, r *http.Request, svc *mfa.
 	challenge, _ := f.String("challenge", true, maxChallengeLength)
 	code, _ := f.String("code", false, maxCodeLength)
 	recovery, _ := f.String("recovery_code", false, maxCodeLength)
+	assertion, _ := f.Object("webauthn", false)
 	if err := f.Err(); err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	if (code == "") == (recovery == "") {
-		httpapi.WriteError(w, r, apperr.E(apperr.Op("api.loginMFA"), apperr.Unprocessable, "code", "Send either code or recovery_code."))
+	proof := mfa.Proof{Code: code, RecoveryCode: recovery}
+	sent := 0
+	for _, given := range []bool{code != "", recovery != "", assertion != nil} {
+		if given {
+			sent++
+		}
+	}
+	if sent != 1 {
+		httpapi.WriteError(w, r, apperr.E(apperr.Op("api.loginMFA"), apperr.Unprocessable, "code", "Send one of code, recovery_code or webauthn."))
 		return
+	}
+	if assertion != nil {
+		if proof.WebAuthn, err = json.Marshal(assertion); err != nil {
+			httpapi.WriteError(w, r, err)
+			return
+		}
 	}
 	// A wrong code is 401 "Invalid code" and counts as a failed login;
 	// an unknown, used or expired challenge is 401 too.
-	user, sessionID, err := svc.Verify(r.Context(), challenge, mfa.Proof{Code: code, RecoveryCode: recovery})
+	user, sessionID, err := svc.Verify(r.Context(), challenge, proof)
 	if err == nil {
 		err = h.setSessionCookies(w, sessionID)
 	}
@@ -254,4 +294,69 @@ const (
 	PageMFAConfirmTOTP   = "adminMFAConfirmTOTP"
 	PageMFARemoveTOTP    = "adminMFARemoveTOTP"
 	PageMFARecoveryCodes = "adminMFARecoveryCodes"
+)
+
+func (h authHandlers) beginWebAuthn(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
+	p, ok := h.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	options, err := svc.BeginWebAuthnRegistration(r.Context(), auth.User{ID: p.UserID, Username: p.Username})
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, http.StatusOK, options)
+}
+
+// maxCredentialName bounds a security key's name.
+const maxCredentialName = 64
+
+func (h authHandlers) finishWebAuthn(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
+	p, ok := h.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	f, err := httpapi.ReadFields(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	name, _ := f.String("name", false, maxCredentialName)
+	credential, _ := f.Object("credential", true)
+	if err := f.Err(); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	response, err := json.Marshal(credential)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	codes, err := svc.FinishWebAuthnRegistration(r.Context(), auth.User{ID: p.UserID, Username: p.Username}, name, response)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	h.writeRecoveryCodes(w, codes)
+}
+
+func (h authHandlers) removeWebAuthn(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
+	p, ok := h.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	if err := svc.RemoveWebAuthn(r.Context(), p.Username, r.PathValue("id")); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"message": "The security key was removed."})
+}
+
+// Operation ids of the admin view's WebAuthn pages (Route.Page).
+const (
+	PageMFABeginWebAuthn  = "adminMFABeginWebAuthn"
+	PageMFAFinishWebAuthn = "adminMFAFinishWebAuthn"
+	PageMFARemoveWebAuthn = "adminMFARemoveWebAuthn"
 )

@@ -366,6 +366,23 @@ var Routes = []Route{
 		Responses: map[int]string{200: "RecoveryCodes", 400: "Message", 401: "MessageOnly", 403: "Detail", 500: "Detail"},
 	},
 	{
+		Method: http.MethodPost, Path: BasePath + "/auth/mfa/webauthn", Function: function.Auth,
+		OperationID: "beginWebAuthn", Summary: "Start registering a security key or passkey: the options of navigator.credentials.create (10 minutes).", Public: true,
+		Responses: map[int]string{200: "WebAuthnOptions", 401: "MessageOnly", 403: "Detail", 500: "Detail"},
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/auth/mfa/webauthn/finish", Function: function.Auth,
+		OperationID: "finishWebAuthn", Summary: "Finish the registration with the browser's credential; answers the recovery codes (shown once) when there were none.", Public: true,
+		Body:      "WebAuthnRegistration",
+		Responses: map[int]string{200: "RecoveryCodes", 400: "Message", 401: "MessageOnly", 403: "Detail", 413: "Detail", 422: "ValidationError", 500: "Detail"},
+	},
+	{
+		Method: http.MethodDelete, Path: BasePath + "/auth/mfa/webauthn/{id}", Function: function.Auth,
+		OperationID: "removeWebAuthn", Summary: "Remove a security key or passkey.", Public: true,
+		Params:    []Param{{Name: "id", In: "path", Type: "string", Required: true, Description: "The credential id (base64url)."}},
+		Responses: map[int]string{200: "MessageOnly", 400: "Message", 401: "MessageOnly", 403: "Detail", 500: "Detail"},
+	},
+	{
 		Method: http.MethodGet, Path: BasePath + "/openapi.json", Function: function.AuditQuery,
 		OperationID: "openapi", Summary: "This OpenAPI document.", Public: true,
 		Responses: map[int]string{200: ""},
@@ -425,6 +442,18 @@ var Routes = []Route{
 	{
 		Method: http.MethodPost, Path: AdminPath + "/mfa/recovery-codes/", Function: function.AuditQuery, Page: true,
 		OperationID: PageMFARecoveryCodes, Summary: "Replace the recovery codes; shows the new ones once.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/webauthn/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFABeginWebAuthn, Summary: "Start registering a security key or passkey: a form whose script (allowed by a CSP nonce) asks the browser.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/webauthn/finish/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFAFinishWebAuthn, Summary: "Finish the registration with the browser's credential.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/webauthn/remove/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFARemoveWebAuthn, Summary: "Remove a security key or passkey.",
 	},
 	{
 		Method: http.MethodGet, Path: AdminPath + "/logout/", Function: function.AuditQuery, Page: true,

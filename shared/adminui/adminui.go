@@ -26,6 +26,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
+	"github.com/inmor/inmor-serverless/shared/mfa"
 )
 
 // Sessions finds the user of a request's session cookie
@@ -62,6 +63,9 @@ type Config struct {
 	// MFARequiredForStaff sends staff sessions without a second factor to
 	// set one up (MFA_REQUIRED_FOR_STAFF).
 	MFARequiredForStaff bool
+	// WebAuthnRPID is the WebAuthn relying party id (WEBAUTHN_RP_ID); ""
+	// for the request's host.
+	WebAuthnRPID string
 }
 
 // Paths of the pages.
@@ -92,12 +96,16 @@ var stylesheet []byte
 //go:embed static/favicon.svg
 var favicon []byte
 
+//go:embed static/webauthn.js
+var webauthnScript []byte
+
 // staticFiles are the files under /admin/static/, each with its type and a
 // version that changes with its content, so that its versioned address can
 // be cached for good.
 var staticFiles = map[string]staticFile{
 	"admin.css":   newStaticFile(stylesheet, "text/css; charset=utf-8"),
 	"favicon.svg": newStaticFile(favicon, "image/svg+xml"),
+	"webauthn.js": newStaticFile(webauthnScript, "text/javascript; charset=utf-8"),
 }
 
 type staticFile struct {
@@ -165,7 +173,7 @@ func (v view) page(h http.HandlerFunc) http.HandlerFunc {
 		for name, value := range SecurityHeaders {
 			w.Header().Set(name, value)
 		}
-		h(w, r)
+		h(w, r.WithContext(mfa.WithRP(r.Context(), mfa.RPOf(r, v.SecureCookies, v.WebAuthnRPID, v.AllowedOrigins))))
 	}
 }
 

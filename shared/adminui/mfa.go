@@ -2,6 +2,7 @@ package adminui
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -22,6 +23,9 @@ type SecondFactors interface {
 	ConfirmTOTP(ctx context.Context, user auth.User, code string) ([]string, error)
 	RemoveTOTP(ctx context.Context, username string) error
 	RegenerateRecoveryCodes(ctx context.Context, username string) ([]string, error)
+	BeginWebAuthnRegistration(ctx context.Context, user auth.User) (json.RawMessage, error)
+	FinishWebAuthnRegistration(ctx context.Context, user auth.User, name string, response []byte) ([]string, error)
+	RemoveWebAuthn(ctx context.Context, username, id string) error
 }
 
 // Paths of the second-factor pages.
@@ -36,17 +40,22 @@ const (
 	msgTOTPRemoved  = "The authenticator app and its recovery codes were removed."
 	msgTOTPEnrolled = "The authenticator app is set up: logins now ask for its code."
 	msgWrongCode    = "The code was not valid. Set up the app again."
+	msgKeyAdded     = "The security key is registered: logins may use it."
+	msgKeyRemoved   = "The security key was removed."
 )
 
 // mfaPages are the handlers of the second-factor pages.
 func (v view) mfaPages() adminapi.Pages {
 	return adminapi.Pages{
-		adminapi.PageLoginMFA:         v.page(v.loginMFA),
-		adminapi.PageMFA:              v.page(v.staffSession(v.mfaStatus)),
-		adminapi.PageMFABeginTOTP:     v.page(v.staffSession(v.formPost(v.beginTOTP))),
-		adminapi.PageMFAConfirmTOTP:   v.page(v.staffSession(v.formPost(v.confirmTOTP))),
-		adminapi.PageMFARemoveTOTP:    v.page(v.staffSession(v.formPost(v.removeTOTP))),
-		adminapi.PageMFARecoveryCodes: v.page(v.staffSession(v.formPost(v.regenerateRecoveryCodes))),
+		adminapi.PageLoginMFA:          v.page(v.loginMFA),
+		adminapi.PageMFA:               v.page(v.staffSession(v.mfaStatus)),
+		adminapi.PageMFABeginTOTP:      v.page(v.staffSession(v.formPost(v.beginTOTP))),
+		adminapi.PageMFAConfirmTOTP:    v.page(v.staffSession(v.formPost(v.confirmTOTP))),
+		adminapi.PageMFARemoveTOTP:     v.page(v.staffSession(v.formPost(v.removeTOTP))),
+		adminapi.PageMFARecoveryCodes:  v.page(v.staffSession(v.formPost(v.regenerateRecoveryCodes))),
+		adminapi.PageMFABeginWebAuthn:  v.page(v.staffSession(v.formPost(v.beginWebAuthn))),
+		adminapi.PageMFAFinishWebAuthn: v.page(v.staffSession(v.formPost(v.finishWebAuthn))),
+		adminapi.PageMFARemoveWebAuthn: v.page(v.staffSession(v.formPost(v.removeWebAuthn))),
 	}
 }
 
@@ -56,6 +65,31 @@ type loginMFAPage struct {
 	Next      string
 	Challenge string
 	Error     string
+	scripted
+}
+
+// scripted is a page that may run the WebAuthn script: the options it
+// hands to the browser (JSON, "" for none), the script's address and the
+// nonce the page's CSP allows it by.
+type scripted struct {
+	WebAuthnOptions string
+	Script          string
+	Nonce           string
+}
+
+// allowScript lets this answer run the WebAuthn script, by a fresh nonce
+// added to the CSP (script-src), for options.
+func (v view) allowScript(w http.ResponseWriter, options any) (scripted, error) {
+	data, err := json.Marshal(options)
+	if err != nil {
+		return scripted{}, err
+	}
+	nonce, err := auth.NewSecret()
+	if err != nil {
+		return scripted{}, err
+	}
+	w.Header().Set("Content-Security-Policy", SecurityHeaders["Content-Security-Policy"]+"; script-src 'nonce-"+nonce+"'")
+	return scripted{WebAuthnOptions: string(data), Script: staticURL("webauthn.js"), Nonce: nonce}, nil
 }
 
 // renderSecondStep asks for the second factor of a login whose password
@@ -67,6 +101,12 @@ func (v view) renderSecondStep(w http.ResponseWriter, r *http.Request, required 
 		return
 	}
 	data := loginMFAPage{Username: required.User.Username, Next: next, Challenge: required.Challenge}
+	if required.Options != nil {
+		if data.scripted, err = v.allowScript(w, required.Options); err != nil {
+			v.fail(w, r, err)
+			return
+		}
+	}
 	data.layout = newLayout("Two-factor authentication")
 	data.BodyClass, data.CSRFToken = "login", token
 	v.render(w, r, http.StatusOK, "login_mfa.html", data)
@@ -103,6 +143,9 @@ func (v view) loginMFA(w http.ResponseWriter, r *http.Request) {
 	proof := mfa.Proof{RecoveryCode: code}
 	if isTOTPCode(code) {
 		proof = mfa.Proof{Code: code}
+	}
+	if assertion := r.PostFormValue("webauthn"); assertion != "" {
+		proof = mfa.Proof{WebAuthn: []byte(assertion)}
 	}
 	user, sessionID, err := v.MFA.Verify(r.Context(), r.PostFormValue("challenge"), proof)
 	var throttled *apperr.Error
@@ -188,6 +231,7 @@ type mfaPage struct {
 	RecoveryCodes []string
 	Notice        string
 	Error         string
+	scripted
 }
 
 func (v view) renderMFA(w http.ResponseWriter, r *http.Request, p auth.Principal, data mfaPage) {
@@ -279,4 +323,45 @@ func (v view) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request, p 
 	}
 	adminapi.RecordSessionEvent(r, v.Events, storage.SessionMFAEnrolled, mfa.FactorRecoveryCodes, p.Username, p.UserID, http.StatusOK)
 	v.renderMFA(w, r, p, mfaPage{RecoveryCodes: codes})
+}
+
+func (v view) beginWebAuthn(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	options, err := v.MFA.BeginWebAuthnRegistration(r.Context(), auth.User{ID: p.UserID, Username: p.Username})
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	s, err := v.allowScript(w, options)
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	v.renderMFA(w, r, p, mfaPage{scripted: s})
+}
+
+func (v view) finishWebAuthn(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	codes, err := v.MFA.FinishWebAuthnRegistration(r.Context(), auth.User{ID: p.UserID, Username: p.Username},
+		r.PostFormValue("name"), []byte(r.PostFormValue("credential")))
+	if msg := userError(err); msg != "" {
+		v.renderMFA(w, r, p, mfaPage{Error: msg})
+		return
+	}
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	v.renderMFA(w, r, p, mfaPage{Notice: msgKeyAdded, RecoveryCodes: codes})
+}
+
+func (v view) removeWebAuthn(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	err := v.MFA.RemoveWebAuthn(r.Context(), p.Username, r.PostFormValue("id"))
+	if msg := userError(err); msg != "" {
+		v.renderMFA(w, r, p, mfaPage{Error: msg})
+		return
+	}
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	v.renderMFA(w, r, p, mfaPage{Notice: msgKeyRemoved})
 }

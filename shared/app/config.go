@@ -18,6 +18,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/mfa"
 	"github.com/inmor/inmor-serverless/shared/resource"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
@@ -69,6 +70,9 @@ type Config struct {
 	// MFARequiredForStaff (MFA_REQUIRED_FOR_STAFF=true; default false)
 	// refuses staff sessions opened without a second factor.
 	MFARequiredForStaff bool
+	// WebAuthnRPID (WEBAUTHN_RP_ID) is the WebAuthn relying party id; by
+	// default the host the request came to (see mfa.RPOf).
+	WebAuthnRPID string
 }
 
 // EnvEntityConfigurationCheck names the switch of the entity configuration
@@ -252,6 +256,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	c.EventsTTLHours, c.EventsInformationURI = getenv("SUBORDINATE_EVENTS_TTL_HOURS"), getenv("SUBORDINATE_EVENTS_INFORMATION_URI")
 	c.EntityConfigurationCheck = getenv(EnvEntityConfigurationCheck)
 	c.MFARequiredForStaff = strings.EqualFold(strings.TrimSpace(getenv(EnvMFARequiredForStaff)), "true")
+	c.WebAuthnRPID = strings.TrimSpace(getenv(mfa.EnvWebAuthnRPID))
 	c.Server = ServerSettings{
 		AuthorityHints: getenv("TA_AUTHORITY_HINTS"), TrustMarks: getenv("TA_TRUST_MARKS"),
 		TrustMarkIssuers: getenv("TA_TRUST_MARK_ISSUERS"), ExpiryHours: getenv("TA_SERVER_EXPIRY_HOURS"),

@@ -66,11 +66,11 @@ func TestMFALogin(t *testing.T) {
 	addStaff(t, s, "carol")
 	b := newBrowser(t, s)
 	mustStatus(t, b.do("POST", "/api/v1/auth/login", `{"username":"carol","password":"pw-carol"}`), 200)
-	if r := b.do("GET", "/api/v1/auth/mfa", ""); compactJSON(t, r.JSON(t)) != `{"methods":[],"recovery_codes_left":0,"totp":false}` {
+	if r := b.do("GET", "/api/v1/auth/mfa", ""); compactJSON(t, r.JSON(t)) != `{"methods":[],"recovery_codes_left":0,"totp":false,"webauthn":[]}` {
 		t.Errorf("status before: %s", r.Body)
 	}
 	secret, recovery := enrolTOTP(t, b)
-	if r := b.do("GET", "/api/v1/auth/mfa", ""); compactJSON(t, r.JSON(t)) != `{"methods":["totp","recovery_code"],"recovery_codes_left":10,"totp":true}` {
+	if r := b.do("GET", "/api/v1/auth/mfa", ""); compactJSON(t, r.JSON(t)) != `{"methods":["totp","recovery_code"],"recovery_codes_left":10,"totp":true,"webauthn":[]}` {
 		t.Errorf("status after: %s", r.Body)
 	}
 	item, err := authStore(s).MFAState(context.Background(), "carol")

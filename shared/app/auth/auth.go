@@ -19,5 +19,7 @@ func init() {
 func New(d app.Deps) http.Handler {
 	store := d.Config.AuthStore(d.Client)
 	logins, second := d.Config.Logins(d.Client)
-	return adminapi.NewAuthHandler(logins, store, d.Config.Authenticator(d.Client), adminapi.SessionConfig{Secure: d.Config.SessionCookieSecure, Events: store, MFA: second})
+	return adminapi.NewAuthHandler(logins, store, d.Config.Authenticator(d.Client), adminapi.SessionConfig{
+		Secure: d.Config.SessionCookieSecure, Events: store, MFA: second, WebAuthnRPID: d.Config.WebAuthnRPID,
+	})
 }
