@@ -19,7 +19,8 @@ import (
 // TestAdminUIInBrowser: headless chromium, driven by playwright-core, logs in
 // on a local stack, filters by event type, searches, opens an entry, follows
 // its links, logs out, sets up an authenticator app and logs in with a
-// computed code, and saves full-page screenshots under
+// computed code, registers and uses a security key through Chromium's
+// virtual authenticator, and saves full-page screenshots under
 // build/screenshots/. Nothing is skipped: a missing tool fails the test.
 func TestAdminUIInBrowser(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -45,7 +46,7 @@ func TestAdminUIInBrowser(t *testing.T) {
 	s := startStack(t)
 	seedAdminUI(t, s)
 	screenshots := filepath.Join(root, "build", "screenshots")
-	for _, name := range []string{"list.png", "detail.png", "mfa-enrol.png"} {
+	for _, name := range []string{"list.png", "detail.png", "mfa-enrol.png", "mfa-webauthn.png"} {
 		_ = os.Remove(filepath.Join(screenshots, name))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -58,7 +59,7 @@ func TestAdminUIInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the browser test failed: %v", err)
 	}
-	for _, name := range []string{"list.png", "detail.png", "mfa-enrol.png"} {
+	for _, name := range []string{"list.png", "detail.png", "mfa-enrol.png", "mfa-webauthn.png"} {
 		png, err := os.ReadFile(filepath.Join(screenshots, name))
 		if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
 			t.Errorf("screenshot %s: not a PNG (%v)", name, err)

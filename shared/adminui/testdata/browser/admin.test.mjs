@@ -8,8 +8,11 @@
 // held <script>alert(1)</script> (shared/localstack/adminui_browser_test.go
 // seeds one). It logs in, filters by event type, searches, opens an entry,
 // follows its links and logs out; then sets up an authenticator app on the
-// two-factor page and logs in again with a code it computes (RFC 6238). It
-// saves full-page screenshots to SCREENSHOT_DIR (default build/screenshots).
+// two-factor page and logs in again with a code it computes (RFC 6238), and
+// registers and uses a security key through Chromium's virtual
+// authenticator (CDP WebAuthn.addVirtualAuthenticator) on localhost, since
+// WebAuthn refuses IP addresses. It saves full-page screenshots to
+// SCREENSHOT_DIR (default build/screenshots).
 // Exit status 0 when every step passed.
 
 import assert from 'node:assert/strict';
@@ -77,8 +80,8 @@ function totp(secret, time = Date.now()) {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, '0');
 }
 
-async function logIn(page) {
-  await page.goto(`${base}/admin/login/`);
+async function logIn(page, site = base) {
+  await page.goto(`${site}/admin/login/`);
   await page.getByLabel('Username').fill(user);
   await page.getByLabel('Password').fill(password);
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Log in' }).click()]);
@@ -331,6 +334,54 @@ try {
     await page.goto(`${base}/admin/mfa/`);
     await page.getByRole('button', { name: 'Remove the authenticator app' }).click();
     await page.getByText('The authenticator app and its recovery codes were removed.').waitFor();
+  });
+
+  // WebAuthn wants a domain: the same stack as http://localhost:PORT
+  // (a secure context, as 127.0.0.1 is, but a valid relying party id).
+  const local = base.replace('://127.0.0.1', '://localhost');
+  await step("a security key registers through Chromium's virtual authenticator, the page's one script allowed by a nonce", async () => {
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2', transport: 'usb', hasResidentKey: true, hasUserVerification: true,
+        isUserVerified: true, automaticPresenceSimulation: true,
+      },
+    });
+    await logIn(page, local);
+    await page.goto(`${local}/admin/mfa/`);
+    const [response] = await Promise.all([
+      page.waitForNavigation(),
+      page.getByRole('button', { name: 'Add a security key or passkey' }).click(),
+    ]);
+    const policy = response.headers()['content-security-policy'];
+    const nonce = await page.locator('script').evaluate((e) => e.nonce); // the attribute is hidden once parsed
+    assert.equal(policy, `${csp}; script-src 'nonce-${nonce}'`);
+    assert.equal(await page.locator('script').count(), 1);
+    assert.equal(await page.locator('script:not([src])').count(), 0, 'no inline script');
+    await page.getByLabel('Name').fill('Virtual key');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Register the security key' }).click()]);
+    await page.getByText('The security key is registered').waitFor();
+    assert.equal((await page.locator('.webauthn-keys .key-name').allTextContents()).join(), 'Virtual key');
+    assert.equal(await page.locator('ul.recovery-codes code').count(), 10, 'the first factor brings recovery codes');
+    await shoot(page, 'mfa-webauthn.png');
+  });
+
+  await step('the login then offers the security key, which opens the session', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Logged out' }).waitFor();
+    await logIn(page, local);
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Two-factor authentication');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Use a security key' }).click()]);
+    await page.waitForURL(/\/admin\/auditlog\/auditlogentry\/$/);
+    assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Select audit log entry to view');
+  });
+
+  await step('the security key is removed again', async () => {
+    await page.goto(`${local}/admin/mfa/`);
+    await page.getByRole('button', { name: 'Remove Virtual key' }).click();
+    await page.getByText('The security key was removed.').waitFor();
+    assert.equal(await page.locator('.webauthn-keys').count(), 0);
   });
 
   await step('no script ran, every file loaded, and the Content-Security-Policy was never violated', async () => {
