@@ -156,3 +156,41 @@ func setCookieOf(resp *http.Response, name string) *http.Cookie {
 	}
 	return nil
 }
+
+// TestWebAuthnPages: registering a key is the one page with a script: the
+// script file, allowed by a fresh nonce in that answer's CSP; a made-up
+// answer and an unknown key are refused.
+func TestWebAuthnPages(t *testing.T) {
+	s := newMFASite(t, false)
+	root := s.session("root")
+	mustContain(t, mustCode(t, s.get(mfaPath, root), 200), "None registered.", `<form method="post" action="/admin/mfa/webauthn/">`)
+	page := s.post(mfaPath+"webauthn/", root, url.Values{})
+	body := readBody(t, page)
+	m := regexp.MustCompile(`<script src="/admin/static/webauthn\.js\?v=[0-9a-f]+" nonce="([A-Za-z0-9_-]{43})" defer></script>`).FindStringSubmatch(body)
+	if page.StatusCode != 200 || m == nil {
+		t.Fatalf("registration page: %d %s", page.StatusCode, body)
+	}
+	if got := page.Header.Get("Content-Security-Policy"); got != adminui.SecurityHeaders["Content-Security-Policy"]+"; script-src 'nonce-"+m[1]+"'" {
+		t.Errorf("CSP %q", got)
+	}
+	options := regexp.MustCompile(`data-options="([^"]+)"`).FindStringSubmatch(body)
+	if options == nil || !strings.Contains(options[1], "&#34;rp&#34;:{&#34;name&#34;:&#34;Inmor&#34;,&#34;id&#34;:&#34;example.com&#34;}") {
+		t.Errorf("options %v", options)
+	}
+	if strings.Count(body, "<script") != 1 {
+		t.Error("more than one script")
+	}
+	// Other pages still allow no script.
+	if rec := s.get(mfaPath, root); rec.Header().Get("Content-Security-Policy") != adminui.SecurityHeaders["Content-Security-Policy"] || strings.Contains(rec.Body.String(), "<script") {
+		t.Error("the status page allows or has a script")
+	}
+	finish := readBody(t, s.post(mfaPath+"webauthn/finish/", root, url.Values{"credential": {"{}"}, "name": {"k"}}))
+	mustContain(t, finish, "The security key&#39;s answer was not valid.")
+	again := readBody(t, s.post(mfaPath+"webauthn/finish/", root, url.Values{"credential": {"{}"}}))
+	mustContain(t, again, "No registration to finish; start again.")
+	mustContain(t, readBody(t, s.post(mfaPath+"webauthn/remove/", root, url.Values{"id": {"nope"}})), "No such security key.")
+	// Static: the script is served with its type.
+	if rec := s.get("/admin/static/webauthn.js", ""); rec.Code != 200 || rec.Header().Get("Content-Type") != "text/javascript; charset=utf-8" {
+		t.Errorf("script: %d %v", rec.Code, rec.Header())
+	}
+}
