@@ -1,0 +1,241 @@
+package mfa_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/inmor/inmor-serverless/shared/apperr"
+	"github.com/inmor/inmor-serverless/shared/auth"
+	"github.com/inmor/inmor-serverless/shared/dynamo"
+	"github.com/inmor/inmor-serverless/shared/dynamotest"
+	"github.com/inmor/inmor-serverless/shared/memstore"
+	"github.com/inmor/inmor-serverless/shared/mfa"
+	"github.com/inmor/inmor-serverless/shared/tables"
+)
+
+var b64 = base64.RawURLEncoding
+
+// softKey is a security key in software: one ES256 credential, "none"
+// attestation, as a browser hands its answers to the page.
+type softKey struct {
+	t     *testing.T
+	key   *ecdsa.PrivateKey
+	id    []byte
+	count uint32
+}
+
+func newSoftKey(t *testing.T) *softKey {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := make([]byte, 16)
+	_, _ = rand.Read(id)
+	return &softKey{t: t, key: key, id: id}
+}
+
+// challengeOf reads the challenge of options ({"publicKey": {...}}).
+func challengeOf(t *testing.T, options any) string {
+	t.Helper()
+	raw, err := json.Marshal(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct {
+		PublicKey struct {
+			Challenge string `json:"challenge"`
+		} `json:"publicKey"`
+	}
+	if err := json.Unmarshal(raw, &o); err != nil || o.PublicKey.Challenge == "" {
+		t.Fatalf("options %s: %v", raw, err)
+	}
+	return o.PublicKey.Challenge
+}
+
+func (k *softKey) clientData(typ, challenge, origin string) []byte {
+	b, _ := json.Marshal(map[string]string{"type": typ, "challenge": challenge, "origin": origin})
+	return b
+}
+
+func (k *softKey) authData(rpID string, flags byte, attested []byte) []byte {
+	rp := sha256.Sum256([]byte(rpID))
+	out := append(rp[:], flags)
+	out = binary.BigEndian.AppendUint32(out, k.count)
+	return append(out, attested...)
+}
+
+// create answers navigator.credentials.create.
+func (k *softKey) create(options json.RawMessage, rpID, origin string) []byte {
+	cose, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: k.key.X.FillBytes(make([]byte, 32)), -3: k.key.Y.FillBytes(make([]byte, 32))})
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	attested := append(make([]byte, 16), byte(len(k.id)>>8), byte(len(k.id)))
+	attested = append(append(attested, k.id...), cose...)
+	object, err := cbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": k.authData(rpID, 0x41, attested)})
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	out, _ := json.Marshal(map[string]any{
+		"id": b64.EncodeToString(k.id), "rawId": b64.EncodeToString(k.id), "type": "public-key",
+		"response": map[string]string{
+			"clientDataJSON":    b64.EncodeToString(k.clientData("webauthn.create", challengeOf(k.t, options), origin)),
+			"attestationObject": b64.EncodeToString(object),
+		},
+	})
+	return out
+}
+
+// get answers navigator.credentials.get.
+func (k *softKey) get(options any, rpID, origin string) []byte {
+	k.count++
+	data := k.authData(rpID, 0x01, nil)
+	client := k.clientData("webauthn.get", challengeOf(k.t, options), origin)
+	hash := sha256.Sum256(client)
+	digest := sha256.Sum256(append(slices.Clone(data), hash[:]...))
+	sig, err := ecdsa.SignASN1(rand.Reader, k.key, digest[:])
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	out, _ := json.Marshal(map[string]any{
+		"id": b64.EncodeToString(k.id), "rawId": b64.EncodeToString(k.id), "type": "public-key",
+		"response": map[string]string{
+			"clientDataJSON": b64.EncodeToString(client), "authenticatorData": b64.EncodeToString(data),
+			"signature": b64.EncodeToString(sig),
+		},
+	})
+	return out
+}
+
+// TestWebAuthn registers a key and logs in with it, on the in-memory store
+// and on the auth table (moto).
+func TestWebAuthn(t *testing.T) {
+	t.Run("memstore", func(t *testing.T) { webAuthn(t, &memstore.Store{}, &memstore.MFA{}) })
+	t.Run("dynamo", func(t *testing.T) {
+		ctx := context.Background()
+		getenv := dynamotest.Getenv(t, nil)
+		client := dynamo.NewClient(dynamo.LocalConfig(dynamotest.Endpoint()))
+		if err := dynamo.CreateTables(ctx, client, getenv); err != nil {
+			t.Fatal(err)
+		}
+		store := &dynamo.Auth{Client: client, Table: tables.Auth.Name(getenv)}
+		webAuthn(t, store, store)
+	})
+}
+
+func webAuthn(t *testing.T, users userStore, store mfa.Store) {
+	const rpID, origin = "inmor.example.org", "https://inmor.example.org"
+	plain := context.Background()
+	ctx := mfa.WithRP(plain, mfa.RP{ID: rpID, Origins: []string{origin}})
+	hash, err := auth.HashPassword("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := users.CreateUser(plain, auth.User{Username: "bob", PasswordHash: hash, IsActive: true, IsStaff: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logins := auth.Logins{Users: users, Sessions: users, Throttle: users}
+	s := mfa.Service{Store: store, Logins: logins}
+	logins.SecondFactor = s
+	s.Logins = logins
+	key := newSoftKey(t)
+
+	options, err := s.BeginWebAuthnRegistration(ctx, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.BeginWebAuthnRegistration(plain, bob); err == nil {
+		t.Error("a registration without a relying party")
+	}
+	// An answer for another origin is refused, and ends the ceremony.
+	if _, err := s.FinishWebAuthnRegistration(ctx, bob, "k", key.create(options, rpID, "https://evil.example")); !apperr.Is(apperr.Unprocessable, err) {
+		t.Errorf("another origin: %v", err)
+	}
+	if _, err := s.FinishWebAuthnRegistration(ctx, bob, "k", key.create(options, rpID, origin)); !apperr.Is(apperr.Invalid, err) {
+		t.Errorf("a finished ceremony again: %v", err)
+	}
+	options, err = s.BeginWebAuthnRegistration(ctx, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, err := s.FinishWebAuthnRegistration(ctx, bob, " YubiKey ", key.create(options, rpID, origin))
+	if err != nil || len(codes) != mfa.RecoveryCodeCount {
+		t.Fatalf("finish: %v %v", codes, err)
+	}
+	st, err := s.Status(plain, "bob")
+	if err != nil || len(st.WebAuthn) != 1 || st.WebAuthn[0].Name != "YubiKey" || st.WebAuthn[0].ID != b64.EncodeToString(key.id) ||
+		!slices.Equal(st.Methods, []string{mfa.MethodWebAuthn, mfa.MethodRecoveryCode}) {
+		t.Fatalf("status %+v %v", st, err)
+	}
+
+	login := func(ctx context.Context) *auth.SecondFactorRequired {
+		t.Helper()
+		_, _, err := logins.Login(ctx, "bob", "pw")
+		required, ok := err.(*auth.SecondFactorRequired)
+		if !ok {
+			t.Fatalf("login: %v", err)
+		}
+		return required
+	}
+	required := login(ctx)
+	if required.Options == nil || !slices.Equal(required.Methods, []string{mfa.MethodWebAuthn, mfa.MethodRecoveryCode}) {
+		t.Fatalf("first step %+v", required)
+	}
+	assertion := key.get(required.Options, rpID, origin)
+	_, id, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: assertion})
+	if err != nil || id == "" {
+		t.Fatalf("second step: %v", err)
+	}
+	if sess, err := users.SessionByHash(plain, auth.HashSessionID(id)); err != nil || !sess.SecondFactor {
+		t.Errorf("session %+v %v", sess, err)
+	}
+	if state, _ := store.MFAState(plain, "bob"); state.WebAuthn[0].Credential.Authenticator.SignCount != 1 {
+		t.Errorf("sign count %d, want 1", state.WebAuthn[0].Credential.Authenticator.SignCount)
+	}
+	// The same assertion answers no other challenge; nor does one for
+	// another relying party, or a replayed counter.
+	if _, _, err := s.Verify(ctx, login(ctx).Challenge, mfa.Proof{WebAuthn: assertion}); !apperr.Is(apperr.Unauthorized, err) {
+		t.Errorf("replayed assertion: %v", err)
+	}
+	required = login(ctx)
+	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(required.Options, "evil.example", origin)}); !apperr.Is(apperr.Unauthorized, err) {
+		t.Errorf("another relying party: %v", err)
+	}
+	required = login(ctx)
+	key.count = 0
+	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(required.Options, rpID, origin)}); !apperr.Is(apperr.Unauthorized, err) {
+		t.Errorf("a counter gone back (a cloned key): %v", err)
+	}
+	if err := logins.Throttle.ClearLoginFailures(plain, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	// Without the request's relying party, a login offers the recovery codes only.
+	if required := login(plain); required.Options != nil || !slices.Equal(required.Methods, []string{mfa.MethodRecoveryCode}) {
+		t.Errorf("without a relying party: %+v", required)
+	}
+
+	// Removing the last key removes the recovery codes too.
+	if err := s.RemoveWebAuthn(plain, "bob", "nope"); !apperr.Is(apperr.Invalid, err) {
+		t.Errorf("remove an unknown key: %v", err)
+	}
+	if err := s.RemoveWebAuthn(plain, "bob", b64.EncodeToString(key.id)); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Status(plain, "bob"); err != nil || len(st.WebAuthn) != 0 || st.RecoveryCodesLeft != 0 || len(st.Methods) != 0 {
+		t.Errorf("after removal %+v %v", st, err)
+	}
+	if _, id, err := logins.Login(ctx, "bob", "pw"); err != nil || id == "" {
+		t.Errorf("login after removal: %v", err)
+	}
+}
