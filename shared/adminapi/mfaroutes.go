@@ -310,9 +310,6 @@ func (h authHandlers) beginWebAuthn(w http.ResponseWriter, r *http.Request, svc 
 	httpapi.WriteJSON(w, http.StatusOK, options)
 }
 
-// maxCredentialName bounds a security key's name.
-const maxCredentialName = 64
-
 func (h authHandlers) finishWebAuthn(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
 	p, ok := h.sessionUser(w, r)
 	if !ok {
@@ -323,7 +320,7 @@ func (h authHandlers) finishWebAuthn(w http.ResponseWriter, r *http.Request, svc
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	name, _ := f.String("name", false, maxCredentialName)
+	name, _ := f.String("name", false, mfa.MaxKeyNameLength)
 	credential, _ := f.Object("credential", true)
 	if err := f.Err(); err != nil {
 		httpapi.WriteError(w, r, err)

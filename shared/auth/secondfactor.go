@@ -27,6 +27,7 @@ type SecondFactorRequired struct {
 	Options any
 }
 
+// Error says that a second factor is required.
 func (e *SecondFactorRequired) Error() string { return "a second factor is required" }
 
 // MFARequiredForStaff is the message of a staff session refused by the

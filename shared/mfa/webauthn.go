@@ -25,11 +25,13 @@ const FactorWebAuthn = "webauthn"
 
 // Messages of WebAuthn refusals.
 const (
-	NoPendingWebAuthn  = "No registration to finish; start again."
-	InvalidCredential  = "The security key's answer was not valid."
-	UnknownCredential  = "No such security key."
-	maxCredentialNames = 64
+	NoPendingWebAuthn = "No registration to finish; start again."
+	InvalidCredential = "The security key's answer was not valid."
+	UnknownCredential = "No such security key."
 )
+
+// MaxKeyNameLength bounds a security key's name (in characters).
+const MaxKeyNameLength = 64
 
 // EnvWebAuthnRPID names the WebAuthn relying party id when it is not the
 // host of the API (a custom domain's parent domain, say).
@@ -188,8 +190,8 @@ func (s Service) FinishWebAuthnRegistration(ctx context.Context, user auth.User,
 	if name == "" {
 		name = "Security key"
 	}
-	if len([]rune(name)) > maxCredentialNames {
-		name = string([]rune(name)[:maxCredentialNames])
+	if len([]rune(name)) > MaxKeyNameLength {
+		name = string([]rune(name)[:MaxKeyNameLength])
 	}
 	c := WebAuthnCredential{ID: base64.RawURLEncoding.EncodeToString(cred.ID), Name: name, AddedAt: s.now().UTC(), Credential: *cred}
 	var codes, hashes []string
