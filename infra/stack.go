@@ -692,11 +692,12 @@ func RouteTargets() (map[string]string, error) {
 
 // loginRouteKeys are the route keys of the login routes (the API's and the
 // admin page's), throttled harder: each runs argon2id; and of their second
-// steps (/login/mfa), where codes are guessed.
+// steps (/login/mfa, and the security key options of /login/mfa/webauthn),
+// where codes are guessed.
 func loginRouteKeys(targets map[string]string) []string {
 	var out []string
 	for key := range targets {
-		if method, path, _ := strings.Cut(key, " "); method == "POST" && (strings.HasSuffix(path, "/login") || strings.HasSuffix(path, "/login/mfa")) {
+		if method, path, _ := strings.Cut(key, " "); method == "POST" && (strings.HasSuffix(path, "/login") || strings.HasSuffix(path, "/login/mfa") || strings.HasSuffix(path, "/login/mfa/webauthn")) {
 			out = append(out, key)
 		}
 	}

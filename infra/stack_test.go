@@ -487,7 +487,7 @@ func TestStageAndCORS(t *testing.T) {
 	}
 	targets, _ := RouteTargets()
 	logins := loginRouteKeys(targets)
-	for _, want := range []string{"POST " + adminapi.BasePath + "/auth/login", "POST " + adminapi.BasePath + "/auth/login/mfa", "POST /admin/login", "POST /admin/login/mfa"} {
+	for _, want := range []string{"POST " + adminapi.BasePath + "/auth/login", "POST " + adminapi.BasePath + "/auth/login/mfa", "POST " + adminapi.BasePath + "/auth/login/mfa/webauthn", "POST /admin/login", "POST /admin/login/mfa"} {
 		if !contains(logins, want) {
 			t.Errorf("login routes %v lack %s", logins, want)
 		}

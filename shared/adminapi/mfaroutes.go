@@ -18,9 +18,10 @@ func mfaSchemas() object {
 		"MFARequired": object{"type": "object", "required": []string{"mfa_required", "methods", "challenge"}, "properties": object{
 			"mfa_required": prop("boolean", "enum", []bool{true}),
 			"methods":      object{"type": "array", "items": prop("string", "enum", []string{mfa.MethodTOTP, mfa.MethodWebAuthn, mfa.MethodRecoveryCode})},
-			"challenge":    prop("string", "description", "Single use; expires in 5 minutes."),
-			"webauthn":     prop("object", "description", "With a security key: the options of navigator.credentials.get."),
+			"challenge":    prop("string", "description", "Single use; expires in 5 minutes. With webauthn among the methods, POST it to /auth/login/mfa/webauthn for the security key's options."),
 		}},
+		"LoginWebAuthn":        object{"type": "object", "required": []string{"challenge"}, "properties": object{"challenge": prop("string")}},
+		"WebAuthnLoginOptions": prop("object", "description", "The options of navigator.credentials.get, as JSON ({publicKey: ...}, base64url binary members)."),
 		"LoginMFA": object{"type": "object", "required": []string{"challenge"}, "properties": object{
 			"challenge": prop("string"), "code": prop("string", "description", "A TOTP code (send one of code, recovery_code, webauthn)."),
 			"recovery_code": prop("string", "format", "password"),
@@ -52,14 +53,10 @@ type mfaRequiredBody struct {
 	MFARequired bool     `json:"mfa_required"`
 	Methods     []string `json:"methods"`
 	Challenge   string   `json:"challenge"`
-	// WebAuthn are the options of navigator.credentials.get.
-	WebAuthn any `json:"webauthn,omitempty"`
 }
 
 func writeSecondFactorRequired(w http.ResponseWriter, required *auth.SecondFactorRequired) {
-	httpapi.WriteJSON(w, http.StatusOK, mfaRequiredBody{
-		MFARequired: true, Methods: required.Methods, Challenge: required.Challenge, WebAuthn: required.Options,
-	})
+	httpapi.WriteJSON(w, http.StatusOK, mfaRequiredBody{MFARequired: true, Methods: required.Methods, Challenge: required.Challenge})
 }
 
 // withRP gives every request the WebAuthn relying party it speaks to.
@@ -79,6 +76,7 @@ const (
 func (h authHandlers) mfaHandlers() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
 		"loginMFA":                h.withMFA(h.loginMFA),
+		"loginWebAuthn":           h.withMFA(h.loginWebAuthn),
 		"mfaStatus":               h.withMFA(h.mfaStatus),
 		"beginTOTP":               h.withMFA(h.beginTOTP),
 		"confirmTOTP":             h.withMFA(h.confirmTOTP),
@@ -158,6 +156,28 @@ func (h authHandlers) loginMFA(w http.ResponseWriter, r *http.Request, svc *mfa.
 	}
 	RecordSessionEvent(r, h.cfg.Events, storage.SessionLogin, storage.SessionResultSuccess, user.Username, user.ID, http.StatusOK)
 	httpapi.WriteJSON(w, http.StatusOK, userJSON(user))
+}
+
+// loginWebAuthn answers the security key's options for a login's second
+// step, by its challenge (which stays unused until POST /auth/login/mfa).
+func (h authHandlers) loginWebAuthn(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
+	f, err := httpapi.ReadFields(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	challenge, _ := f.String("challenge", true, maxChallengeLength)
+	if err := f.Err(); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	options, err := svc.BeginWebAuthnLogin(r.Context(), challenge)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.WriteJSON(w, http.StatusOK, options)
 }
 
 // secondStepRefusal is the session event result and the status of a
@@ -294,6 +314,9 @@ const (
 	PageMFAConfirmTOTP   = "adminMFAConfirmTOTP"
 	PageMFARemoveTOTP    = "adminMFARemoveTOTP"
 	PageMFARecoveryCodes = "adminMFARecoveryCodes"
+	// PageMFARemoveWebAuthn removes a security key; registering one is the
+	// page script's call of the auth function's routes.
+	PageMFARemoveWebAuthn = "adminMFARemoveWebAuthn"
 )
 
 func (h authHandlers) beginWebAuthn(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
@@ -336,6 +359,7 @@ func (h authHandlers) finishWebAuthn(w http.ResponseWriter, r *http.Request, svc
 		httpapi.WriteError(w, r, err)
 		return
 	}
+	RecordSessionEvent(r, h.cfg.Events, storage.SessionMFAEnrolled, mfa.FactorWebAuthn, p.Username, p.UserID, http.StatusOK)
 	h.writeRecoveryCodes(w, codes)
 }
 
@@ -348,12 +372,6 @@ func (h authHandlers) removeWebAuthn(w http.ResponseWriter, r *http.Request, svc
 		httpapi.WriteError(w, r, err)
 		return
 	}
+	RecordSessionEvent(r, h.cfg.Events, storage.SessionMFARemoved, mfa.FactorWebAuthn, p.Username, p.UserID, http.StatusOK)
 	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"message": "The security key was removed."})
 }
-
-// Operation ids of the admin view's WebAuthn pages (Route.Page).
-const (
-	PageMFABeginWebAuthn  = "adminMFABeginWebAuthn"
-	PageMFAFinishWebAuthn = "adminMFAFinishWebAuthn"
-	PageMFARemoveWebAuthn = "adminMFARemoveWebAuthn"
-)

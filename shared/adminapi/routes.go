@@ -335,9 +335,15 @@ var Routes = []Route{
 	// session user's own enrolment (session and CSRF checked by the handlers).
 	{
 		Method: http.MethodPost, Path: BasePath + "/auth/login/mfa", Function: function.Auth,
-		OperationID: "loginMFA", Summary: "The second step of a login: the challenge and a TOTP code or a recovery code; sets the cookies.", Public: true,
+		OperationID: "loginMFA", Summary: "The second step of a login: the challenge and a TOTP code, a recovery code or a security key's assertion; sets the cookies.", Public: true,
 		Body:      "LoginMFA",
 		Responses: map[int]string{200: "User", 401: "MessageOnly", 413: "Detail", 422: "ValidationError", 429: "MessageOnly", 500: "Detail"},
+	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/auth/login/mfa/webauthn", Function: function.Auth,
+		OperationID: "loginWebAuthn", Summary: "The security key's options (navigator.credentials.get) for a login's second step, by its challenge, which stays unused.", Public: true,
+		Body:      "LoginWebAuthn",
+		Responses: map[int]string{200: "WebAuthnLoginOptions", 401: "MessageOnly", 413: "Detail", 422: "ValidationError", 500: "Detail"},
 	},
 	{
 		Method: http.MethodGet, Path: BasePath + "/auth/mfa", Function: function.Auth,
@@ -442,14 +448,6 @@ var Routes = []Route{
 	{
 		Method: http.MethodPost, Path: AdminPath + "/mfa/recovery-codes/", Function: function.AuditQuery, Page: true,
 		OperationID: PageMFARecoveryCodes, Summary: "Replace the recovery codes; shows the new ones once.",
-	},
-	{
-		Method: http.MethodPost, Path: AdminPath + "/mfa/webauthn/", Function: function.AuditQuery, Page: true,
-		OperationID: PageMFABeginWebAuthn, Summary: "Start registering a security key or passkey: a form whose script (allowed by a CSP nonce) asks the browser.",
-	},
-	{
-		Method: http.MethodPost, Path: AdminPath + "/mfa/webauthn/finish/", Function: function.AuditQuery, Page: true,
-		OperationID: PageMFAFinishWebAuthn, Summary: "Finish the registration with the browser's credential.",
 	},
 	{
 		Method: http.MethodPost, Path: AdminPath + "/mfa/webauthn/remove/", Function: function.AuditQuery, Page: true,

@@ -26,7 +26,6 @@ import (
 	"github.com/inmor/inmor-serverless/shared/audit"
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/httpapi"
-	"github.com/inmor/inmor-serverless/shared/mfa"
 )
 
 // Sessions finds the user of a request's session cookie
@@ -63,9 +62,6 @@ type Config struct {
 	// MFARequiredForStaff sends staff sessions without a second factor to
 	// set one up (MFA_REQUIRED_FOR_STAFF).
 	MFARequiredForStaff bool
-	// WebAuthnRPID is the WebAuthn relying party id (WEBAUTHN_RP_ID); ""
-	// for the request's host.
-	WebAuthnRPID string
 }
 
 // Paths of the pages.
@@ -173,7 +169,7 @@ func (v view) page(h http.HandlerFunc) http.HandlerFunc {
 		for name, value := range SecurityHeaders {
 			w.Header().Set(name, value)
 		}
-		h(w, r.WithContext(mfa.WithRP(r.Context(), mfa.RPOf(r, v.SecureCookies, v.WebAuthnRPID, v.AllowedOrigins))))
+		h(w, r)
 	}
 }
 

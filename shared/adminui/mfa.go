@@ -2,10 +2,10 @@ package adminui
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -23,8 +23,6 @@ type SecondFactors interface {
 	ConfirmTOTP(ctx context.Context, user auth.User, code string) ([]string, error)
 	RemoveTOTP(ctx context.Context, username string) error
 	RegenerateRecoveryCodes(ctx context.Context, username string) ([]string, error)
-	BeginWebAuthnRegistration(ctx context.Context, user auth.User) (json.RawMessage, error)
-	FinishWebAuthnRegistration(ctx context.Context, user auth.User, name string, response []byte) ([]string, error)
 	RemoveWebAuthn(ctx context.Context, username, id string) error
 }
 
@@ -40,7 +38,6 @@ const (
 	msgTOTPRemoved  = "The authenticator app and its recovery codes were removed."
 	msgTOTPEnrolled = "The authenticator app is set up: logins now ask for its code."
 	msgWrongCode    = "The code was not valid. Set up the app again."
-	msgKeyAdded     = "The security key is registered: logins may use it."
 	msgKeyRemoved   = "The security key was removed."
 )
 
@@ -53,8 +50,6 @@ func (v view) mfaPages() adminapi.Pages {
 		adminapi.PageMFAConfirmTOTP:    v.page(v.staffSession(v.formPost(v.confirmTOTP))),
 		adminapi.PageMFARemoveTOTP:     v.page(v.staffSession(v.formPost(v.removeTOTP))),
 		adminapi.PageMFARecoveryCodes:  v.page(v.staffSession(v.formPost(v.regenerateRecoveryCodes))),
-		adminapi.PageMFABeginWebAuthn:  v.page(v.staffSession(v.formPost(v.beginWebAuthn))),
-		adminapi.PageMFAFinishWebAuthn: v.page(v.staffSession(v.formPost(v.finishWebAuthn))),
 		adminapi.PageMFARemoveWebAuthn: v.page(v.staffSession(v.formPost(v.removeWebAuthn))),
 	}
 }
@@ -68,28 +63,24 @@ type loginMFAPage struct {
 	scripted
 }
 
-// scripted is a page that may run the WebAuthn script: the options it
-// hands to the browser (JSON, "" for none), the script's address and the
-// nonce the page's CSP allows it by.
+// scripted is a page that runs the admin view's one script, which asks
+// the browser for a security key and calls the auth function's WebAuthn
+// routes (the audit query function does not link the WebAuthn library):
+// the script's address and the nonce the page's CSP allows it by.
 type scripted struct {
-	WebAuthnOptions string
-	Script          string
-	Nonce           string
+	Script string
+	Nonce  string
 }
 
 // allowScript lets this answer run the WebAuthn script, by a fresh nonce
-// added to the CSP (script-src), for options.
-func (v view) allowScript(w http.ResponseWriter, options any) (scripted, error) {
-	data, err := json.Marshal(options)
-	if err != nil {
-		return scripted{}, err
-	}
+// (script-src), and call the API of its own origin (connect-src).
+func allowScript(w http.ResponseWriter) (scripted, error) {
 	nonce, err := auth.NewSecret()
 	if err != nil {
 		return scripted{}, err
 	}
-	w.Header().Set("Content-Security-Policy", SecurityHeaders["Content-Security-Policy"]+"; script-src 'nonce-"+nonce+"'")
-	return scripted{WebAuthnOptions: string(data), Script: staticURL("webauthn.js"), Nonce: nonce}, nil
+	w.Header().Set("Content-Security-Policy", SecurityHeaders["Content-Security-Policy"]+"; script-src 'nonce-"+nonce+"'; connect-src 'self'")
+	return scripted{Script: staticURL("webauthn.js"), Nonce: nonce}, nil
 }
 
 // renderSecondStep asks for the second factor of a login whose password
@@ -101,8 +92,8 @@ func (v view) renderSecondStep(w http.ResponseWriter, r *http.Request, required 
 		return
 	}
 	data := loginMFAPage{Username: required.User.Username, Next: next, Challenge: required.Challenge}
-	if required.Options != nil {
-		if data.scripted, err = v.allowScript(w, required.Options); err != nil {
+	if slices.Contains(required.Methods, mfa.MethodWebAuthn) {
+		if data.scripted, err = allowScript(w); err != nil {
 			v.fail(w, r, err)
 			return
 		}
@@ -143,9 +134,6 @@ func (v view) loginMFA(w http.ResponseWriter, r *http.Request) {
 	proof := mfa.Proof{RecoveryCode: code}
 	if isTOTPCode(code) {
 		proof = mfa.Proof{Code: code}
-	}
-	if assertion := r.PostFormValue("webauthn"); assertion != "" {
-		proof = mfa.Proof{WebAuthn: []byte(assertion)}
 	}
 	user, sessionID, err := v.MFA.Verify(r.Context(), r.PostFormValue("challenge"), proof)
 	var throttled *apperr.Error
@@ -248,6 +236,10 @@ func (v view) renderMFA(w http.ResponseWriter, r *http.Request, p auth.Principal
 	l.Crumbs = []crumb{{"Home", listPath}, {"Two-factor authentication", ""}}
 	data.layout, data.Status = l, status
 	data.Required = v.MFARequiredForStaff && !p.SecondFactor
+	if data.scripted, err = allowScript(w); err != nil {
+		v.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	v.render(w, r, http.StatusOK, "mfa.html", data)
 }
@@ -325,34 +317,6 @@ func (v view) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request, p 
 	v.renderMFA(w, r, p, mfaPage{RecoveryCodes: codes})
 }
 
-func (v view) beginWebAuthn(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	options, err := v.MFA.BeginWebAuthnRegistration(r.Context(), auth.User{ID: p.UserID, Username: p.Username})
-	if err != nil {
-		v.fail(w, r, err)
-		return
-	}
-	s, err := v.allowScript(w, options)
-	if err != nil {
-		v.fail(w, r, err)
-		return
-	}
-	v.renderMFA(w, r, p, mfaPage{scripted: s})
-}
-
-func (v view) finishWebAuthn(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	codes, err := v.MFA.FinishWebAuthnRegistration(r.Context(), auth.User{ID: p.UserID, Username: p.Username},
-		r.PostFormValue("name"), []byte(r.PostFormValue("credential")))
-	if msg := userError(err); msg != "" {
-		v.renderMFA(w, r, p, mfaPage{Error: msg})
-		return
-	}
-	if err != nil {
-		v.fail(w, r, err)
-		return
-	}
-	v.renderMFA(w, r, p, mfaPage{Notice: msgKeyAdded, RecoveryCodes: codes})
-}
-
 func (v view) removeWebAuthn(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	err := v.MFA.RemoveWebAuthn(r.Context(), p.Username, r.PostFormValue("id"))
 	if msg := userError(err); msg != "" {
@@ -363,5 +327,6 @@ func (v view) removeWebAuthn(w http.ResponseWriter, r *http.Request, p auth.Prin
 		v.fail(w, r, err)
 		return
 	}
+	adminapi.RecordSessionEvent(r, v.Events, storage.SessionMFARemoved, mfa.FactorWebAuthn, p.Username, p.UserID, http.StatusOK)
 	v.renderMFA(w, r, p, mfaPage{Notice: msgKeyRemoved})
 }

@@ -9,10 +9,10 @@ import (
 // SecondFactor decides whether a login that passed its password check must
 // present a second factor (package mfa implements it).
 type SecondFactor interface {
-	// Challenge returns the methods the user may present, a new
-	// single-use challenge and the client's options (WebAuthn's, or nil),
-	// or no methods when the user has no second factor.
-	Challenge(ctx context.Context, user User) (methods []string, challenge string, options any, err error)
+	// Challenge returns the methods the user may present and a new
+	// single-use challenge, or no methods when the user has no second
+	// factor.
+	Challenge(ctx context.Context, user User) (methods []string, challenge string, err error)
 }
 
 // SecondFactorRequired is the answer of a login whose password was right
@@ -23,8 +23,6 @@ type SecondFactorRequired struct {
 	User      User
 	Methods   []string
 	Challenge string
-	// Options are the WebAuthn options of navigator.credentials.get, or nil.
-	Options any
 }
 
 // Error says that a second factor is required.
@@ -40,11 +38,11 @@ func (l Logins) secondFactor(ctx context.Context, user User) error {
 	if l.SecondFactor == nil {
 		return nil
 	}
-	methods, challenge, options, err := l.SecondFactor.Challenge(ctx, user)
+	methods, challenge, err := l.SecondFactor.Challenge(ctx, user)
 	if err != nil || len(methods) == 0 {
 		return err
 	}
-	return &SecondFactorRequired{User: user, Methods: methods, Challenge: challenge, Options: options}
+	return &SecondFactorRequired{User: user, Methods: methods, Challenge: challenge}
 }
 
 // OpenSession opens a new session of user, who has passed every check of

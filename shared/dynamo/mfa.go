@@ -363,10 +363,43 @@ func (a *Auth) CreateMFAChallenge(ctx context.Context, c mfa.Challenge) error {
 	w.str("username", c.Username)
 	w.int("user_id", c.UserID)
 	w.int("expires_at", c.ExpiresAt.Unix()) // TTL
-	if c.WebAuthnSession != "" {
-		w.str("webauthn_session", c.WebAuthnSession)
-	}
 	return a.putNew(ctx, w.item)
+}
+
+// MFAChallenge implements mfa.Store.
+func (a *Auth) MFAChallenge(ctx context.Context, hash string, now time.Time) (mfa.Challenge, error) {
+	r, err := a.get(ctx, storage.MFAChallengePrefix+hash)
+	if err != nil {
+		return mfa.Challenge{}, err
+	}
+	c := challengeOf(hash, r)
+	if c.ExpiresAt.Unix() <= now.Unix() { // as the conditions on expires_at
+		return mfa.Challenge{}, apperr.E(apperr.Op("dynamo.Auth.MFAChallenge"), apperr.NotFound)
+	}
+	return c, r.err
+}
+
+// SetMFAChallengeWebAuthn implements mfa.Store.
+func (a *Auth) SetMFAChallengeWebAuthn(ctx context.Context, hash, session string, now time.Time) error {
+	_, err := a.Client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(a.Table), Key: map[string]types.AttributeValue{"pk": str(storage.MFAChallengePrefix + hash)},
+		UpdateExpression:          aws.String("SET webauthn_session = :s"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND expires_at > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": str(session), ":now": num(now.Unix())},
+	})
+	if conditionFailed(err) {
+		return apperr.E(apperr.Op("dynamo.Auth.SetMFAChallengeWebAuthn"), apperr.NotFound)
+	}
+	return err
+}
+
+// challengeOf reads a challenge item.
+func challengeOf(hash string, r *itemReader) mfa.Challenge {
+	c := mfa.Challenge{Hash: hash, Username: r.str("username"), UserID: r.int("user_id"), ExpiresAt: time.Unix(r.int("expires_at"), 0)}
+	if v := r.optionalStr("webauthn_session"); v != nil {
+		c.WebAuthnSession = *v
+	}
+	return c
 }
 
 // TakeMFAChallenge implements mfa.Store: a conditional delete that
@@ -386,10 +419,7 @@ func (a *Auth) TakeMFAChallenge(ctx context.Context, hash string, now time.Time)
 		return mfa.Challenge{}, err
 	}
 	r := &itemReader{item: out.Attributes}
-	c := mfa.Challenge{Hash: hash, Username: r.str("username"), UserID: r.int("user_id"), ExpiresAt: time.Unix(r.int("expires_at"), 0)}
-	if v := r.optionalStr("webauthn_session"); v != nil {
-		c.WebAuthnSession = *v
-	}
+	c := challengeOf(hash, r)
 	return c, r.err
 }
 

@@ -171,6 +171,32 @@ func (m *MFA) CreateMFAChallenge(_ context.Context, c mfa.Challenge) error {
 	return nil
 }
 
+// MFAChallenge implements mfa.Store.
+func (m *MFA) MFAChallenge(_ context.Context, hash string, now time.Time) (mfa.Challenge, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	c, ok := m.challenges[hash]
+	if !ok || !now.Before(c.ExpiresAt) {
+		return mfa.Challenge{}, apperr.E(op, apperr.NotFound)
+	}
+	return c, nil
+}
+
+// SetMFAChallengeWebAuthn implements mfa.Store.
+func (m *MFA) SetMFAChallengeWebAuthn(_ context.Context, hash, session string, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.init()
+	c, ok := m.challenges[hash]
+	if !ok || !now.Before(c.ExpiresAt) {
+		return apperr.E(op, apperr.NotFound)
+	}
+	c.WebAuthnSession = session
+	m.challenges[hash] = c
+	return nil
+}
+
 // TakeMFAChallenge implements mfa.Store.
 func (m *MFA) TakeMFAChallenge(_ context.Context, hash string, now time.Time) (mfa.Challenge, error) {
 	m.mu.Lock()

@@ -3,7 +3,6 @@ package mfa
 import (
 	"context"
 	"crypto/subtle"
-	"slices"
 	"time"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -97,8 +96,8 @@ type Challenge struct {
 	Username  string
 	UserID    int64
 	ExpiresAt time.Time
-	// WebAuthnSession is the WebAuthn ceremony's state (JSON), when the
-	// user has a credential.
+	// WebAuthnSession is the state of the WebAuthn ceremony that
+	// BeginWebAuthnLogin started for it, if any.
 	WebAuthnSession string
 }
 
@@ -143,6 +142,11 @@ type Store interface {
 	ResetMFA(ctx context.Context, username string, ev Event) (bool, error)
 	// CreateMFAChallenge stores a challenge until it expires.
 	CreateMFAChallenge(ctx context.Context, c Challenge) error
+	// MFAChallenge returns an unexpired challenge, or NotFound.
+	MFAChallenge(ctx context.Context, hash string, now time.Time) (Challenge, error)
+	// SetMFAChallengeWebAuthn keeps a login ceremony's state with an
+	// unexpired challenge; NotFound when there is none.
+	SetMFAChallengeWebAuthn(ctx context.Context, hash, session string, now time.Time) error
 	// TakeMFAChallenge deletes and returns an unexpired challenge: only one
 	// caller gets it; NotFound for everyone else.
 	TakeMFAChallenge(ctx context.Context, hash string, now time.Time) (Challenge, error)
@@ -154,6 +158,10 @@ type Service struct {
 	// Logins are the password logins whose second step this is: their
 	// users, sessions and throttle.
 	Logins auth.Logins
+	// SecurityKeys perform the WebAuthn ceremonies; nil where they are
+	// not served (the audit query function), where security keys can be
+	// listed and removed but not registered or used.
+	SecurityKeys Ceremonies
 	// Now returns the current time; time.Now when nil.
 	Now func() time.Time
 }
@@ -170,30 +178,21 @@ func (s Service) event(typ, factor, method string) Event {
 }
 
 // Challenge implements auth.SecondFactor: a new challenge when the user
-// has a second factor, with WebAuthn's options when the user has a
-// credential and the context carries the relying party (WithRP).
-func (s Service) Challenge(ctx context.Context, user auth.User) ([]string, string, any, error) {
+// has a second factor. A user with a security key gets its options from
+// BeginWebAuthnLogin, by the challenge.
+func (s Service) Challenge(ctx context.Context, user auth.User) ([]string, string, error) {
 	state, err := s.Store.MFAState(ctx, user.Username)
 	if err != nil || !state.Enabled() {
-		return nil, "", nil, err
+		return nil, "", err
 	}
 	challenge, err := auth.NewSecret()
 	if err != nil {
-		return nil, "", nil, err
-	}
-	options, session, err := beginWebAuthnLogin(ctx, user, state)
-	if err != nil {
-		return nil, "", nil, err
-	}
-	methods := state.Methods()
-	if options == nil {
-		methods = slices.DeleteFunc(methods, func(m string) bool { return m == MethodWebAuthn })
+		return nil, "", err
 	}
 	err = s.Store.CreateMFAChallenge(ctx, Challenge{
 		Hash: auth.HashSessionID(challenge), Username: user.Username, UserID: user.ID, ExpiresAt: s.now().Add(ChallengeLifetime),
-		WebAuthnSession: session,
 	})
-	return methods, challenge, options, err
+	return state.Methods(), challenge, err
 }
 
 // Proof is a login's second factor: a TOTP code, a recovery code, or a

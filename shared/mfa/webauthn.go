@@ -2,16 +2,12 @@ package mfa
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -28,6 +24,7 @@ const (
 	NoPendingWebAuthn = "No registration to finish; start again."
 	InvalidCredential = "The security key's answer was not valid."
 	UnknownCredential = "No such security key."
+	NoWebAuthnHere    = "Security keys are not served by this function."
 )
 
 // MaxKeyNameLength bounds a security key's name (in characters).
@@ -70,7 +67,7 @@ func RPOf(r *http.Request, secure bool, rpID string, allowedOrigins []string) RP
 type rpKey struct{}
 
 // WithRP returns a context that carries the relying party of the request,
-// which a login's challenge and its second step need for WebAuthn.
+// which the WebAuthn ceremonies need.
 func WithRP(ctx context.Context, rp RP) context.Context { return context.WithValue(ctx, rpKey{}, rp) }
 
 func rpFrom(ctx context.Context) (RP, bool) {
@@ -78,52 +75,60 @@ func rpFrom(ctx context.Context) (RP, bool) {
 	return rp, ok && rp.ID != ""
 }
 
-func newWebAuthn(rp RP) (*webauthn.WebAuthn, error) {
-	return webauthn.New(&webauthn.Config{RPID: rp.ID, RPDisplayName: Issuer, RPOrigins: rp.Origins})
-}
-
 // WebAuthnCredential is a registered security key or passkey.
 type WebAuthnCredential struct {
 	// ID is the credential id in unpadded base64url.
-	ID         string              `json:"id"`
-	Name       string              `json:"name"`
-	AddedAt    time.Time           `json:"added_at"`
-	Credential webauthn.Credential `json:"credential"`
+	ID      string    `json:"id"`
+	Name    string    `json:"name"`
+	AddedAt time.Time `json:"added_at"`
+	// Credential is the verified credential (public key, sign counter,
+	// flags) as the Ceremonies keep it: opaque to this package.
+	Credential json.RawMessage `json:"credential"`
 }
 
-// webAuthnUser is a user as go-webauthn sees one.
-type webAuthnUser struct {
-	user  auth.User
-	creds []WebAuthnCredential
+// ErrInvalidResponse is the Ceremonies' answer to a browser's response
+// that is malformed or fails verification (a wrong origin, relying party,
+// challenge or signature, or a signature counter gone back).
+var ErrInvalidResponse = errors.New("mfa: invalid WebAuthn response")
+
+// Ceremonies perform WebAuthn's registration and login ceremonies for a
+// relying party (package securitykey, with go-webauthn). Only the auth
+// function has them: the admin view's script calls its routes, so the
+// audit query function's binary stays without the library. Options are
+// JSON ({"publicKey": ...}, binary members in base64url); session is the
+// ceremony's state to keep until its answer.
+type Ceremonies interface {
+	// BeginRegistration returns the options of navigator.credentials.create
+	// for a new credential of user, who has creds already.
+	BeginRegistration(rp RP, user auth.User, creds []WebAuthnCredential) (options json.RawMessage, session string, err error)
+	// FinishRegistration verifies the browser's answer to a registration
+	// and returns the new credential's id (base64url) and state.
+	FinishRegistration(rp RP, user auth.User, creds []WebAuthnCredential, session string, response []byte) (id string, credential json.RawMessage, err error)
+	// BeginLogin returns the options of navigator.credentials.get for user's creds.
+	BeginLogin(rp RP, user auth.User, creds []WebAuthnCredential) (options json.RawMessage, session string, err error)
+	// FinishLogin verifies an assertion and returns the id of the
+	// credential used and its new state (its signature counter).
+	FinishLogin(rp RP, user auth.User, creds []WebAuthnCredential, session string, response []byte) (id string, credential json.RawMessage, err error)
 }
 
-// WebAuthnID is the user handle: the user's id, which never changes.
-func (u webAuthnUser) WebAuthnID() []byte { return []byte(strconv.FormatInt(u.user.ID, 10)) }
-
-// WebAuthnName is the username.
-func (u webAuthnUser) WebAuthnName() string { return u.user.Username }
-
-// WebAuthnDisplayName is the username.
-func (u webAuthnUser) WebAuthnDisplayName() string { return u.user.Username }
-
-// WebAuthnCredentials are the registered credentials.
-func (u webAuthnUser) WebAuthnCredentials() []webauthn.Credential {
-	out := make([]webauthn.Credential, len(u.creds))
-	for i, c := range u.creds {
-		out[i] = c.Credential
+// ceremonies returns the Ceremonies and the request's relying party, or
+// the error of a service or a request without them.
+func (s Service) ceremonies(ctx context.Context, op apperr.Op) (Ceremonies, RP, error) {
+	if s.SecurityKeys == nil {
+		return nil, RP{}, apperr.E(op, apperr.NotFound, NoWebAuthnHere)
 	}
-	return out
+	rp, ok := rpFrom(ctx)
+	if !ok {
+		return nil, RP{}, apperr.E(op, "no WebAuthn relying party")
+	}
+	return s.SecurityKeys, rp, nil
 }
 
 // BeginWebAuthnRegistration returns the options of navigator.credentials
 // .create for a new security key or passkey of user, keeping the ceremony
 // 10 minutes; the context carries the relying party (WithRP).
 func (s Service) BeginWebAuthnRegistration(ctx context.Context, user auth.User) (json.RawMessage, error) {
-	rp, ok := rpFrom(ctx)
-	if !ok {
-		return nil, apperr.E(apperr.Op("mfa.BeginWebAuthnRegistration"), "no WebAuthn relying party")
-	}
-	wa, err := newWebAuthn(rp)
+	keys, rp, err := s.ceremonies(ctx, "mfa.BeginWebAuthnRegistration")
 	if err != nil {
 		return nil, err
 	}
@@ -131,23 +136,14 @@ func (s Service) BeginWebAuthnRegistration(ctx context.Context, user auth.User) 
 	if err != nil {
 		return nil, err
 	}
-	u := webAuthnUser{user: user, creds: state.WebAuthn}
-	creation, session, err := wa.BeginRegistration(u,
-		webauthn.WithExclusions(webauthn.Credentials(u.WebAuthnCredentials()).CredentialDescriptors()),
-		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
-			ResidentKey: protocol.ResidentKeyRequirementPreferred, UserVerification: protocol.VerificationPreferred,
-		}))
+	options, session, err := keys.BeginRegistration(rp, user, state.WebAuthn)
 	if err != nil {
 		return nil, err
 	}
-	sessionJSON, err := json.Marshal(session)
-	if err != nil {
+	if err := s.Store.PutPendingWebAuthn(ctx, user.Username, session, s.now().Add(PendingTOTPLifetime)); err != nil {
 		return nil, err
 	}
-	if err := s.Store.PutPendingWebAuthn(ctx, user.Username, string(sessionJSON), s.now().Add(PendingTOTPLifetime)); err != nil {
-		return nil, err
-	}
-	return json.Marshal(creation)
+	return options, nil
 }
 
 // FinishWebAuthnRegistration verifies the browser's answer to the pending
@@ -155,26 +151,14 @@ func (s Service) BeginWebAuthnRegistration(ctx context.Context, user auth.User) 
 // returns new recovery codes (shown once) when the user had none.
 func (s Service) FinishWebAuthnRegistration(ctx context.Context, user auth.User, name string, response []byte) ([]string, error) {
 	const op = apperr.Op("mfa.FinishWebAuthnRegistration")
-	rp, ok := rpFrom(ctx)
-	if !ok {
-		return nil, apperr.E(op, "no WebAuthn relying party")
+	keys, rp, err := s.ceremonies(ctx, op)
+	if err != nil {
+		return nil, err
 	}
-	sessionJSON, err := s.Store.TakePendingWebAuthn(ctx, user.Username, s.now())
+	session, err := s.Store.TakePendingWebAuthn(ctx, user.Username, s.now())
 	if apperr.Is(apperr.NotFound, err) {
 		return nil, apperr.E(op, apperr.Invalid, NoPendingWebAuthn)
 	}
-	if err != nil {
-		return nil, err
-	}
-	var session webauthn.SessionData
-	if err := json.Unmarshal([]byte(sessionJSON), &session); err != nil {
-		return nil, err
-	}
-	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
-	if err != nil {
-		return nil, apperr.E(op, apperr.Unprocessable, "credential", InvalidCredential)
-	}
-	wa, err := newWebAuthn(rp)
 	if err != nil {
 		return nil, err
 	}
@@ -182,9 +166,12 @@ func (s Service) FinishWebAuthnRegistration(ctx context.Context, user auth.User,
 	if err != nil {
 		return nil, err
 	}
-	cred, err := wa.CreateCredential(webAuthnUser{user: user, creds: state.WebAuthn}, session, parsed)
-	if err != nil {
+	id, cred, err := keys.FinishRegistration(rp, user, state.WebAuthn, session, response)
+	if errors.Is(err, ErrInvalidResponse) {
 		return nil, apperr.E(op, apperr.Unprocessable, "credential", InvalidCredential)
+	}
+	if err != nil {
+		return nil, err
 	}
 	name = strings.TrimSpace(name)
 	if name == "" {
@@ -193,19 +180,19 @@ func (s Service) FinishWebAuthnRegistration(ctx context.Context, user auth.User,
 	if len([]rune(name)) > MaxKeyNameLength {
 		name = string([]rune(name)[:MaxKeyNameLength])
 	}
-	c := WebAuthnCredential{ID: base64.RawURLEncoding.EncodeToString(cred.ID), Name: name, AddedAt: s.now().UTC(), Credential: *cred}
 	var codes, hashes []string
 	if len(state.RecoveryHashes) == 0 {
 		if codes, hashes, err = newRecoveryCodes(); err != nil {
 			return nil, err
 		}
 	}
+	c := WebAuthnCredential{ID: id, Name: name, AddedAt: s.now().UTC(), Credential: cred}
 	err = s.Store.AddWebAuthnCredential(ctx, user, c, hashes, s.event(EventEnrolled, FactorWebAuthn, auth.MethodSession))
 	return codes, err
 }
 
 // RemoveWebAuthn removes one credential of the user (and the recovery
-// codes when no factor is left).
+// codes when no factor is left). It needs no Ceremonies.
 func (s Service) RemoveWebAuthn(ctx context.Context, username, id string) error {
 	state, err := s.Store.MFAState(ctx, username)
 	if err != nil {
@@ -226,53 +213,66 @@ func (s Service) RemoveWebAuthn(ctx context.Context, username, id string) error 
 	return err
 }
 
-// beginWebAuthnLogin returns the options of navigator.credentials.get and
-// the ceremony's state to keep with the challenge; nothing when the user
-// has no credential or the request's relying party is unknown.
-func beginWebAuthnLogin(ctx context.Context, user auth.User, state State) (any, string, error) {
-	rp, ok := rpFrom(ctx)
-	if !ok || len(state.WebAuthn) == 0 {
-		return nil, "", nil
-	}
-	wa, err := newWebAuthn(rp)
+// BeginWebAuthnLogin returns the options of navigator.credentials.get for
+// the second step of the login whose challenge this is, and keeps the
+// ceremony with the challenge (a later call replaces it). The challenge
+// stays unused: Verify takes it. An unknown or expired challenge, or a
+// user without a security key, is Unauthorized, as Verify's refusals are.
+func (s Service) BeginWebAuthnLogin(ctx context.Context, challenge string) (json.RawMessage, error) {
+	const op = apperr.Op("mfa.BeginWebAuthnLogin")
+	keys, rp, err := s.ceremonies(ctx, op)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	assertion, session, err := wa.BeginLogin(webAuthnUser{user: user, creds: state.WebAuthn})
+	if challenge == "" {
+		return nil, invalid(InvalidChallenge)
+	}
+	hash := auth.HashSessionID(challenge)
+	c, err := s.Store.MFAChallenge(ctx, hash, s.now())
+	if apperr.Is(apperr.NotFound, err) {
+		return nil, invalid(InvalidChallenge)
+	}
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	sessionJSON, err := json.Marshal(session)
-	return assertion, string(sessionJSON), err
+	state, err := s.Store.MFAState(ctx, c.Username)
+	if err != nil {
+		return nil, err
+	}
+	if len(state.WebAuthn) == 0 {
+		return nil, invalid(UnknownCredential)
+	}
+	options, session, err := keys.BeginLogin(rp, auth.User{ID: c.UserID, Username: c.Username}, state.WebAuthn)
+	if err != nil {
+		return nil, err
+	}
+	err = s.Store.SetMFAChallengeWebAuthn(ctx, hash, session, s.now())
+	if apperr.Is(apperr.NotFound, err) {
+		return nil, invalid(InvalidChallenge)
+	}
+	return options, err
 }
 
 // checkWebAuthn verifies an assertion against the challenge's ceremony and
 // records the credential's new signature counter.
 func (s Service) checkWebAuthn(ctx context.Context, user auth.User, state State, c Challenge, response []byte) (bool, error) {
-	rp, ok := rpFrom(ctx)
-	if !ok || c.WebAuthnSession == "" || len(state.WebAuthn) == 0 {
+	if c.WebAuthnSession == "" || len(state.WebAuthn) == 0 {
 		return false, nil
 	}
-	var session webauthn.SessionData
-	if err := json.Unmarshal([]byte(c.WebAuthnSession), &session); err != nil {
-		return false, err
-	}
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
+	keys, rp, err := s.ceremonies(ctx, "mfa.checkWebAuthn")
 	if err != nil {
+		return false, nil // not served here: no assertion is valid
+	}
+	id, cred, err := keys.FinishLogin(rp, user, state.WebAuthn, c.WebAuthnSession, response)
+	if errors.Is(err, ErrInvalidResponse) {
 		return false, nil
 	}
-	wa, err := newWebAuthn(rp)
 	if err != nil {
 		return false, err
 	}
-	cred, err := wa.ValidateLogin(webAuthnUser{user: user, creds: state.WebAuthn}, session, parsed)
-	if err != nil || cred.Authenticator.CloneWarning {
-		return false, nil
-	}
-	id := base64.RawURLEncoding.EncodeToString(cred.ID)
 	for _, stored := range state.WebAuthn {
 		if stored.ID == id {
-			stored.Credential = *cred
+			stored.Credential = cred
 			return true, s.Store.UpdateWebAuthnCredential(ctx, user.Username, stored)
 		}
 	}

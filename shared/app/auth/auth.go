@@ -1,5 +1,5 @@
-// Package auth builds the auth function (login, logout, me, csrf) and
-// registers it with app.
+// Package auth builds the auth function (login, logout, me, csrf, second
+// factors with WebAuthn's ceremonies) and registers it with app.
 package auth
 
 import (
@@ -9,6 +9,7 @@ import (
 
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
+	"github.com/inmor/inmor-serverless/shared/mfa/securitykey"
 )
 
 func init() {
@@ -19,6 +20,7 @@ func init() {
 func New(d app.Deps) http.Handler {
 	store := d.Config.AuthStore(d.Client)
 	logins, second := d.Config.Logins(d.Client)
+	second.SecurityKeys = securitykey.Ceremonies{} // here only: see mfa.Ceremonies
 	return adminapi.NewAuthHandler(logins, store, d.Config.Authenticator(d.Client), adminapi.SessionConfig{
 		Secure: d.Config.SessionCookieSecure, Events: store, MFA: second, WebAuthnRPID: d.Config.WebAuthnRPID,
 	})

@@ -1,4 +1,4 @@
-package mfa_test
+package securitykey_test
 
 import (
 	"context"
@@ -20,10 +20,21 @@ import (
 	"github.com/inmor/inmor-serverless/shared/dynamotest"
 	"github.com/inmor/inmor-serverless/shared/memstore"
 	"github.com/inmor/inmor-serverless/shared/mfa"
+	"github.com/inmor/inmor-serverless/shared/mfa/securitykey"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
+func TestMain(m *testing.M) { dynamotest.Main(m) }
+
 var b64 = base64.RawURLEncoding
+
+// userStore is what the tests need of the auth stores.
+type userStore interface {
+	auth.UserStore
+	auth.SessionStore
+	auth.LoginThrottle
+	CreateUser(ctx context.Context, u auth.User) (auth.User, error)
+}
 
 // softKey is a security key in software: one ES256 credential, "none"
 // attestation, as a browser hands its answers to the page.
@@ -117,8 +128,10 @@ func (k *softKey) get(options any, rpID, origin string) []byte {
 	return out
 }
 
-// TestWebAuthn registers a key and logs in with it, on the in-memory store
-// and on the auth table (moto).
+// TestWebAuthn registers a key and logs in with it through mfa.Service
+// and these ceremonies, on the in-memory store and on the auth table
+// (moto); a service without ceremonies (the audit query function's) lists
+// and removes keys but neither registers nor accepts one.
 func TestWebAuthn(t *testing.T) {
 	t.Run("memstore", func(t *testing.T) { webAuthn(t, &memstore.Store{}, &memstore.MFA{}) })
 	t.Run("dynamo", func(t *testing.T) {
@@ -146,17 +159,24 @@ func webAuthn(t *testing.T, users userStore, store mfa.Store) {
 		t.Fatal(err)
 	}
 	logins := auth.Logins{Users: users, Sessions: users, Throttle: users}
-	s := mfa.Service{Store: store, Logins: logins}
+	s := mfa.Service{Store: store, Logins: logins, SecurityKeys: securitykey.Ceremonies{}}
 	logins.SecondFactor = s
 	s.Logins = logins
+	// The audit query function's service: no ceremonies.
+	listOnly := s
+	listOnly.SecurityKeys = nil
 	key := newSoftKey(t)
+
+	if _, err := listOnly.BeginWebAuthnRegistration(ctx, bob); !apperr.Is(apperr.NotFound, err) {
+		t.Errorf("a registration without ceremonies: %v", err)
+	}
 
 	options, err := s.BeginWebAuthnRegistration(ctx, bob)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.BeginWebAuthnRegistration(plain, bob); err == nil {
-		t.Error("a registration without a relying party")
+	if _, err := s.BeginWebAuthnRegistration(plain, bob); err == nil || apperr.Is(apperr.NotFound, err) {
+		t.Errorf("a registration without a relying party: %v", err)
 	}
 	// An answer for another origin is refused, and ends the ceremony.
 	if _, err := s.FinishWebAuthnRegistration(ctx, bob, "k", key.create(options, rpID, "https://evil.example")); !apperr.Is(apperr.Unprocessable, err) {
@@ -179,20 +199,42 @@ func webAuthn(t *testing.T, users userStore, store mfa.Store) {
 		t.Fatalf("status %+v %v", st, err)
 	}
 
-	login := func(ctx context.Context) *auth.SecondFactorRequired {
+	login := func() *auth.SecondFactorRequired {
 		t.Helper()
-		_, _, err := logins.Login(ctx, "bob", "pw")
+		_, _, err := logins.Login(plain, "bob", "pw")
 		required, ok := err.(*auth.SecondFactorRequired)
 		if !ok {
 			t.Fatalf("login: %v", err)
 		}
 		return required
 	}
-	required := login(ctx)
-	if required.Options == nil || !slices.Equal(required.Methods, []string{mfa.MethodWebAuthn, mfa.MethodRecoveryCode}) {
+	// loginOptions are the security key's options of a login's challenge.
+	loginOptions := func(challenge string) json.RawMessage {
+		t.Helper()
+		o, err := s.BeginWebAuthnLogin(ctx, challenge)
+		if err != nil {
+			t.Fatalf("options of %q: %v", challenge, err)
+		}
+		return o
+	}
+	required := login()
+	if !slices.Equal(required.Methods, []string{mfa.MethodWebAuthn, mfa.MethodRecoveryCode}) {
 		t.Fatalf("first step %+v", required)
 	}
-	assertion := key.get(required.Options, rpID, origin)
+	if _, err := s.BeginWebAuthnLogin(ctx, "unknown"); !apperr.Is(apperr.Unauthorized, err) {
+		t.Errorf("options of an unknown challenge: %v", err)
+	}
+	if _, err := listOnly.BeginWebAuthnLogin(ctx, required.Challenge); !apperr.Is(apperr.NotFound, err) {
+		t.Errorf("options without ceremonies: %v", err)
+	}
+	// Options asked twice: the later ceremony is the challenge's.
+	stale := key.get(loginOptions(required.Challenge), rpID, origin)
+	assertion := key.get(loginOptions(required.Challenge), rpID, origin)
+	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: stale}); !apperr.Is(apperr.Unauthorized, err) {
+		t.Errorf("an assertion of a replaced ceremony: %v", err)
+	}
+	required = login()
+	assertion = key.get(loginOptions(required.Challenge), rpID, origin)
 	_, id, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: assertion})
 	if err != nil || id == "" {
 		t.Fatalf("second step: %v", err)
@@ -200,36 +242,45 @@ func webAuthn(t *testing.T, users userStore, store mfa.Store) {
 	if sess, err := users.SessionByHash(plain, auth.HashSessionID(id)); err != nil || !sess.SecondFactor {
 		t.Errorf("session %+v %v", sess, err)
 	}
-	if state, _ := store.MFAState(plain, "bob"); state.WebAuthn[0].Credential.Authenticator.SignCount != 1 {
-		t.Errorf("sign count %d, want 1", state.WebAuthn[0].Credential.Authenticator.SignCount)
+	var stored struct{ Authenticator struct{ SignCount uint32 } }
+	if state, _ := store.MFAState(plain, "bob"); json.Unmarshal(state.WebAuthn[0].Credential, &stored) != nil || stored.Authenticator.SignCount != key.count {
+		t.Errorf("sign count %d, want %d", stored.Authenticator.SignCount, key.count)
 	}
 	// The same assertion answers no other challenge; nor does one for
-	// another relying party, or a replayed counter.
-	if _, _, err := s.Verify(ctx, login(ctx).Challenge, mfa.Proof{WebAuthn: assertion}); !apperr.Is(apperr.Unauthorized, err) {
+	// another relying party, or a replayed counter; nor does one without
+	// options asked, or where there are no ceremonies.
+	required = login()
+	loginOptions(required.Challenge)
+	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: assertion}); !apperr.Is(apperr.Unauthorized, err) {
 		t.Errorf("replayed assertion: %v", err)
 	}
-	required = login(ctx)
-	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(required.Options, "evil.example", origin)}); !apperr.Is(apperr.Unauthorized, err) {
+	required = login()
+	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(loginOptions(required.Challenge), "evil.example", origin)}); !apperr.Is(apperr.Unauthorized, err) {
 		t.Errorf("another relying party: %v", err)
 	}
-	required = login(ctx)
+	required = login()
 	key.count = 0
-	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(required.Options, rpID, origin)}); !apperr.Is(apperr.Unauthorized, err) {
+	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(loginOptions(required.Challenge), rpID, origin)}); !apperr.Is(apperr.Unauthorized, err) {
 		t.Errorf("a counter gone back (a cloned key): %v", err)
+	}
+	key.count = 10
+	required = login()
+	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(json.RawMessage(`{"publicKey":{"challenge":"AAAA"}}`), rpID, origin)}); !apperr.Is(apperr.Unauthorized, err) {
+		t.Errorf("no options asked: %v", err)
+	}
+	required = login()
+	if _, _, err := listOnly.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(loginOptions(required.Challenge), rpID, origin)}); !apperr.Is(apperr.Unauthorized, err) {
+		t.Errorf("no ceremonies: %v", err)
 	}
 	if err := logins.Throttle.ClearLoginFailures(plain, "bob"); err != nil {
 		t.Fatal(err)
-	}
-	// Without the request's relying party, a login offers the recovery codes only.
-	if required := login(plain); required.Options != nil || !slices.Equal(required.Methods, []string{mfa.MethodRecoveryCode}) {
-		t.Errorf("without a relying party: %+v", required)
 	}
 
 	// Removing the last key removes the recovery codes too.
 	if err := s.RemoveWebAuthn(plain, "bob", "nope"); !apperr.Is(apperr.Invalid, err) {
 		t.Errorf("remove an unknown key: %v", err)
 	}
-	if err := s.RemoveWebAuthn(plain, "bob", b64.EncodeToString(key.id)); err != nil {
+	if err := listOnly.RemoveWebAuthn(plain, "bob", b64.EncodeToString(key.id)); err != nil { // needs no ceremonies
 		t.Fatal(err)
 	}
 	if st, err := s.Status(plain, "bob"); err != nil || len(st.WebAuthn) != 0 || st.RecoveryCodesLeft != 0 || len(st.Methods) != 0 {
