@@ -303,6 +303,10 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 		t.Fatalf("login with MFA: %v, cookies %v", first, lastCookies)
 	}
 	cookies = strings.NewReplacer("CHALLENGE", first["challenge"].(string), "RECOVERY", recovery[0].(string))
+	// The security key's options: none without a key; the challenge stays unused.
+	if got := invoke("login-webauthn", 401); got["message"] != "No such security key." {
+		t.Errorf("login-webauthn: %v", got)
+	}
 	if got := invoke("login-mfa", 200); got["username"] != "admin" {
 		t.Errorf("login-mfa: %v", got)
 	}

@@ -117,6 +117,8 @@ type site struct {
 	users   map[string]auth.User
 	reader  *fakeReader
 	cursors *audit.CursorCodec
+	// mfa holds the second factors of newMFASite.
+	mfa *memstore.MFA
 }
 
 func newSite(t *testing.T, entries ...map[string]any) *site {

@@ -92,8 +92,10 @@ func TestRegisterRefusesMistakes(t *testing.T) {
 // TestFunctionsLinkWhatTheyServe: only the auditquery function links the
 // admin pages (their templates cost the others cold-start time), and only
 // the functions that sign (statements and marks, or the audit log's
-// checkpoints) link the KMS client, and only the function that keeps copies
-// of the checkpoints links S3.
+// checkpoints) link the KMS client, only the function that keeps copies
+// of the checkpoints links S3, and only the auth function links go-webauthn
+// (about 2.2 MB: the admin pages' function would pass the 12 MB bound
+// with it).
 func TestFunctionsLinkWhatTheyServe(t *testing.T) {
 	for _, spec := range app.Specs() {
 		out, err := exec.Command("go", "list", "-deps", "../../functions/"+spec.Name).Output()
@@ -109,6 +111,9 @@ func TestFunctionsLinkWhatTheyServe(t *testing.T) {
 		}
 		if got, want := slices.Contains(deps, "github.com/aws/aws-sdk-go-v2/service/s3"), spec.Checkpoints; got != want {
 			t.Errorf("%s links the S3 client: %v, want %v", spec.Name, got, want)
+		}
+		if got, want := slices.Contains(deps, "github.com/go-webauthn/webauthn/webauthn"), spec.Name == function.Auth; got != want {
+			t.Errorf("%s links go-webauthn: %v, want %v", spec.Name, got, want)
 		}
 	}
 }

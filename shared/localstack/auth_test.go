@@ -27,6 +27,10 @@ type browser struct {
 	t      *testing.T
 	s      *localstack.Stack
 	client *http.Client
+	// host, when set, is the Host the requests name (the stack's address
+	// by another name: WebAuthn refuses IP addresses); the client keeps
+	// its cookies apart from the address's.
+	host string
 }
 
 func newBrowser(t *testing.T, s *localstack.Stack) *browser {
@@ -39,6 +43,9 @@ func newBrowser(t *testing.T, s *localstack.Stack) *browser {
 
 func (b *browser) cookie(name string) string {
 	u, _ := url.Parse(b.s.URL)
+	if b.host != "" {
+		u.Host = b.host // the client keeps cookies by the Host it sent
+	}
 	for _, c := range b.client.Jar.Cookies(u) {
 		if c.Name == name {
 			return c.Value
@@ -55,6 +62,9 @@ func (b *browser) do(method, path, body string, headers ...string) response {
 		b.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if b.host != "" {
+		req.Host = b.host
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}

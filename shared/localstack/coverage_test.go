@@ -41,6 +41,9 @@ var auditTests = map[string]string{
 	"adminMFAConfirmTOTP":     "TestMFAChangesAreAudited",
 	"adminMFARemoveTOTP":      "TestMFAChangesAreAudited",
 	"adminMFARecoveryCodes":   "TestMFAChangesAreAudited",
+	"finishWebAuthn":          "TestWebAuthnThroughTheAPI",
+	"removeWebAuthn":          "TestWebAuthnThroughTheAPI",
+	"adminMFARemoveWebAuthn":  "TestWebAuthnThroughTheAPI",
 
 	"user create":       "TestInmorctlChangesAreAudited",
 	"user set-password": "TestInmorctlChangesAreAudited",
@@ -61,6 +64,8 @@ var changesNothing = map[string]string{
 	"postSubordinateEvents":  "the Subordinate Events endpoint by POST: a read",
 	"beginTOTP":              "a pending enrolment that expires in 10 minutes; only its confirmation enrols (mfa_enrolled)",
 	"adminMFABeginTOTP":      "a pending enrolment that expires in 10 minutes; only its confirmation enrols (mfa_enrolled)",
+	"beginWebAuthn":          "a pending registration that expires in 10 minutes; only its finish enrols (mfa_enrolled)",
+	"loginWebAuthn":          "keeps the security key's ceremony with the login's challenge (5 minutes); the second step it serves is recorded (loginMFA)",
 	"user list":              "reads",
 	"apikey list":            "reads",
 	"signing list":           "reads",

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ const (
 	InvalidCredential = "The security key's answer was not valid."
 	UnknownCredential = "No such security key."
 	NoWebAuthnHere    = "Security keys are not served by this function."
+	NoWebAuthnByIP    = "Security keys need a host name: call the API by its name (such as localhost), not by an IP address."
 )
 
 // MaxKeyNameLength bounds a security key's name (in characters).
@@ -120,6 +122,9 @@ func (s Service) ceremonies(ctx context.Context, op apperr.Op) (Ceremonies, RP, 
 	rp, ok := rpFrom(ctx)
 	if !ok {
 		return nil, RP{}, apperr.E(op, "no WebAuthn relying party")
+	}
+	if _, err := netip.ParseAddr(rp.ID); err == nil {
+		return nil, RP{}, apperr.E(op, apperr.Invalid, NoWebAuthnByIP)
 	}
 	return s.SecurityKeys, rp, nil
 }

@@ -1,7 +1,7 @@
 // Package securitykey performs WebAuthn's ceremonies for package mfa with
 // github.com/go-webauthn/webauthn: registration and login with security
 // keys and passkeys. Only the auth function links it (the library and its
-// attestation formats add about 2.6 MB to a binary); mfa.Service reaches
+// attestation formats add about 2.2 MB to a binary); mfa.Service reaches
 // it through mfa.Ceremonies.
 package securitykey
 

@@ -2,17 +2,10 @@ package securitykey_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"slices"
 	"testing"
-
-	"github.com/fxamacker/cbor/v2"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -21,6 +14,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/memstore"
 	"github.com/inmor/inmor-serverless/shared/mfa"
 	"github.com/inmor/inmor-serverless/shared/mfa/securitykey"
+	"github.com/inmor/inmor-serverless/shared/mfa/securitykey/securitykeytest"
 	"github.com/inmor/inmor-serverless/shared/tables"
 )
 
@@ -34,98 +28,6 @@ type userStore interface {
 	auth.SessionStore
 	auth.LoginThrottle
 	CreateUser(ctx context.Context, u auth.User) (auth.User, error)
-}
-
-// softKey is a security key in software: one ES256 credential, "none"
-// attestation, as a browser hands its answers to the page.
-type softKey struct {
-	t     *testing.T
-	key   *ecdsa.PrivateKey
-	id    []byte
-	count uint32
-}
-
-func newSoftKey(t *testing.T) *softKey {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := make([]byte, 16)
-	_, _ = rand.Read(id)
-	return &softKey{t: t, key: key, id: id}
-}
-
-// challengeOf reads the challenge of options ({"publicKey": {...}}).
-func challengeOf(t *testing.T, options any) string {
-	t.Helper()
-	raw, err := json.Marshal(options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var o struct {
-		PublicKey struct {
-			Challenge string `json:"challenge"`
-		} `json:"publicKey"`
-	}
-	if err := json.Unmarshal(raw, &o); err != nil || o.PublicKey.Challenge == "" {
-		t.Fatalf("options %s: %v", raw, err)
-	}
-	return o.PublicKey.Challenge
-}
-
-func (k *softKey) clientData(typ, challenge, origin string) []byte {
-	b, _ := json.Marshal(map[string]string{"type": typ, "challenge": challenge, "origin": origin})
-	return b
-}
-
-func (k *softKey) authData(rpID string, flags byte, attested []byte) []byte {
-	rp := sha256.Sum256([]byte(rpID))
-	out := append(rp[:], flags)
-	out = binary.BigEndian.AppendUint32(out, k.count)
-	return append(out, attested...)
-}
-
-// create answers navigator.credentials.create.
-func (k *softKey) create(options json.RawMessage, rpID, origin string) []byte {
-	cose, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: k.key.X.FillBytes(make([]byte, 32)), -3: k.key.Y.FillBytes(make([]byte, 32))})
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	attested := append(make([]byte, 16), byte(len(k.id)>>8), byte(len(k.id)))
-	attested = append(append(attested, k.id...), cose...)
-	object, err := cbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": k.authData(rpID, 0x41, attested)})
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	out, _ := json.Marshal(map[string]any{
-		"id": b64.EncodeToString(k.id), "rawId": b64.EncodeToString(k.id), "type": "public-key",
-		"response": map[string]string{
-			"clientDataJSON":    b64.EncodeToString(k.clientData("webauthn.create", challengeOf(k.t, options), origin)),
-			"attestationObject": b64.EncodeToString(object),
-		},
-	})
-	return out
-}
-
-// get answers navigator.credentials.get.
-func (k *softKey) get(options any, rpID, origin string) []byte {
-	k.count++
-	data := k.authData(rpID, 0x01, nil)
-	client := k.clientData("webauthn.get", challengeOf(k.t, options), origin)
-	hash := sha256.Sum256(client)
-	digest := sha256.Sum256(append(slices.Clone(data), hash[:]...))
-	sig, err := ecdsa.SignASN1(rand.Reader, k.key, digest[:])
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	out, _ := json.Marshal(map[string]any{
-		"id": b64.EncodeToString(k.id), "rawId": b64.EncodeToString(k.id), "type": "public-key",
-		"response": map[string]string{
-			"clientDataJSON": b64.EncodeToString(client), "authenticatorData": b64.EncodeToString(data),
-			"signature": b64.EncodeToString(sig),
-		},
-	})
-	return out
 }
 
 // TestWebAuthn registers a key and logs in with it through mfa.Service
@@ -165,7 +67,7 @@ func webAuthn(t *testing.T, users userStore, store mfa.Store) {
 	// The audit query function's service: no ceremonies.
 	listOnly := s
 	listOnly.SecurityKeys = nil
-	key := newSoftKey(t)
+	key := securitykeytest.NewKey(t)
 
 	if _, err := listOnly.BeginWebAuthnRegistration(ctx, bob); !apperr.Is(apperr.NotFound, err) {
 		t.Errorf("a registration without ceremonies: %v", err)
@@ -179,22 +81,22 @@ func webAuthn(t *testing.T, users userStore, store mfa.Store) {
 		t.Errorf("a registration without a relying party: %v", err)
 	}
 	// An answer for another origin is refused, and ends the ceremony.
-	if _, err := s.FinishWebAuthnRegistration(ctx, bob, "k", key.create(options, rpID, "https://evil.example")); !apperr.Is(apperr.Unprocessable, err) {
+	if _, err := s.FinishWebAuthnRegistration(ctx, bob, "k", key.Create(options, rpID, "https://evil.example")); !apperr.Is(apperr.Unprocessable, err) {
 		t.Errorf("another origin: %v", err)
 	}
-	if _, err := s.FinishWebAuthnRegistration(ctx, bob, "k", key.create(options, rpID, origin)); !apperr.Is(apperr.Invalid, err) {
+	if _, err := s.FinishWebAuthnRegistration(ctx, bob, "k", key.Create(options, rpID, origin)); !apperr.Is(apperr.Invalid, err) {
 		t.Errorf("a finished ceremony again: %v", err)
 	}
 	options, err = s.BeginWebAuthnRegistration(ctx, bob)
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes, err := s.FinishWebAuthnRegistration(ctx, bob, " YubiKey ", key.create(options, rpID, origin))
+	codes, err := s.FinishWebAuthnRegistration(ctx, bob, " YubiKey ", key.Create(options, rpID, origin))
 	if err != nil || len(codes) != mfa.RecoveryCodeCount {
 		t.Fatalf("finish: %v %v", codes, err)
 	}
 	st, err := s.Status(plain, "bob")
-	if err != nil || len(st.WebAuthn) != 1 || st.WebAuthn[0].Name != "YubiKey" || st.WebAuthn[0].ID != b64.EncodeToString(key.id) ||
+	if err != nil || len(st.WebAuthn) != 1 || st.WebAuthn[0].Name != "YubiKey" || st.WebAuthn[0].ID != b64.EncodeToString(key.ID) ||
 		!slices.Equal(st.Methods, []string{mfa.MethodWebAuthn, mfa.MethodRecoveryCode}) {
 		t.Fatalf("status %+v %v", st, err)
 	}
@@ -228,13 +130,13 @@ func webAuthn(t *testing.T, users userStore, store mfa.Store) {
 		t.Errorf("options without ceremonies: %v", err)
 	}
 	// Options asked twice: the later ceremony is the challenge's.
-	stale := key.get(loginOptions(required.Challenge), rpID, origin)
-	assertion := key.get(loginOptions(required.Challenge), rpID, origin)
+	stale := key.Get(loginOptions(required.Challenge), rpID, origin)
+	assertion := key.Get(loginOptions(required.Challenge), rpID, origin)
 	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: stale}); !apperr.Is(apperr.Unauthorized, err) {
 		t.Errorf("an assertion of a replaced ceremony: %v", err)
 	}
 	required = login()
-	assertion = key.get(loginOptions(required.Challenge), rpID, origin)
+	assertion = key.Get(loginOptions(required.Challenge), rpID, origin)
 	_, id, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: assertion})
 	if err != nil || id == "" {
 		t.Fatalf("second step: %v", err)
@@ -243,8 +145,8 @@ func webAuthn(t *testing.T, users userStore, store mfa.Store) {
 		t.Errorf("session %+v %v", sess, err)
 	}
 	var stored struct{ Authenticator struct{ SignCount uint32 } }
-	if state, _ := store.MFAState(plain, "bob"); json.Unmarshal(state.WebAuthn[0].Credential, &stored) != nil || stored.Authenticator.SignCount != key.count {
-		t.Errorf("sign count %d, want %d", stored.Authenticator.SignCount, key.count)
+	if state, _ := store.MFAState(plain, "bob"); json.Unmarshal(state.WebAuthn[0].Credential, &stored) != nil || stored.Authenticator.SignCount != key.Count {
+		t.Errorf("sign count %d, want %d", stored.Authenticator.SignCount, key.Count)
 	}
 	// The same assertion answers no other challenge; nor does one for
 	// another relying party, or a replayed counter; nor does one without
@@ -255,21 +157,21 @@ func webAuthn(t *testing.T, users userStore, store mfa.Store) {
 		t.Errorf("replayed assertion: %v", err)
 	}
 	required = login()
-	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(loginOptions(required.Challenge), "evil.example", origin)}); !apperr.Is(apperr.Unauthorized, err) {
+	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.Get(loginOptions(required.Challenge), "evil.example", origin)}); !apperr.Is(apperr.Unauthorized, err) {
 		t.Errorf("another relying party: %v", err)
 	}
 	required = login()
-	key.count = 0
-	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(loginOptions(required.Challenge), rpID, origin)}); !apperr.Is(apperr.Unauthorized, err) {
+	key.Count = 0
+	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.Get(loginOptions(required.Challenge), rpID, origin)}); !apperr.Is(apperr.Unauthorized, err) {
 		t.Errorf("a counter gone back (a cloned key): %v", err)
 	}
-	key.count = 10
+	key.Count = 10
 	required = login()
-	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(json.RawMessage(`{"publicKey":{"challenge":"AAAA"}}`), rpID, origin)}); !apperr.Is(apperr.Unauthorized, err) {
+	if _, _, err := s.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.Get(json.RawMessage(`{"publicKey":{"challenge":"AAAA"}}`), rpID, origin)}); !apperr.Is(apperr.Unauthorized, err) {
 		t.Errorf("no options asked: %v", err)
 	}
 	required = login()
-	if _, _, err := listOnly.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.get(loginOptions(required.Challenge), rpID, origin)}); !apperr.Is(apperr.Unauthorized, err) {
+	if _, _, err := listOnly.Verify(ctx, required.Challenge, mfa.Proof{WebAuthn: key.Get(loginOptions(required.Challenge), rpID, origin)}); !apperr.Is(apperr.Unauthorized, err) {
 		t.Errorf("no ceremonies: %v", err)
 	}
 	if err := logins.Throttle.ClearLoginFailures(plain, "bob"); err != nil {
@@ -280,7 +182,7 @@ func webAuthn(t *testing.T, users userStore, store mfa.Store) {
 	if err := s.RemoveWebAuthn(plain, "bob", "nope"); !apperr.Is(apperr.Invalid, err) {
 		t.Errorf("remove an unknown key: %v", err)
 	}
-	if err := listOnly.RemoveWebAuthn(plain, "bob", b64.EncodeToString(key.id)); err != nil { // needs no ceremonies
+	if err := listOnly.RemoveWebAuthn(plain, "bob", b64.EncodeToString(key.ID)); err != nil { // needs no ceremonies
 		t.Fatal(err)
 	}
 	if st, err := s.Status(plain, "bob"); err != nil || len(st.WebAuthn) != 0 || st.RecoveryCodesLeft != 0 || len(st.Methods) != 0 {
