@@ -207,7 +207,8 @@ func TestWebAuthnPages(t *testing.T) {
 
 	s.addKey("root", "a2V5LWlk")
 	listed := mustCode(t, s.get(mfaPath, root), 200)
-	mustContain(t, listed, `<span class="key-name">YubiKey &lt;5&gt;</span> <span class="quiet">added 2026-11-29 04:00 UTC</span>`, `<input type="hidden" name="id" value="a2V5LWlk">`)
+	mustNotContain(t, listed, "password alone")
+	mustContain(t, listed, "Not set up.", `<span class="key-name">YubiKey &lt;5&gt;</span> <span class="quiet">added 2026-11-29 04:00 UTC</span>`, `<input type="hidden" name="id" value="a2V5LWlk">`)
 
 	// The login's second step offers the key, through the script.
 	firstStep := s.post(loginPath, "", loginForm("root", "pw-root", testToken))
