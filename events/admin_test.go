@@ -34,6 +34,7 @@ func TestAdminPageSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := app.ConfigFromEnv(getenv)
+	cfg.MFAKey = []byte("sample MFA key of at least 32 bytes")
 	cfg.AttributionKey = []byte(sampleAttributionKey)
 	if _, err := localstack.Bootstrap(ctx, &dynamo.Auth{Client: client, Table: cfg.AuthTable}, getenv, io.Discard); err != nil {
 		t.Fatal(err)

@@ -83,8 +83,11 @@ type InmorStack struct {
 	// AttributionKey is the MAC key of attributions (ATTRIBUTION_KEY),
 	// shared by the functions that write resources and the audit function.
 	AttributionKey awssecretsmanager.Secret
-	API            awsapigatewayv2.HttpApi
-	Stage          awsapigatewayv2.HttpStage
+	// MFAKey seals the TOTP secrets in the auth table (MFA_KEY), given to
+	// the functions that serve second factors only.
+	MFAKey awssecretsmanager.Secret
+	API    awsapigatewayv2.HttpApi
+	Stage  awsapigatewayv2.HttpStage
 	// RouteKeys maps each API Gateway route key to its function.
 	RouteKeys map[string]string
 	// AuditFailures receives the stream batches the audit function gave up on.
@@ -441,6 +444,9 @@ func (s *InmorStack) environment(f Function) map[string]*string {
 	if signsAttributions(f) {
 		env[app.EnvAttributionKey] = s.AttributionKey.SecretValue().UnsafeUnwrap()
 	}
+	if servesSecondFactors(f.Name) {
+		env[app.EnvMFAKey] = s.MFAKey.SecretValue().UnsafeUnwrap()
+	}
 	if f.Name == function.Audit {
 		env["RESOURCES_STREAM_ARN"] = s.Tables[tables.Resources.ID].TableStreamArn()
 		env["AUTH_STREAM_ARN"] = s.Tables[tables.Auth.ID].TableStreamArn()
@@ -515,6 +521,14 @@ func (s *InmorStack) addFunctions(specs []Function) {
 			ExcludePunctuation: jsii.Bool(true),
 		},
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	s.MFAKey = awssecretsmanager.NewSecret(s.Stack, jsii.String("MFAKey"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Inmor: key that seals the TOTP secrets of the auth table (" + app.EnvMFAKey + " of the auth and auditquery functions)"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(64),
+			ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN, // the enrolled secrets are unreadable without it
 	})
 	for _, f := range specs {
 		name := constructName(f.Name)
@@ -688,6 +702,13 @@ func RouteTargets() (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// servesSecondFactors reports whether a function checks and enrols second
+// factors (the auth function, and auditquery for the admin view's login):
+// it needs the MFA key.
+func servesSecondFactors(name string) bool {
+	return name == function.Auth || name == function.AuditQuery
 }
 
 // loginRouteKeys are the route keys of the login routes (the API's and the

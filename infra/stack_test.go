@@ -271,6 +271,12 @@ func TestFunctions(t *testing.T) {
 				t.Errorf("%s: %s = %v, want the attribution key secret", f.Name, app.EnvAttributionKey, env[app.EnvAttributionKey])
 			}
 		}
+		if f.Name == function.Auth || f.Name == function.AuditQuery {
+			want[app.EnvMFAKey] = true
+			if !strings.Contains(jsonString(env[app.EnvMFAKey]), "resolve:secretsmanager") || !strings.Contains(jsonString(env[app.EnvMFAKey]), "MFAKey") {
+				t.Errorf("%s: %s = %v, want the MFA key secret", f.Name, app.EnvMFAKey, env[app.EnvMFAKey])
+			}
+		}
 		if f.Name == function.Audit {
 			want["RESOURCES_STREAM_ARN"], want["AUTH_STREAM_ARN"], want[signing.EnvLogKMSKeyID], want[archive.EnvBucket] = true, true, true, true
 			if !strings.Contains(jsonString(env["AUTH_STREAM_ARN"]), s.logicalID(s.stack.Tables[tables.Auth.ID])) {
@@ -320,6 +326,7 @@ func recordEnv(read func(getenv func(string) string)) []string {
 var unsetVariables = map[string]string{
 	signing.EnvKeyFile:                   "the local stack's key file; in AWS the functions sign with KMS",
 	app.EnvAttributionKeyFile:            "the local stack's key file; in AWS ATTRIBUTION_KEY holds the key",
+	app.EnvMFAKeyFile:                    "the local stack's key file; in AWS MFA_KEY holds the key",
 	integrity.EnvKeyFile:                 "the local stack's log key file; in AWS the audit function signs checkpoints with KMS",
 	"TA_AUTHORITY_HINTS":                 "optional setting of the entity configuration (a trust anchor has none)",
 	"TA_TRUST_MARKS":                     "optional setting of the entity configuration (none by default)",
@@ -336,7 +343,8 @@ var unsetVariables = map[string]string{
 // that nothing reads.
 func TestEnvironmentIsWhatTheFunctionsRead(t *testing.T) {
 	read := recordEnv(func(getenv func(string) string) { app.ConfigFromEnv(getenv) })
-	read = append(read, recordEnv(func(getenv func(string) string) { _, _ = app.AttributionKeyFromEnv(getenv) })...)
+	read = append(read, recordEnv(func(getenv func(string) string) { _, _ = app.AttributionKey.FromEnv(getenv) })...)
+	read = append(read, recordEnv(func(getenv func(string) string) { _, _ = app.MFAKey.FromEnv(getenv) })...)
 	read = append(read, recordEnv(func(getenv func(string) string) {
 		_, _ = appaudit.CheckpointsFromEnv(context.Background(), aws.Config{}, getenv)
 	})...)

@@ -34,7 +34,7 @@ func makeRun(t *testing.T, onTerminal bool) (*exec.Cmd, io.WriteCloser, *strings
 	env = append(env, "PORT=0", "DYNAMODB_ENDPOINT="+dynamotest.Endpoint(),
 		"INMOR_DEV_API_KEY=signal-test-key-0123456789abcdefghijklmnopq", "INMOR_DEV_ADMIN_PASSWORD=signal-test",
 		"SIGNING_KEY_FILE="+filepath.Join(dir, "signing-key.json"), "AUDIT_LOG_KEY_FILE="+filepath.Join(dir, "log-key"),
-		"ATTRIBUTION_KEY_FILE="+filepath.Join(dir, "attribution-key"), "AUDIT_CHECKPOINT_BUCKET="+getenv("AUDIT_CHECKPOINT_BUCKET"))
+		"ATTRIBUTION_KEY_FILE="+filepath.Join(dir, "attribution-key"), "MFA_KEY_FILE="+filepath.Join(dir, "mfa-key"), "AUDIT_CHECKPOINT_BUCKET="+getenv("AUDIT_CHECKPOINT_BUCKET"))
 	for _, table := range tables.All() {
 		env = append(env, table.NameVariable+"="+getenv(table.NameVariable))
 	}

@@ -71,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return filepath.Join(dir, "audit-log-key")
 			case "ATTRIBUTION_KEY_FILE":
 				return filepath.Join(dir, "attribution-key")
+			case "MFA_KEY_FILE":
+				return filepath.Join(dir, "mfa-key")
 			case "AUDIT_CHECKPOINT_BUCKET":
 				return "inmor-checkpoints-soak-" + filepath.Base(dir)
 			}

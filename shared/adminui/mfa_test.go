@@ -31,7 +31,11 @@ func newMFASite(t *testing.T, required bool) *site {
 	s := newSite(t, testEntry(1, nil))
 	logins := auth.Logins{Users: s.store, Sessions: s.store, Throttle: s.store}
 	s.mfa = &memstore.MFA{}
-	second := &mfa.Service{Store: s.mfa, Logins: logins}
+	secrets, err := mfa.NewSecretBox(make([]byte, mfa.MinKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := &mfa.Service{Store: s.mfa, Logins: logins, Secrets: secrets}
 	logins.SecondFactor = second
 	second.Logins = logins
 	authn := &auth.Authenticator{Store: s.store, Sessions: s.store, RequireSecondFactorForStaff: required}

@@ -225,12 +225,15 @@ func start(ctx context.Context, name string, getenv func(string) string, logger 
 	}
 	cfg := dynamo.LambdaConfig(getenv)
 	d := Deps{Client: dynamo.NewClient(cfg), Config: ConfigFromEnv(getenv), Logger: logger, Metrics: os.Stdout}
-	key, err := AttributionKeyFromEnv(getenv)
+	key, err := AttributionKey.FromEnv(getenv)
 	if err != nil {
 		return fmt.Errorf("configure the attribution key: %w", err)
 	}
 	if d.Config.AttributionKey = key; key == nil {
 		logger.Warn("no attribution key: writes are not signed, and the audit log records every change as out-of-band", "env", EnvAttributionKeyFile)
+	}
+	if d.Config.MFAKey, err = MFAKey.FromEnv(getenv); err != nil {
+		return fmt.Errorf("configure the MFA key: %w", err)
 	}
 	if spec.Signs {
 		r, err := registered(name)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/inmor/inmor-serverless/shared/function"
+	"github.com/inmor/inmor-serverless/shared/mfa"
 
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/app"
@@ -41,8 +42,10 @@ func TestRegistryAndRouteTable(t *testing.T) {
 // each has its binary under functions/ that runs app.Main with its name and
 // imports only its own builder.
 func TestEveryFunctionIsBuiltAndHasABinary(t *testing.T) {
+	config := app.ConfigFromEnv(func(string) string { return "" })
+	config.MFAKey = make([]byte, mfa.MinKeySize)
 	for _, spec := range app.Specs() {
-		h, err := app.Build(spec.Name, app.Deps{Config: app.ConfigFromEnv(func(string) string { return "" })})
+		h, err := app.Build(spec.Name, app.Deps{Config: config})
 		if err != nil {
 			t.Errorf("%s: %v", spec.Name, err)
 			continue
@@ -86,6 +89,23 @@ func TestRegisterRefusesMistakes(t *testing.T) {
 			}()
 			c.register()
 		})
+	}
+}
+
+// TestSecondFactorsNeedTheMFAKey: the functions that check second factors
+// do not start without the MFA key (they would let a password alone pass).
+func TestSecondFactorsNeedTheMFAKey(t *testing.T) {
+	for _, name := range []string{function.Auth, function.AuditQuery} {
+		_, err := app.Build(name, app.Deps{Config: app.ConfigFromEnv(func(string) string { return "" })})
+		if err == nil || !strings.Contains(err.Error(), "MFA_KEY") {
+			t.Errorf("%s without the MFA key: %v", name, err)
+		}
+	}
+	short := func(name string) string {
+		return map[string]string{app.EnvMFAKey: "too short"}[name]
+	}
+	if _, err := app.MFAKey.FromEnv(short); err == nil || !strings.Contains(err.Error(), "MFA_KEY: want at least 32 bytes") {
+		t.Errorf("a short MFA_KEY: %v", err)
 	}
 }
 

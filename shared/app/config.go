@@ -44,9 +44,13 @@ type Config struct {
 	// CursorKey (AUDIT_CURSOR_KEY) signs the audit log's cursors; every
 	// instance must share it. Empty: a random key per process.
 	CursorKey []byte
+	// MFAKey seals the TOTP secrets (MFA_KEY, or the file MFA_KEY_FILE;
+	// the functions that serve second factors need it), read by
+	// MFAKey.FromEnv.
+	MFAKey []byte
 	// AttributionKey signs the attribution of every write (API functions)
 	// and proves it (audit function): see audit.AttributionMAC. It is
-	// read by AttributionKeyFromEnv.
+	// read by AttributionKey.FromEnv.
 	AttributionKey []byte
 	// StreamARN (RESOURCES_STREAM_ARN) is the resources table's stream: the
 	// audit function handles no record of another.
@@ -164,51 +168,74 @@ func (c Config) ServerConfig() (resource.ServerConfig, error) {
 	return sc, nil
 }
 
-// EnvAttributionKeyFile names the file of the attribution key.
-const EnvAttributionKeyFile = "ATTRIBUTION_KEY_FILE"
+// Names of the attribution key's variables: ATTRIBUTION_KEY holds the key
+// itself (at least 32 bytes; in AWS a generated Secrets Manager secret),
+// ATTRIBUTION_KEY_FILE names a file of it (the local stack's).
+const (
+	EnvAttributionKey     = "ATTRIBUTION_KEY"
+	EnvAttributionKeyFile = "ATTRIBUTION_KEY_FILE"
+)
 
-// LoadAttributionKey reads the attribution key from a file: 32 random bytes
-// in base64 (LoadOrGenerateAttributionKey writes one).
-func LoadAttributionKey(path string) ([]byte, error) {
+// Names of the MFA key's variables, as the attribution key's: the key
+// that seals TOTP secrets (mfa.SecretBox), given only to the functions
+// that serve second factors (auth and auditquery).
+const (
+	EnvMFAKey     = "MFA_KEY"
+	EnvMFAKeyFile = "MFA_KEY_FILE"
+)
+
+// SecretKey is a key the functions read from their environment: the value
+// itself (Env), else a file of Size random bytes in base64 (FileEnv).
+type SecretKey struct {
+	Name    string
+	Env     string
+	FileEnv string
+	Size    int
+}
+
+// Keys of the functions.
+var (
+	AttributionKey = SecretKey{Name: "attribution key", Env: EnvAttributionKey, FileEnv: EnvAttributionKeyFile, Size: audit.AttributionKeySize}
+	MFAKey         = SecretKey{Name: "MFA key", Env: EnvMFAKey, FileEnv: EnvMFAKeyFile, Size: mfa.MinKeySize}
+)
+
+// Load reads the key from a file (LoadOrGenerate writes one).
+func (k SecretKey) Load(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(key) != audit.AttributionKeySize {
-		return nil, fmt.Errorf("attribution key file %s: want %d bytes in base64", path, audit.AttributionKeySize)
+	if err != nil || len(key) != k.Size {
+		return nil, fmt.Errorf("%s file %s: want %d bytes in base64", k.Name, path, k.Size)
 	}
 	return key, nil
 }
 
-// EnvAttributionKey holds the attribution key itself (at least 32
-// bytes): in AWS, a generated Secrets Manager secret.
-const EnvAttributionKey = "ATTRIBUTION_KEY"
-
-// AttributionKeyFromEnv reads the attribution key: ATTRIBUTION_KEY, else
-// the file ATTRIBUTION_KEY_FILE names; nil when neither is set.
-func AttributionKeyFromEnv(getenv func(string) string) ([]byte, error) {
-	if key := getenv(EnvAttributionKey); key != "" {
-		if len(key) < audit.AttributionKeySize {
-			return nil, fmt.Errorf("%s: want at least %d bytes", EnvAttributionKey, audit.AttributionKeySize)
+// FromEnv reads the key: the variable Env, else the file FileEnv names;
+// nil when neither is set.
+func (k SecretKey) FromEnv(getenv func(string) string) ([]byte, error) {
+	if key := getenv(k.Env); key != "" {
+		if len(key) < k.Size {
+			return nil, fmt.Errorf("%s: want at least %d bytes", k.Env, k.Size)
 		}
 		return []byte(key), nil
 	}
-	path := getenv(EnvAttributionKeyFile)
+	path := getenv(k.FileEnv)
 	if path == "" {
 		return nil, nil
 	}
-	return LoadAttributionKey(path)
+	return k.Load(path)
 }
 
-// LoadOrGenerateAttributionKey reads the attribution key file, first
-// writing a new random key there (mode 0600) when there is none.
-func LoadOrGenerateAttributionKey(path string) (key []byte, generated bool, err error) {
-	key, err = LoadAttributionKey(path)
+// LoadOrGenerate reads the key file, first writing a new random key there
+// (mode 0600) when there is none.
+func (k SecretKey) LoadOrGenerate(path string) (key []byte, generated bool, err error) {
+	key, err = k.Load(path)
 	if !errors.Is(err, os.ErrNotExist) {
 		return key, false, err
 	}
-	key = make([]byte, audit.AttributionKeySize)
+	key = make([]byte, k.Size)
 	if _, err := rand.Read(key); err != nil {
 		return nil, false, err
 	}

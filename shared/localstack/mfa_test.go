@@ -17,6 +17,7 @@ import (
 	"github.com/inmor/inmor-serverless/shared/auth"
 	"github.com/inmor/inmor-serverless/shared/dynamo"
 	"github.com/inmor/inmor-serverless/shared/localstack"
+	"github.com/inmor/inmor-serverless/shared/mfa"
 	"github.com/inmor/inmor-serverless/shared/operator"
 )
 
@@ -73,9 +74,17 @@ func TestMFALogin(t *testing.T) {
 	if r := b.do("GET", "/api/v1/auth/mfa", ""); compactJSON(t, r.JSON(t)) != `{"methods":["totp","recovery_code"],"recovery_codes_left":10,"totp":true,"webauthn":[]}` {
 		t.Errorf("status after: %s", r.Body)
 	}
+	// The table holds the key sealed by the stack's MFA key.
 	item, err := authStore(s).MFAState(context.Background(), "carol")
-	if err != nil || item.TOTPSecret != secret {
-		t.Fatalf("stored: %v", err)
+	if err != nil || !strings.HasPrefix(item.TOTPSecret, "v1.") || strings.Contains(item.TOTPSecret, secret) {
+		t.Fatalf("stored %q: %v", item.TOTPSecret, err)
+	}
+	box, err := mfa.NewSecretBox(s.Config.MFAKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opened, err := box.Open("carol", item.TOTPSecret); err != nil || opened != secret {
+		t.Errorf("the stored key opens to %q, %v", opened, err)
 	}
 	mustStatus(t, b.do("POST", "/api/v1/auth/logout", ""), 200)
 

@@ -144,7 +144,10 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 		// unless ENTITY_CONFIGURATION_CHECK=on asks for it.
 		s.Config.EntityConfigurationCheck = "off"
 	}
-	if s.Config.AttributionKey, err = localAttributionKey(o.Getenv, o.Out); err != nil {
+	if s.Config.AttributionKey, err = localKey(app.AttributionKey, DefaultAttributionKeyFile, o.Getenv, o.Out); err != nil {
+		return nil, err
+	}
+	if s.Config.MFAKey, err = localKey(app.MFAKey, DefaultMFAKeyFile, o.Getenv, o.Out); err != nil {
 		return nil, err
 	}
 	s.Client = dynamo.NewClient(cfg, o.DynamoDBOptions...)
@@ -332,23 +335,27 @@ func checkpointBucket(ctx context.Context, cfg aws.Config, getenv func(string) s
 	return &archive.S3{Client: client, Bucket: bucket}, nil
 }
 
-// DefaultAttributionKeyFile is where the local stack keeps the attribution
-// key when ATTRIBUTION_KEY_FILE is unset (git-ignored).
-const DefaultAttributionKeyFile = ".local/attribution-key"
+// Where the local stack keeps its keys when their file variables are
+// unset (git-ignored): the attribution key (ATTRIBUTION_KEY_FILE) and the
+// MFA key (MFA_KEY_FILE).
+const (
+	DefaultAttributionKeyFile = ".local/attribution-key"
+	DefaultMFAKeyFile         = ".local/mfa-key"
+)
 
-// localAttributionKey loads the attribution key, generating it on first
-// start.
-func localAttributionKey(getenv func(string) string, out io.Writer) ([]byte, error) {
-	path := getenv(app.EnvAttributionKeyFile)
+// localKey loads one of the functions' keys from its file, generating it
+// on first start.
+func localKey(k app.SecretKey, defaultFile string, getenv func(string) string, out io.Writer) ([]byte, error) {
+	path := getenv(k.FileEnv)
 	if path == "" {
-		path = DefaultAttributionKeyFile
+		path = defaultFile
 	}
-	key, generated, err := app.LoadOrGenerateAttributionKey(path)
+	key, generated, err := k.LoadOrGenerate(path)
 	if err != nil {
-		return nil, fmt.Errorf("attribution key %s: %w", path, err)
+		return nil, fmt.Errorf("%s %s: %w", k.Name, path, err)
 	}
 	if generated {
-		fmt.Fprintf(out, "attribution key generated: %s\n", path)
+		fmt.Fprintf(out, "%s generated: %s\n", k.Name, path)
 	}
 	return key, nil
 }

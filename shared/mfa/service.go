@@ -50,6 +50,7 @@ const (
 // State is what a user has enrolled. The TOTP secret never leaves the
 // service once enrolled.
 type State struct {
+	// TOTPSecret is the TOTP key as stored: sealed by the SecretBox.
 	TOTPSecret string
 	// TOTPLastStep is the time step of the last code accepted: a code is
 	// accepted only for a later step, so none is accepted twice.
@@ -105,7 +106,8 @@ type Challenge struct {
 type Store interface {
 	// MFAState returns what the user has enrolled (a zero State when nothing).
 	MFAState(ctx context.Context, username string) (State, error)
-	// PutPendingTOTP keeps a TOTP secret shown to the user until expires.
+	// PutPendingTOTP keeps a TOTP secret shown to the user (sealed) until
+	// expires. The Store keeps secrets as given: the Service seals them.
 	PutPendingTOTP(ctx context.Context, username, secret string, expires time.Time) error
 	// PendingTOTP returns the secret not yet confirmed, or NotFound.
 	PendingTOTP(ctx context.Context, username string, now time.Time) (string, error)
@@ -158,6 +160,8 @@ type Service struct {
 	// Logins are the password logins whose second step this is: their
 	// users, sessions and throttle.
 	Logins auth.Logins
+	// Secrets seals the TOTP secrets the Store keeps (required).
+	Secrets *SecretBox
 	// SecurityKeys perform the WebAuthn ceremonies; nil where they are
 	// not served (the audit query function), where security keys can be
 	// listed and removed but not registered or used.
@@ -264,7 +268,11 @@ func (s Service) check(ctx context.Context, user auth.User, state State, c Chall
 	case len(proof.WebAuthn) > 0:
 		return s.checkWebAuthn(ctx, user, state, c, proof.WebAuthn)
 	case proof.Code != "" && state.TOTPSecret != "":
-		step, ok := matchTOTP(state.TOTPSecret, proof.Code, s.now())
+		secret, err := s.Secrets.Open(username, state.TOTPSecret)
+		if err != nil {
+			return false, nil // not sealed for this user by this key: planted or moved
+		}
+		step, ok := matchTOTP(secret, proof.Code, s.now())
 		if !ok || step <= state.TOTPLastStep {
 			return false, nil
 		}
@@ -346,7 +354,11 @@ func (s Service) BeginTOTP(ctx context.Context, username string) (Enrolment, err
 	if err != nil {
 		return Enrolment{}, err
 	}
-	if err := s.Store.PutPendingTOTP(ctx, username, secret, s.now().Add(PendingTOTPLifetime)); err != nil {
+	sealed, err := s.Secrets.Seal(username, secret)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	if err := s.Store.PutPendingTOTP(ctx, username, sealed, s.now().Add(PendingTOTPLifetime)); err != nil {
 		return Enrolment{}, err
 	}
 	return Enrolment{Secret: secret, URI: uri, QRSVG: svg}, nil
@@ -355,12 +367,16 @@ func (s Service) BeginTOTP(ctx context.Context, username string) (Enrolment, err
 // ConfirmTOTP enrols the pending key once code shows the app has it; it
 // returns the new recovery codes (shown once) when the user had none.
 func (s Service) ConfirmTOTP(ctx context.Context, user auth.User, code string) ([]string, error) {
-	secret, err := s.Store.PendingTOTP(ctx, user.Username, s.now())
+	sealed, err := s.Store.PendingTOTP(ctx, user.Username, s.now())
 	if apperr.Is(apperr.NotFound, err) {
 		return nil, apperr.E(apperr.Op("mfa.ConfirmTOTP"), apperr.Invalid, NoPendingTOTP)
 	}
 	if err != nil {
 		return nil, err
+	}
+	secret, err := s.Secrets.Open(user.Username, sealed)
+	if err != nil {
+		return nil, apperr.E(apperr.Op("mfa.ConfirmTOTP"), apperr.Invalid, NoPendingTOTP)
 	}
 	step, ok := matchTOTP(secret, code, s.now())
 	if !ok {
@@ -376,7 +392,7 @@ func (s Service) ConfirmTOTP(ctx context.Context, user auth.User, code string) (
 			return nil, err
 		}
 	}
-	err = s.Store.EnrolTOTP(ctx, user, secret, step, hashes, s.event(EventEnrolled, FactorTOTP, auth.MethodSession))
+	err = s.Store.EnrolTOTP(ctx, user, sealed, step, hashes, s.event(EventEnrolled, FactorTOTP, auth.MethodSession))
 	if apperr.Is(apperr.Exists, err) {
 		return nil, apperr.E(apperr.Op("mfa.ConfirmTOTP"), apperr.Invalid, AlreadyEnrolled)
 	}

@@ -1,7 +1,9 @@
 package mfa_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"regexp"
 	"slices"
 	"strings"
@@ -59,7 +61,8 @@ func service(t *testing.T, users userStore, store mfa.Store) {
 		t.Fatal(err)
 	}
 	logins := auth.Logins{Users: users, Sessions: users, Throttle: users, Now: clock}
-	s := mfa.Service{Store: store, Logins: logins, Now: clock}
+	box := testBox(t, 1)
+	s := mfa.Service{Store: store, Logins: logins, Now: clock, Secrets: box}
 	logins.SecondFactor = s
 	s.Logins = logins
 
@@ -101,9 +104,14 @@ func service(t *testing.T, users userStore, store mfa.Store) {
 	if _, err := s.BeginTOTP(ctx, "alice"); !apperr.Is(apperr.Invalid, err) {
 		t.Errorf("a second key: %v", err)
 	}
+	// The table holds the key sealed, and the codes hashed.
 	state, err := store.MFAState(ctx, "alice")
-	if err != nil || state.TOTPSecret != e.Secret || len(state.RecoveryHashes) != 10 || slices.Contains(state.RecoveryHashes, codes[0]) {
+	if err != nil || !strings.HasPrefix(state.TOTPSecret, "v1.") || strings.Contains(state.TOTPSecret, e.Secret) ||
+		len(state.RecoveryHashes) != 10 || slices.Contains(state.RecoveryHashes, codes[0]) {
 		t.Errorf("stored %+v %v", state, err)
+	}
+	if opened, err := box.Open("alice", state.TOTPSecret); err != nil || opened != e.Secret {
+		t.Errorf("the stored key opens to %q, %v", opened, err)
 	}
 
 	// The password now asks for a second factor and opens no session.
@@ -215,6 +223,98 @@ func service(t *testing.T, users userStore, store mfa.Store) {
 		want := []string{"mfa_enrolled/totp/session", "mfa_enrolled/recovery_codes/session", "mfa_removed/totp/session", "mfa_enrolled/totp/session", "mfa_reset/all/cli"}
 		if !slices.Equal(got, want) {
 			t.Errorf("events %v, want %v", got, want)
+		}
+	}
+}
+
+// testBox is a SecretBox under a key of the bytes b.
+func testBox(t *testing.T, b byte) *mfa.SecretBox {
+	t.Helper()
+	box, err := mfa.NewSecretBox(bytes.Repeat([]byte{b}, mfa.MinKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
+}
+
+// TestSecretBox: a sealed secret opens for its user under its key only,
+// and not once altered; each seal is fresh; short keys are refused.
+func TestSecretBox(t *testing.T) {
+	box, other := testBox(t, 1), testBox(t, 2)
+	sealed, err := box.Seal("alice", "JBSWY3DPEHPK3PXP")
+	if err != nil || !strings.HasPrefix(sealed, "v1.") || strings.Contains(sealed, "JBSWY3DPEHPK3PXP") {
+		t.Fatalf("seal: %q %v", sealed, err)
+	}
+	if again, _ := box.Seal("alice", "JBSWY3DPEHPK3PXP"); again == sealed {
+		t.Error("two seals are equal: the nonce is not fresh")
+	}
+	if got, err := box.Open("alice", sealed); err != nil || got != "JBSWY3DPEHPK3PXP" {
+		t.Errorf("open: %q %v", got, err)
+	}
+	altered := []byte(sealed)
+	altered[len(altered)-2] ^= 1
+	for name, c := range map[string]struct {
+		box      *mfa.SecretBox
+		username string
+		value    string
+	}{
+		"another user": {box, "bob", sealed}, "another key": {other, "alice", sealed}, "altered": {box, "alice", string(altered)},
+		"in clear": {box, "alice", "JBSWY3DPEHPK3PXP"}, "no prefix": {box, "alice", strings.TrimPrefix(sealed, "v1.")}, "empty": {box, "alice", ""},
+	} {
+		if got, err := c.box.Open(c.username, c.value); !errors.Is(err, mfa.ErrNotSealed) || got != "" {
+			t.Errorf("%s: %q %v", name, got, err)
+		}
+	}
+	if _, err := mfa.NewSecretBox(make([]byte, mfa.MinKeySize-1)); err == nil {
+		t.Error("a short key was taken")
+	}
+}
+
+// TestPlantedSecretsAreRefused: a TOTP key written into the table by
+// someone without the MFA key (in clear, or another user's sealed key
+// moved over) accepts no code, so a stolen password and a write to the
+// table do not make a second factor.
+func TestPlantedSecretsAreRefused(t *testing.T) {
+	ctx := context.Background()
+	users, store := &memstore.Store{}, &memstore.MFA{}
+	hash, err := auth.HashPassword("pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logins := auth.Logins{Users: users, Sessions: users, Throttle: users}
+	s := mfa.Service{Store: store, Logins: logins, Secrets: testBox(t, 1)}
+	logins.SecondFactor = s
+	s.Logins = logins
+	created := map[string]auth.User{}
+	for _, name := range []string{"alice", "mallory", "bob"} {
+		if created[name], err = users.CreateUser(ctx, auth.User{Username: name, PasswordHash: hash, IsActive: true, IsStaff: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := s.BeginTOTP(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ConfirmTOTP(ctx, created["alice"], mfa.Code(e.Secret, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := store.MFAState(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const known = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	for user, planted := range map[string]string{"mallory": known, "bob": alice.TOTPSecret} {
+		if err := store.EnrolTOTP(ctx, created[user], planted, 0, []string{"h"}, mfa.Event{}); err != nil {
+			t.Fatal(err)
+		}
+		secret := map[string]string{"mallory": known, "bob": e.Secret}[user]
+		_, _, err := logins.Login(ctx, user, "pw")
+		required, ok := err.(*auth.SecondFactorRequired)
+		if !ok {
+			t.Fatalf("%s's login: %v", user, err)
+		}
+		if _, id, err := s.Verify(ctx, required.Challenge, mfa.Proof{Code: mfa.Code(secret, time.Now())}); !apperr.Is(apperr.Unauthorized, err) || id != "" {
+			t.Errorf("%s's planted key opened a session: %v", user, err)
 		}
 	}
 }

@@ -78,7 +78,7 @@ func (c *cli) deadLetters(ctx context.Context) (*dynamo.DeadLetters, auditstream
 		return nil, auditstream.Handler{}, fmt.Errorf("open DynamoDB: %w", err)
 	}
 	config := app.ConfigFromEnv(c.getenv)
-	if config.AttributionKey, err = app.AttributionKeyFromEnv(c.getenv); err != nil {
+	if config.AttributionKey, err = app.AttributionKey.FromEnv(c.getenv); err != nil {
 		return nil, auditstream.Handler{}, fmt.Errorf("attribution key: %w", err)
 	}
 	d := app.Deps{Client: client, Config: config, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -46,6 +46,7 @@ func newVerifyStack(t *testing.T) *verifyStack {
 			"SIGNING_KEY_FILE":     filepath.Join(t.TempDir(), "signing-key.json"),
 			"AUDIT_LOG_KEY_FILE":   filepath.Join(t.TempDir(), "audit-log-key"),
 			"ATTRIBUTION_KEY_FILE": filepath.Join(t.TempDir(), "attribution-key"),
+			"MFA_KEY_FILE":         filepath.Join(t.TempDir(), "mfa-key"),
 		}),
 		Out:           io.Discard,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),

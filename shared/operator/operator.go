@@ -136,7 +136,7 @@ func (c *cli) dynamoStore(ctx context.Context) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := app.AttributionKeyFromEnv(c.getenv)
+	key, err := app.AttributionKey.FromEnv(c.getenv)
 	if err != nil {
 		return nil, fmt.Errorf("attribution key: %w", err)
 	}

@@ -50,7 +50,7 @@ func (c *cli) server(ctx context.Context) (resource.Server, error) {
 	if err != nil {
 		return resource.Server{}, err
 	}
-	key, err := app.AttributionKeyFromEnv(c.getenv)
+	key, err := app.AttributionKey.FromEnv(c.getenv)
 	if err != nil {
 		return resource.Server{}, fmt.Errorf("attribution key: %w", err)
 	}

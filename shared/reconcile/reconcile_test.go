@@ -48,6 +48,7 @@ func start(t *testing.T) *harness {
 			"SIGNING_KEY_FILE":     filepath.Join(t.TempDir(), "signing-key.json"),
 			"AUDIT_LOG_KEY_FILE":   filepath.Join(t.TempDir(), "audit-log-key"),
 			"ATTRIBUTION_KEY_FILE": filepath.Join(t.TempDir(), "attribution-key"),
+			"MFA_KEY_FILE":         filepath.Join(t.TempDir(), "mfa-key"),
 		}),
 		Out:           io.Discard,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -31,7 +31,10 @@ func New(d app.Deps) (http.Handler, error) {
 	}
 	log := &dynamo.AuditLog{Client: d.Client, Table: c.AuditTable}
 	authn := c.Authenticator(d.Client)
-	logins, second := c.Logins(d.Client)
+	logins, second, err := c.Logins(d.Client)
+	if err != nil {
+		return nil, err
+	}
 	store := c.AuthStore(d.Client)
 	pages := adminui.New(adminui.Config{
 		Reader: log, Cursors: cursors, Sessions: authn,

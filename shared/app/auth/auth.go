@@ -13,15 +13,21 @@ import (
 )
 
 func init() {
-	app.Register(function.Auth, func(d app.Deps) (app.Handler, error) { return app.Handler{HTTP: New(d)}, nil }, nil)
+	app.Register(function.Auth, func(d app.Deps) (app.Handler, error) {
+		h, err := New(d)
+		return app.Handler{HTTP: h}, err
+	}, nil)
 }
 
 // New is the function's HTTP handler.
-func New(d app.Deps) http.Handler {
+func New(d app.Deps) (http.Handler, error) {
 	store := d.Config.AuthStore(d.Client)
-	logins, second := d.Config.Logins(d.Client)
+	logins, second, err := d.Config.Logins(d.Client)
+	if err != nil {
+		return nil, err
+	}
 	second.SecurityKeys = securitykey.Ceremonies{} // here only: see mfa.Ceremonies
 	return adminapi.NewAuthHandler(logins, store, d.Config.Authenticator(d.Client), adminapi.SessionConfig{
 		Secure: d.Config.SessionCookieSecure, Events: store, MFA: second, WebAuthnRPID: d.Config.WebAuthnRPID,
-	})
+	}), nil
 }
