@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+
+	"github.com/inmor/inmor-serverless/shared/app"
 )
 
 // Config is what a deployment chooses, read from CDK context values
@@ -37,9 +40,10 @@ type Config struct {
 	// deployments that change those run as it (context breakGlassRoleArn).
 	// Empty: none of those actions is restricted, and synthesis warns.
 	BreakGlassRoleArn string
-	// RetainData keeps the resources and auth tables when the stack is
-	// deleted (context retainData, default true). The audit table and the
-	// signing key are always kept.
+	// RetainData keeps the resources and auth tables, and the MFA key that
+	// seals the auth table's TOTP secrets, when the stack is deleted
+	// (context retainData, default true). The audit table and the signing
+	// key are always kept.
 	RetainData bool
 	// MFARequiredForStaff refuses staff sessions opened without a second
 	// factor: MFA_REQUIRED_FOR_STAFF of every API function (context
@@ -64,6 +68,23 @@ type Config struct {
 	// log groups and the trail's bucket are kept when the stack is deleted
 	// (context logRetentionDays, one of CloudWatch's retention periods).
 	LogRetentionDays int
+	// Server holds the optional settings of the trust anchor's entity
+	// configuration, given to the subordinates function (which signs it):
+	// contexts authorityHints (TA_AUTHORITY_HINTS: comma-separated, or a
+	// list), trustMarks (TA_TRUST_MARKS: a JSON array, or the array
+	// itself), trustMarkIssuers (TA_TRUST_MARK_ISSUERS: a JSON object, or
+	// the object itself) and serverExpiryHours (TA_SERVER_EXPIRY_HOURS).
+	Server app.ServerSettings
+	// EventsTTLHours and EventsInformationURI are the Subordinate Events
+	// statements' lifetime and information_uri template, given to the
+	// federation function (contexts subordinateEventsTtlHours,
+	// subordinateEventsInformationUri).
+	EventsTTLHours       string
+	EventsInformationURI string
+	// WebAuthnRPID is the WebAuthn relying party id, given to the auth
+	// function: a custom domain's parent, say (context webAuthnRpId).
+	// Empty: the API's host.
+	WebAuthnRPID string
 	// CheckpointRetentionDays is how long the Object Lock of the bucket
 	// of checkpoint copies keeps each one, in compliance mode: no one can
 	// delete it or shorten it (context checkpointRetentionDays).
@@ -167,12 +188,74 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 		}
 		c.CheckpointRetentionDays = days
 	}
+	if err := c.readFunctionSettings(app, get); err != nil {
+		return c, err
+	}
 	for _, o := range c.AllowedOrigins {
 		if o == "*" || !(strings.HasPrefix(o, "https://") || strings.HasPrefix(o, "http://")) || strings.HasSuffix(o, "/") {
 			return c, fmt.Errorf("context allowedOrigins: %q is not an origin (scheme://host[:port], no wildcard, no path)", o)
 		}
 	}
 	return c, nil
+}
+
+// hostName matches a DNS name: the WebAuthn relying party id.
+var hostName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// readFunctionSettings reads the settings the stack passes on to the
+// functions' environment, each checked as the function will read it (its
+// error names the context value and the variable).
+func (c *Config) readFunctionSettings(cdkApp awscdk.App, get func(string) string) error {
+	// asJSON is a context value as JSON: a string as given, else encoded
+	// (cdk.json may hold the array or object itself).
+	asJSON := func(key string) (string, error) {
+		switch v := cdkApp.Node().TryGetContext(&key).(type) {
+		case nil:
+			return "", nil
+		case string:
+			return strings.TrimSpace(v), nil
+		default:
+			b, err := json.Marshal(v)
+			return string(b), err
+		}
+	}
+	hints, err := asJSON("authorityHints")
+	if err != nil {
+		return fmt.Errorf("context authorityHints: %w", err)
+	}
+	var list []string
+	if json.Unmarshal([]byte(hints), &list) == nil {
+		hints = strings.Join(list, ",")
+	}
+	c.Server.AuthorityHints = hints
+	if c.Server.TrustMarks, err = asJSON("trustMarks"); err != nil {
+		return fmt.Errorf("context trustMarks: %w", err)
+	}
+	if c.Server.TrustMarkIssuers, err = asJSON("trustMarkIssuers"); err != nil {
+		return fmt.Errorf("context trustMarkIssuers: %w", err)
+	}
+	c.Server.ExpiryHours = get("serverExpiryHours")
+	c.EventsTTLHours, c.EventsInformationURI = get("subordinateEventsTtlHours"), get("subordinateEventsInformationUri")
+	c.WebAuthnRPID = strings.ToLower(get("webAuthnRpId"))
+
+	for key, one := range map[string]app.ServerSettings{
+		"authorityHints": {AuthorityHints: c.Server.AuthorityHints}, "trustMarks": {TrustMarks: c.Server.TrustMarks},
+		"trustMarkIssuers": {TrustMarkIssuers: c.Server.TrustMarkIssuers}, "serverExpiryHours": {ExpiryHours: c.Server.ExpiryHours},
+	} {
+		if _, err := (app.Config{Server: one}).ServerConfig(); err != nil {
+			return fmt.Errorf("context %s: %w", key, err)
+		}
+	}
+	if _, err := (app.Config{EventsTTLHours: c.EventsTTLHours}).EventsTTL(); err != nil {
+		return fmt.Errorf("context subordinateEventsTtlHours: %w", err)
+	}
+	if u := c.EventsInformationURI; u != "" && !strings.HasPrefix(u, "https://") {
+		return fmt.Errorf("context subordinateEventsInformationUri: want an https URL template ({sub}, {entry}), got %q", u)
+	}
+	if c.WebAuthnRPID != "" && !hostName.MatchString(c.WebAuthnRPID) {
+		return fmt.Errorf("context webAuthnRpId: want a host name (the API's domain or a parent of it), got %q", c.WebAuthnRPID)
+	}
+	return nil
 }
 
 func splitList(s string) []string {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 
 	"github.com/inmor/inmor-serverless/shared/archive"
+	"github.com/inmor/inmor-serverless/shared/mfa"
 
 	"github.com/inmor/inmor-serverless/shared/function"
 
@@ -447,6 +448,20 @@ func (s *InmorStack) environment(f Function) map[string]*string {
 	if servesSecondFactors(f.Name) {
 		env[app.EnvMFAKey] = s.MFAKey.SecretValue().UnsafeUnwrap()
 	}
+	// Optional settings, from context values: set only when given.
+	optional := map[string]map[string]string{
+		function.Subordinates: {
+			"TA_AUTHORITY_HINTS": s.Config.Server.AuthorityHints, "TA_TRUST_MARKS": s.Config.Server.TrustMarks,
+			"TA_TRUST_MARK_ISSUERS": s.Config.Server.TrustMarkIssuers, "TA_SERVER_EXPIRY_HOURS": s.Config.Server.ExpiryHours,
+		},
+		function.Federation: {"SUBORDINATE_EVENTS_TTL_HOURS": s.Config.EventsTTLHours, "SUBORDINATE_EVENTS_INFORMATION_URI": s.Config.EventsInformationURI},
+		function.Auth:       {mfa.EnvWebAuthnRPID: s.Config.WebAuthnRPID},
+	}
+	for name, value := range optional[f.Name] {
+		if value != "" {
+			env[name] = jsii.String(value)
+		}
+	}
 	if f.Name == function.Audit {
 		env["RESOURCES_STREAM_ARN"] = s.Tables[tables.Resources.ID].TableStreamArn()
 		env["AUTH_STREAM_ARN"] = s.Tables[tables.Auth.ID].TableStreamArn()
@@ -522,13 +537,17 @@ func (s *InmorStack) addFunctions(specs []Function) {
 		},
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
+	mfaKeyRemoval := awscdk.RemovalPolicy_DESTROY
+	if s.Config.RetainData {
+		mfaKeyRemoval = awscdk.RemovalPolicy_RETAIN // kept with the auth table: without it no enrolled secret opens
+	}
 	s.MFAKey = awssecretsmanager.NewSecret(s.Stack, jsii.String("MFAKey"), &awssecretsmanager.SecretProps{
 		Description: jsii.String("Inmor: key that seals the TOTP secrets of the auth table (" + app.EnvMFAKey + " of the auth and auditquery functions)"),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
 			PasswordLength:     jsii.Number(64),
 			ExcludePunctuation: jsii.Bool(true),
 		},
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN, // the enrolled secrets are unreadable without it
+		RemovalPolicy: mfaKeyRemoval,
 	})
 	for _, f := range specs {
 		name := constructName(f.Name)

@@ -277,6 +277,20 @@ func TestFunctions(t *testing.T) {
 				t.Errorf("%s: %s = %v, want the MFA key secret", f.Name, app.EnvMFAKey, env[app.EnvMFAKey])
 			}
 		}
+		// The optional settings the tests' context gives, on their function.
+		for name, value := range map[string]map[string]string{
+			function.Subordinates: {
+				"TA_AUTHORITY_HINTS": testAuthorityHint, "TA_SERVER_EXPIRY_HOURS": "48",
+				"TA_TRUST_MARKS": testTrustMarks, "TA_TRUST_MARK_ISSUERS": testTrustMarkIssuers,
+			},
+			function.Federation: {"SUBORDINATE_EVENTS_TTL_HOURS": "12", "SUBORDINATE_EVENTS_INFORMATION_URI": testInformationURI},
+			function.Auth:       {mfa.EnvWebAuthnRPID: "example.org"},
+		}[f.Name] {
+			want[name] = true
+			if env[name] != value {
+				t.Errorf("%s: %s = %v, want %q", f.Name, name, env[name], value)
+			}
+		}
 		if f.Name == function.Audit {
 			want["RESOURCES_STREAM_ARN"], want["AUTH_STREAM_ARN"], want[signing.EnvLogKMSKeyID], want[archive.EnvBucket] = true, true, true, true
 			if !strings.Contains(jsonString(env["AUTH_STREAM_ARN"]), s.logicalID(s.stack.Tables[tables.Auth.ID])) {
@@ -324,18 +338,11 @@ func recordEnv(read func(getenv func(string) string)) []string {
 // unsetVariables are read by the functions but deliberately left unset in
 // AWS, with the reason.
 var unsetVariables = map[string]string{
-	signing.EnvKeyFile:                   "the local stack's key file; in AWS the functions sign with KMS",
-	app.EnvAttributionKeyFile:            "the local stack's key file; in AWS ATTRIBUTION_KEY holds the key",
-	app.EnvMFAKeyFile:                    "the local stack's key file; in AWS MFA_KEY holds the key",
-	integrity.EnvKeyFile:                 "the local stack's log key file; in AWS the audit function signs checkpoints with KMS",
-	"TA_AUTHORITY_HINTS":                 "optional setting of the entity configuration (a trust anchor has none)",
-	"TA_TRUST_MARKS":                     "optional setting of the entity configuration (none by default)",
-	"TA_TRUST_MARK_ISSUERS":              "optional setting of the entity configuration (only the trust anchor's own issuer by default)",
-	"TA_SERVER_EXPIRY_HOURS":             "optional setting of the entity configuration (8760 hours by default)",
-	"SUBORDINATE_EVENTS_TTL_HOURS":       "optional setting of the Subordinate Events statements (24 hours by default)",
-	"SUBORDINATE_EVENTS_INFORMATION_URI": "optional setting of the Subordinate Events statements (no information_uri by default)",
-	app.EnvEntityConfigurationCheck:      "the entity configuration check is on unless it is off; only the local stack turns it off",
-	mfa.EnvWebAuthnRPID:                  "optional: WebAuthn's relying party id is the API's host unless a custom domain wants its parent domain",
+	signing.EnvKeyFile:              "the local stack's key file; in AWS the functions sign with KMS",
+	app.EnvAttributionKeyFile:       "the local stack's key file; in AWS ATTRIBUTION_KEY holds the key",
+	app.EnvMFAKeyFile:               "the local stack's key file; in AWS MFA_KEY holds the key",
+	integrity.EnvKeyFile:            "the local stack's log key file; in AWS the audit function signs checkpoints with KMS",
+	app.EnvEntityConfigurationCheck: "the entity configuration check is on unless it is off; only the local stack turns it off",
 }
 
 // The stack sets every variable the functions read (app.ConfigFromEnv
@@ -552,6 +559,26 @@ func TestConfigFromContext(t *testing.T) {
 	}
 	if c, err := ConfigFromContext(app(map[string]any{"mfaRequiredForStaff": true})); err != nil || !c.MFARequiredForStaff || DefaultConfig().MFARequiredForStaff {
 		t.Errorf("mfaRequiredForStaff: %+v, %v", c, err)
+	}
+	// The functions' optional settings: lists and objects as cdk.json gives
+	// them, or their JSON; each checked as the function reads it.
+	c, err = ConfigFromContext(app(map[string]any{
+		"authorityHints": []any{"https://a.example", "https://b.example"}, "trustMarks": []any{map[string]any{"trust_mark_type": "https://t.example", "trust_mark": "x.y.z"}},
+		"trustMarkIssuers": `{"https://t.example": ["https://i.example"]}`, "serverExpiryHours": 48.0,
+		"subordinateEventsTtlHours": "12", "subordinateEventsInformationUri": "https://fed.example/events?sub={sub}", "webAuthnRpId": "Example.ORG",
+	}))
+	if err != nil || c.Server.AuthorityHints != "https://a.example,https://b.example" || c.Server.TrustMarks != `[{"trust_mark":"x.y.z","trust_mark_type":"https://t.example"}]` ||
+		c.Server.TrustMarkIssuers != `{"https://t.example": ["https://i.example"]}` || c.Server.ExpiryHours != "48" || c.EventsTTLHours != "12" ||
+		c.EventsInformationURI != "https://fed.example/events?sub={sub}" || c.WebAuthnRPID != "example.org" {
+		t.Errorf("function settings: %+v, %v", c, err)
+	}
+	for key, value := range map[string]any{
+		"authorityHints": "not a url", "trustMarks": `{"not":"an array"}`, "trustMarkIssuers": "[]", "serverExpiryHours": "0",
+		"subordinateEventsTtlHours": "169", "subordinateEventsInformationUri": "http://fed.example/{sub}", "webAuthnRpId": "127.0.0.1",
+	} {
+		if _, err := ConfigFromContext(app(map[string]any{key: value})); err == nil || !strings.Contains(err.Error(), "context "+key+":") {
+			t.Errorf("context %s=%v: %v, want an error naming it", key, value, err)
+		}
 	}
 	for _, bad := range []map[string]any{
 		{"allowedOrigins": "*"}, {"allowedOrigins": "https://a.example/"}, {"allowedOrigins": "a.example"},

@@ -27,9 +27,13 @@ var (
 
 // Context the tests deploy with.
 const (
-	testEntityID = "https://ta.example.org"
-	testOrigin   = "https://admin.example.org"
-	testOrigin2  = "http://localhost:5173"
+	testAuthorityHint    = "https://superior.example.org"
+	testInformationURI   = "https://ta.example.org/events?sub={sub}"
+	testTrustMarks       = `[{"trust_mark_type":"https://tm.example.org/member","trust_mark":"e30.e30.c2ln"}]`
+	testTrustMarkIssuers = `{"https://tm.example.org/member":["https://issuer.example.org"]}`
+	testEntityID         = "https://ta.example.org"
+	testOrigin           = "https://admin.example.org"
+	testOrigin2          = "http://localhost:5173"
 	// testBreakGlass is the break-glass role the tests deploy with.
 	testBreakGlass = "arn:aws:iam::123456789012:role/ops/InmorBreakGlass"
 )
@@ -101,6 +105,11 @@ func synthesizeIn(tmp string, override map[string]any) (*synthesis, error) {
 		"entityId":          testEntityID,
 		"allowedOrigins":    testOrigin + ", " + testOrigin2,
 		"breakGlassRoleArn": testBreakGlass,
+		// Optional settings of the functions.
+		"authorityHints": testAuthorityHint, "serverExpiryHours": "48",
+		"trustMarks": testTrustMarks, "trustMarkIssuers": testTrustMarkIssuers,
+		"subordinateEventsTtlHours": "12", "subordinateEventsInformationUri": testInformationURI,
+		"webAuthnRpId": "example.org",
 	}
 	for k, v := range override {
 		context[k] = v
