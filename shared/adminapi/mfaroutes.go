@@ -271,12 +271,21 @@ func (h authHandlers) confirmTOTP(w http.ResponseWriter, r *http.Request, svc *m
 		return
 	}
 	codes, err := svc.ConfirmTOTP(r.Context(), user, code)
+	if h.recordChange(w, r, user.Username, user.ID, err, storage.SessionMFAEnrolled, mfa.FactorTOTP) {
+		h.writeRecoveryCodes(w, codes)
+	}
+}
+
+// recordChange ends a change of the session user's factors: it answers
+// err, or records the change (event, of factor) and reports true for the
+// caller's answer.
+func (h authHandlers) recordChange(w http.ResponseWriter, r *http.Request, username string, userID int64, err error, event, factor string) bool {
 	if err != nil {
 		httpapi.WriteError(w, r, err)
-		return
+		return false
 	}
-	RecordSessionEvent(r, h.cfg.Events, storage.SessionMFAEnrolled, mfa.FactorTOTP, user.Username, user.ID, http.StatusOK)
-	h.writeRecoveryCodes(w, codes)
+	RecordSessionEvent(r, h.cfg.Events, event, factor, username, userID, http.StatusOK)
+	return true
 }
 
 func (h authHandlers) removeTOTP(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
@@ -284,11 +293,10 @@ func (h authHandlers) removeTOTP(w http.ResponseWriter, r *http.Request, svc *mf
 	if !ok {
 		return
 	}
-	if err := svc.RemoveTOTP(r.Context(), p.Username); err != nil {
-		httpapi.WriteError(w, r, err)
+	err := svc.RemoveTOTP(r.Context(), p.Username)
+	if !h.recordChange(w, r, p.Username, p.UserID, err, storage.SessionMFARemoved, mfa.FactorTOTP) {
 		return
 	}
-	RecordSessionEvent(r, h.cfg.Events, storage.SessionMFARemoved, mfa.FactorTOTP, p.Username, p.UserID, http.StatusOK)
 	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"message": "The authenticator app and the recovery codes were removed."})
 }
 
@@ -298,12 +306,9 @@ func (h authHandlers) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Req
 		return
 	}
 	codes, err := svc.RegenerateRecoveryCodes(r.Context(), p.Username)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+	if h.recordChange(w, r, p.Username, p.UserID, err, storage.SessionMFAEnrolled, mfa.FactorRecoveryCodes) {
+		h.writeRecoveryCodes(w, codes)
 	}
-	RecordSessionEvent(r, h.cfg.Events, storage.SessionMFAEnrolled, mfa.FactorRecoveryCodes, p.Username, p.UserID, http.StatusOK)
-	h.writeRecoveryCodes(w, codes)
 }
 
 // Operation ids of the admin view's second-factor pages (Route.Page).
@@ -355,12 +360,9 @@ func (h authHandlers) finishWebAuthn(w http.ResponseWriter, r *http.Request, svc
 		return
 	}
 	codes, err := svc.FinishWebAuthnRegistration(r.Context(), auth.User{ID: p.UserID, Username: p.Username}, name, response)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
+	if h.recordChange(w, r, p.Username, p.UserID, err, storage.SessionMFAEnrolled, mfa.FactorWebAuthn) {
+		h.writeRecoveryCodes(w, codes)
 	}
-	RecordSessionEvent(r, h.cfg.Events, storage.SessionMFAEnrolled, mfa.FactorWebAuthn, p.Username, p.UserID, http.StatusOK)
-	h.writeRecoveryCodes(w, codes)
 }
 
 func (h authHandlers) removeWebAuthn(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
@@ -368,10 +370,9 @@ func (h authHandlers) removeWebAuthn(w http.ResponseWriter, r *http.Request, svc
 	if !ok {
 		return
 	}
-	if err := svc.RemoveWebAuthn(r.Context(), p.Username, r.PathValue("id")); err != nil {
-		httpapi.WriteError(w, r, err)
+	err := svc.RemoveWebAuthn(r.Context(), p.Username, r.PathValue("id"))
+	if !h.recordChange(w, r, p.Username, p.UserID, err, storage.SessionMFARemoved, mfa.FactorWebAuthn) {
 		return
 	}
-	RecordSessionEvent(r, h.cfg.Events, storage.SessionMFARemoved, mfa.FactorWebAuthn, p.Username, p.UserID, http.StatusOK)
 	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"message": "The security key was removed."})
 }

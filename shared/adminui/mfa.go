@@ -277,6 +277,13 @@ func (v view) confirmTOTP(w http.ResponseWriter, r *http.Request, p auth.Princip
 		v.renderMFA(w, r, p, mfaPage{Error: msgWrongCode})
 		return
 	}
+	v.afterChange(w, r, p, err, storage.SessionMFAEnrolled, mfa.FactorTOTP, mfaPage{Notice: msgTOTPEnrolled, RecoveryCodes: codes})
+}
+
+// afterChange shows the two-factor page after a change of the user's
+// factors: its refusal (an error the user can act on), a fault, or the
+// change recorded (event, of factor) and page.
+func (v view) afterChange(w http.ResponseWriter, r *http.Request, p auth.Principal, err error, event, factor string, page mfaPage) {
 	if msg := userError(err); msg != "" {
 		v.renderMFA(w, r, p, mfaPage{Error: msg})
 		return
@@ -285,48 +292,21 @@ func (v view) confirmTOTP(w http.ResponseWriter, r *http.Request, p auth.Princip
 		v.fail(w, r, err)
 		return
 	}
-	adminapi.RecordSessionEvent(r, v.Events, storage.SessionMFAEnrolled, mfa.FactorTOTP, p.Username, p.UserID, http.StatusOK)
-	v.renderMFA(w, r, p, mfaPage{Notice: msgTOTPEnrolled, RecoveryCodes: codes})
+	adminapi.RecordSessionEvent(r, v.Events, event, factor, p.Username, p.UserID, http.StatusOK)
+	v.renderMFA(w, r, p, page)
 }
 
 func (v view) removeTOTP(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	err := v.MFA.RemoveTOTP(r.Context(), p.Username)
-	if msg := userError(err); msg != "" {
-		v.renderMFA(w, r, p, mfaPage{Error: msg})
-		return
-	}
-	if err != nil {
-		v.fail(w, r, err)
-		return
-	}
-	adminapi.RecordSessionEvent(r, v.Events, storage.SessionMFARemoved, mfa.FactorTOTP, p.Username, p.UserID, http.StatusOK)
-	v.renderMFA(w, r, p, mfaPage{Notice: msgTOTPRemoved})
+	v.afterChange(w, r, p, err, storage.SessionMFARemoved, mfa.FactorTOTP, mfaPage{Notice: msgTOTPRemoved})
 }
 
 func (v view) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	codes, err := v.MFA.RegenerateRecoveryCodes(r.Context(), p.Username)
-	if msg := userError(err); msg != "" {
-		v.renderMFA(w, r, p, mfaPage{Error: msg})
-		return
-	}
-	if err != nil {
-		v.fail(w, r, err)
-		return
-	}
-	adminapi.RecordSessionEvent(r, v.Events, storage.SessionMFAEnrolled, mfa.FactorRecoveryCodes, p.Username, p.UserID, http.StatusOK)
-	v.renderMFA(w, r, p, mfaPage{RecoveryCodes: codes})
+	v.afterChange(w, r, p, err, storage.SessionMFAEnrolled, mfa.FactorRecoveryCodes, mfaPage{RecoveryCodes: codes})
 }
 
 func (v view) removeWebAuthn(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	err := v.MFA.RemoveWebAuthn(r.Context(), p.Username, r.PostFormValue("id"))
-	if msg := userError(err); msg != "" {
-		v.renderMFA(w, r, p, mfaPage{Error: msg})
-		return
-	}
-	if err != nil {
-		v.fail(w, r, err)
-		return
-	}
-	adminapi.RecordSessionEvent(r, v.Events, storage.SessionMFARemoved, mfa.FactorWebAuthn, p.Username, p.UserID, http.StatusOK)
-	v.renderMFA(w, r, p, mfaPage{Notice: msgKeyRemoved})
+	v.afterChange(w, r, p, err, storage.SessionMFARemoved, mfa.FactorWebAuthn, mfaPage{Notice: msgKeyRemoved})
 }

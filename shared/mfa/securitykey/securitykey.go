@@ -59,11 +59,7 @@ func relyingParty(rp mfa.RP) (*webauthn.WebAuthn, error) {
 // BeginRegistration implements mfa.Ceremonies: resident keys preferred,
 // user verification preferred, the user's credentials excluded.
 func (Ceremonies) BeginRegistration(rp mfa.RP, u auth.User, creds []mfa.WebAuthnCredential) (json.RawMessage, string, error) {
-	wa, err := relyingParty(rp)
-	if err != nil {
-		return nil, "", err
-	}
-	wu, err := newUser(u, creds)
+	wa, wu, err := setup(rp, u, creds)
 	if err != nil {
 		return nil, "", err
 	}
@@ -97,11 +93,7 @@ func (Ceremonies) FinishRegistration(rp mfa.RP, u auth.User, creds []mfa.WebAuth
 
 // BeginLogin implements mfa.Ceremonies.
 func (Ceremonies) BeginLogin(rp mfa.RP, u auth.User, creds []mfa.WebAuthnCredential) (json.RawMessage, string, error) {
-	wa, err := relyingParty(rp)
-	if err != nil {
-		return nil, "", err
-	}
-	wu, err := newUser(u, creds)
+	wa, wu, err := setup(rp, u, creds)
 	if err != nil {
 		return nil, "", err
 	}
@@ -130,17 +122,23 @@ func (Ceremonies) FinishLogin(rp mfa.RP, u auth.User, creds []mfa.WebAuthnCreden
 	return encode(cred)
 }
 
+// setup returns the relying party and the user of a ceremony.
+func setup(rp mfa.RP, u auth.User, creds []mfa.WebAuthnCredential) (*webauthn.WebAuthn, user, error) {
+	wa, err := relyingParty(rp)
+	if err != nil {
+		return nil, user{}, err
+	}
+	wu, err := newUser(u, creds)
+	return wa, wu, err
+}
+
 // prepare returns the relying party, the user and the ceremony's state.
 func prepare(rp mfa.RP, u auth.User, creds []mfa.WebAuthnCredential, session string) (*webauthn.WebAuthn, user, webauthn.SessionData, error) {
 	var data webauthn.SessionData
 	if err := json.Unmarshal([]byte(session), &data); err != nil {
 		return nil, user{}, data, fmt.Errorf("securitykey: ceremony state: %w", err)
 	}
-	wa, err := relyingParty(rp)
-	if err != nil {
-		return nil, user{}, data, err
-	}
-	wu, err := newUser(u, creds)
+	wa, wu, err := setup(rp, u, creds)
 	return wa, wu, data, err
 }
 
