@@ -59,7 +59,8 @@ func BenchmarkColdStart(b *testing.B) {
 		"AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(runtimeAPI.URL, "http://"),
 		"AWS_REGION=eu-north-1", "AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench",
 		"AWS_ENDPOINT_URL=http://127.0.0.1:9", // never called at init
-		"SIGNING_KEY_FILE="+keyFile, "AWS_LAMBDA_FUNCTION_NAME=bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256")
+		"SIGNING_KEY_FILE="+keyFile, "AWS_LAMBDA_FUNCTION_NAME=bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
+		"MFA_KEY=the benchmark's MFA key, 32 bytes or more")
 
 	coldStart := func(binary string) time.Duration {
 		cmd := exec.Command(binary)
