@@ -155,7 +155,14 @@ func TestAdminPageSamples(t *testing.T) {
 	if resp := invoke("admin-mfa-remove-webauthn", 200); !strings.Contains(resp.Body, "No such security key.") {
 		t.Errorf("remove webauthn: %s", resp.Body)
 	}
+	// Confirming the password replaces the session (new cookies).
+	reauth := invoke("admin-mfa-reauthenticate", 303)
+	if reauth.Headers["Location"] != "/admin/mfa/" || cookie(reauth, "sessionid") == "" || cookie(reauth, "sessionid") == cookie(login, "sessionid") {
+		t.Fatalf("reauthenticate: %v %v", reauth.Headers, reauth.Cookies)
+	}
+	placeholders = strings.NewReplacer("SESSION", cookie(reauth, "sessionid"), "CSRF", cookie(reauth, "csrftoken"))
 	invoke("admin-logout", 200)
+	login = reauth
 	placeholders = strings.NewReplacer("CSRF", cookie(login, "csrftoken"))
 	step := invoke("admin-login", 200)
 	challenge := regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(step.Body)

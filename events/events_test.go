@@ -293,6 +293,15 @@ func TestSamplesThroughTheirHandlers(t *testing.T) {
 	if got := invoke("remove-webauthn", 400); got["message"] != "No such security key." {
 		t.Errorf("remove-webauthn: %v", got)
 	}
+	// Confirming the password replaces the session: its new cookies.
+	if got := invoke("reauthenticate", 200); got["message"] == nil || len(lastCookies) != 2 {
+		t.Errorf("reauthenticate: %v, cookies %v", got, lastCookies)
+	}
+	for _, c := range lastCookies {
+		name, rest, _ := strings.Cut(c, "=")
+		values[name], _, _ = strings.Cut(rest, ";")
+	}
+	cookies = strings.NewReplacer("SESSION", values["sessionid"], "CSRF", values["csrftoken"])
 	if got := invoke("logout", 200); got["message"] != "Logged out successfully" {
 		t.Errorf("logout: %v", got)
 	}

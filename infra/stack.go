@@ -733,11 +733,15 @@ func servesSecondFactors(name string) bool {
 // loginRouteKeys are the route keys of the login routes (the API's and the
 // admin page's), throttled harder: each runs argon2id; and of their second
 // steps (/login/mfa, and the security key options of /login/mfa/webauthn),
-// where codes are guessed.
+// where codes are guessed, and of the reauthentications (argon2id too).
 func loginRouteKeys(targets map[string]string) []string {
 	var out []string
 	for key := range targets {
-		if method, path, _ := strings.Cut(key, " "); method == "POST" && (strings.HasSuffix(path, "/login") || strings.HasSuffix(path, "/login/mfa") || strings.HasSuffix(path, "/login/mfa/webauthn")) {
+		method, path, _ := strings.Cut(key, " ")
+		path = strings.TrimSuffix(path, "/")
+		if method == "POST" && slices.ContainsFunc([]string{"/login", "/login/mfa", "/login/mfa/webauthn", "/reauthenticate"}, func(suffix string) bool {
+			return strings.HasSuffix(path, suffix)
+		}) {
 			out = append(out, key)
 		}
 	}

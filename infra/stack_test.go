@@ -502,7 +502,7 @@ func TestStageAndCORS(t *testing.T) {
 	}
 	targets, _ := RouteTargets()
 	logins := loginRouteKeys(targets)
-	for _, want := range []string{"POST " + adminapi.BasePath + "/auth/login", "POST " + adminapi.BasePath + "/auth/login/mfa", "POST " + adminapi.BasePath + "/auth/login/mfa/webauthn", "POST /admin/login", "POST /admin/login/mfa"} {
+	for _, want := range []string{"POST " + adminapi.BasePath + "/auth/login", "POST " + adminapi.BasePath + "/auth/login/mfa", "POST " + adminapi.BasePath + "/auth/login/mfa/webauthn", "POST " + adminapi.BasePath + "/auth/reauthenticate", "POST /admin/login", "POST /admin/login/mfa", "POST /admin/mfa/reauthenticate"} {
 		if !contains(logins, want) {
 			t.Errorf("login routes %v lack %s", logins, want)
 		}

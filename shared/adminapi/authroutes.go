@@ -35,10 +35,11 @@ type SessionConfig struct {
 func NewAuthHandler(logins auth.Logins, users auth.UserStore, authn *auth.Authenticator, cfg SessionConfig) http.Handler {
 	h := authHandlers{logins: logins, users: users, authn: authn, cfg: cfg}
 	handlers := map[string]http.HandlerFunc{
-		"login":  h.login,
-		"logout": h.logout,
-		"me":     h.me,
-		"csrf":   h.csrf,
+		"login":          h.login,
+		"logout":         h.logout,
+		"me":             h.me,
+		"csrf":           h.csrf,
+		"reauthenticate": h.reauthenticate,
 	}
 	maps.Copy(handlers, h.mfaHandlers())
 	return h.withRP(newFunctionHandler(function.Auth, authn, nil, handlers))
@@ -112,6 +113,41 @@ func (h authHandlers) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, h.cookie(auth.CSRFCookie, csrfToken, auth.CSRFCookieLifetime, false))
 	RecordSessionEvent(r, h.cfg.Events, storage.SessionLogin, storage.SessionResultSuccess, user.Username, user.ID, http.StatusOK)
 	httpapi.WriteJSON(w, http.StatusOK, userJSON(user))
+}
+
+// reauthenticate checks the session user's password again and replaces
+// the session by one authenticated now (new cookies), so that it may
+// change the user's second factors (auth.ReauthenticationWindow). It is
+// recorded as a login, or a failed one, of the user.
+func (h authHandlers) reauthenticate(w http.ResponseWriter, r *http.Request) {
+	p, ok := h.sessionUser(w, r)
+	if !ok {
+		return
+	}
+	f, err := httpapi.ReadFields(r)
+	if err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	password, _ := f.String("password", true, maxCredentialLength)
+	if err := f.Err(); err != nil {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	cookie, _ := r.Cookie(auth.SessionCookie) // sessionUser found it
+	sessionID, err := h.logins.Reauthenticate(r.Context(), p, cookie.Value, password)
+	if err == nil {
+		err = h.setSessionCookies(w, sessionID)
+	}
+	if err != nil {
+		if result, status, refused := loginRefusal(err); refused {
+			RecordSessionEvent(r, h.cfg.Events, storage.SessionLogin, result, p.Username, p.UserID, status)
+		}
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	RecordSessionEvent(r, h.cfg.Events, storage.SessionLogin, storage.SessionResultSuccess, p.Username, p.UserID, http.StatusOK)
+	httpapi.WriteJSON(w, http.StatusOK, map[string]string{"message": "Reauthenticated: the session may change second factors for 5 minutes."})
 }
 
 // logout ends the session; ending a valid session is recorded as a logout

@@ -3,6 +3,7 @@ package adminapi
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/inmor/inmor-serverless/shared/apperr"
 	"github.com/inmor/inmor-serverless/shared/auth"
@@ -41,7 +42,8 @@ func mfaSchemas() object {
 		"TOTPEnrolment": object{"type": "object", "required": []string{"secret", "otpauth_uri", "qr_svg"}, "properties": object{
 			"secret": prop("string", "description", "Base32; shown this once."), "otpauth_uri": prop("string"), "qr_svg": prop("string"),
 		}},
-		"TOTPConfirm": object{"type": "object", "required": []string{"code"}, "properties": object{"code": prop("string")}},
+		"Reauthenticate": object{"type": "object", "required": []string{"password"}, "properties": object{"password": prop("string", "format", "password")}},
+		"TOTPConfirm":    object{"type": "object", "required": []string{"code"}, "properties": object{"code": prop("string")}},
 		"RecoveryCodes": object{"type": "object", "required": []string{"recovery_codes"}, "properties": object{
 			"recovery_codes": object{"type": "array", "items": prop("string"), "description": "Shown this once; empty when the existing codes were kept."},
 		}},
@@ -192,6 +194,23 @@ func secondStepRefusal(err error) (result string, status int, ok bool) {
 	return "", 0, false
 }
 
+// recentSessionUser is sessionUser for the changes of second factors:
+// the session's login (or reauthentication) must be recent, else 401
+// auth.ReauthenticationRequired. Confirming an enrolment (TOTP's code, a
+// security key's answer) asks no more: its start was checked, and it
+// expires in 10 minutes.
+func (h authHandlers) recentSessionUser(w http.ResponseWriter, r *http.Request) (auth.Principal, bool) {
+	p, ok := h.sessionUser(w, r)
+	if !ok {
+		return p, false
+	}
+	if err := auth.RequireRecentLogin(p, time.Now()); err != nil {
+		httpapi.WriteError(w, r, err)
+		return p, false
+	}
+	return p, true
+}
+
 // sessionUser returns the session's user, whose own second factors these
 // routes change: any session of theirs, also one the MFA policy refuses
 // elsewhere (so that they can enrol). Writes pass the CSRF check.
@@ -224,7 +243,7 @@ func (h authHandlers) mfaStatus(w http.ResponseWriter, r *http.Request, svc *mfa
 }
 
 func (h authHandlers) beginTOTP(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
-	p, ok := h.sessionUser(w, r)
+	p, ok := h.recentSessionUser(w, r)
 	if !ok {
 		return
 	}
@@ -289,7 +308,7 @@ func (h authHandlers) recordChange(w http.ResponseWriter, r *http.Request, usern
 }
 
 func (h authHandlers) removeTOTP(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
-	p, ok := h.sessionUser(w, r)
+	p, ok := h.recentSessionUser(w, r)
 	if !ok {
 		return
 	}
@@ -301,7 +320,7 @@ func (h authHandlers) removeTOTP(w http.ResponseWriter, r *http.Request, svc *mf
 }
 
 func (h authHandlers) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
-	p, ok := h.sessionUser(w, r)
+	p, ok := h.recentSessionUser(w, r)
 	if !ok {
 		return
 	}
@@ -322,10 +341,13 @@ const (
 	// PageMFARemoveWebAuthn removes a security key; registering one is the
 	// page script's call of the auth function's routes.
 	PageMFARemoveWebAuthn = "adminMFARemoveWebAuthn"
+	// PageMFAReauthenticate confirms the password, so that the session may
+	// change second factors again.
+	PageMFAReauthenticate = "adminMFAReauthenticate"
 )
 
 func (h authHandlers) beginWebAuthn(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
-	p, ok := h.sessionUser(w, r)
+	p, ok := h.recentSessionUser(w, r)
 	if !ok {
 		return
 	}
@@ -366,7 +388,7 @@ func (h authHandlers) finishWebAuthn(w http.ResponseWriter, r *http.Request, svc
 }
 
 func (h authHandlers) removeWebAuthn(w http.ResponseWriter, r *http.Request, svc *mfa.Service) {
-	p, ok := h.sessionUser(w, r)
+	p, ok := h.recentSessionUser(w, r)
 	if !ok {
 		return
 	}

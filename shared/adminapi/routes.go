@@ -331,6 +331,12 @@ var Routes = []Route{
 		OperationID: "csrf", Summary: "A CSRF token; also sets the csrftoken cookie.", Public: true,
 		Responses: map[int]string{200: "CSRFToken", 500: "Detail"},
 	},
+	{
+		Method: http.MethodPost, Path: BasePath + "/auth/reauthenticate", Function: function.Auth,
+		OperationID: "reauthenticate", Summary: "Confirm the session user's password: a new session (new cookies) that may change second factors for 5 minutes.", Public: true,
+		Body:      "Reauthenticate",
+		Responses: map[int]string{200: "MessageOnly", 401: "MessageOnly", 403: "Detail", 413: "Detail", 422: "ValidationError", 429: "MessageOnly", 500: "Detail"},
+	},
 	// Second factors (package mfa): the login's second step, and the
 	// session user's own enrolment (session and CSRF checked by the handlers).
 	{
@@ -448,6 +454,10 @@ var Routes = []Route{
 	{
 		Method: http.MethodPost, Path: AdminPath + "/mfa/recovery-codes/", Function: function.AuditQuery, Page: true,
 		OperationID: PageMFARecoveryCodes, Summary: "Replace the recovery codes; shows the new ones once.",
+	},
+	{
+		Method: http.MethodPost, Path: AdminPath + "/mfa/reauthenticate/", Function: function.AuditQuery, Page: true,
+		OperationID: PageMFAReauthenticate, Summary: "Confirm the password: a new session that may change second factors for 5 minutes.",
 	},
 	{
 		Method: http.MethodPost, Path: AdminPath + "/mfa/webauthn/remove/", Function: function.AuditQuery, Page: true,

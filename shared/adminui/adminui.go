@@ -39,6 +39,9 @@ type Sessions interface {
 type Logins interface {
 	Login(ctx context.Context, username, password string) (auth.User, string, error)
 	Logout(ctx context.Context, sessionID string) error
+	// Reauthenticate checks the session user's password again and
+	// replaces the session by one authenticated now, returning its id.
+	Reauthenticate(ctx context.Context, p auth.Principal, sessionID, password string) (string, error)
 }
 
 // Config is what the pages need.

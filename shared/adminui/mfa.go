@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"time"
+	"unicode/utf8"
 
 	"github.com/inmor/inmor-serverless/shared/adminapi"
 	"github.com/inmor/inmor-serverless/shared/apperr"
@@ -34,11 +36,13 @@ const (
 
 // Messages of the second-factor pages.
 const (
-	msgInvalidCode  = "The code was not valid, or the login took too long. Log in again."
-	msgTOTPRemoved  = "The authenticator app and its recovery codes were removed."
-	msgTOTPEnrolled = "The authenticator app is set up: logins now ask for its code."
-	msgWrongCode    = "The code was not valid. Set up the app again."
-	msgKeyRemoved   = "The security key was removed."
+	msgInvalidCode   = "The code was not valid, or the login took too long. Log in again."
+	msgTOTPRemoved   = "The authenticator app and its recovery codes were removed."
+	msgTOTPEnrolled  = "The authenticator app is set up: logins now ask for its code."
+	msgWrongCode     = "The code was not valid. Set up the app again."
+	msgKeyRemoved    = "The security key was removed."
+	msgReauthFirst   = "Confirm your password first: second factors change only within 5 minutes of a login."
+	msgWrongPassword = "The password was not right."
 )
 
 // mfaPages are the handlers of the second-factor pages.
@@ -46,11 +50,12 @@ func (v view) mfaPages() adminapi.Pages {
 	return adminapi.Pages{
 		adminapi.PageLoginMFA:          v.page(v.loginMFA),
 		adminapi.PageMFA:               v.page(v.staffSession(v.mfaStatus)),
-		adminapi.PageMFABeginTOTP:      v.page(v.staffSession(v.formPost(v.beginTOTP))),
+		adminapi.PageMFABeginTOTP:      v.page(v.staffSession(v.formPost(v.recent(v.beginTOTP)))),
 		adminapi.PageMFAConfirmTOTP:    v.page(v.staffSession(v.formPost(v.confirmTOTP))),
-		adminapi.PageMFARemoveTOTP:     v.page(v.staffSession(v.formPost(v.removeTOTP))),
-		adminapi.PageMFARecoveryCodes:  v.page(v.staffSession(v.formPost(v.regenerateRecoveryCodes))),
-		adminapi.PageMFARemoveWebAuthn: v.page(v.staffSession(v.formPost(v.removeWebAuthn))),
+		adminapi.PageMFARemoveTOTP:     v.page(v.staffSession(v.formPost(v.recent(v.removeTOTP)))),
+		adminapi.PageMFARecoveryCodes:  v.page(v.staffSession(v.formPost(v.recent(v.regenerateRecoveryCodes)))),
+		adminapi.PageMFARemoveWebAuthn: v.page(v.staffSession(v.formPost(v.recent(v.removeWebAuthn)))),
+		adminapi.PageMFAReauthenticate: v.page(v.staffSession(v.formPost(v.reauthenticate))),
 	}
 }
 
@@ -219,6 +224,9 @@ type mfaPage struct {
 	RecoveryCodes []string
 	Notice        string
 	Error         string
+	// Recent: the session's login (or reauthentication) is recent enough
+	// to change second factors; else the page asks for the password.
+	Recent bool
 	scripted
 }
 
@@ -236,9 +244,11 @@ func (v view) renderMFA(w http.ResponseWriter, r *http.Request, p auth.Principal
 	l.Crumbs = []crumb{{"Home", listPath}, {"Two-factor authentication", ""}}
 	data.layout, data.Status = l, status
 	data.Required = v.MFARequiredForStaff && !p.SecondFactor
-	if data.scripted, err = allowScript(w); err != nil {
-		v.fail(w, r, err)
-		return
+	if data.Recent = p.RecentlyAuthenticated(time.Now()); data.Recent {
+		if data.scripted, err = allowScript(w); err != nil {
+			v.fail(w, r, err)
+			return
+		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	v.render(w, r, http.StatusOK, "mfa.html", data)
@@ -309,4 +319,52 @@ func (v view) regenerateRecoveryCodes(w http.ResponseWriter, r *http.Request, p 
 func (v view) removeWebAuthn(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	err := v.MFA.RemoveWebAuthn(r.Context(), p.Username, r.PostFormValue("id"))
 	v.afterChange(w, r, p, err, storage.SessionMFARemoved, mfa.FactorWebAuthn, mfaPage{Notice: msgKeyRemoved})
+}
+
+// recent serves h to a session whose login (or reauthentication) is
+// recent; any other gets the two-factor page, which asks for the password.
+func (v view) recent(h func(http.ResponseWriter, *http.Request, auth.Principal)) func(http.ResponseWriter, *http.Request, auth.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+		if !p.RecentlyAuthenticated(time.Now()) {
+			v.renderMFA(w, r, p, mfaPage{Error: msgReauthFirst})
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+// reauthenticate checks the password again and replaces the session by one
+// authenticated now (new cookies), recorded as a login of the user (or a
+// failed one), then shows the two-factor page again.
+func (v view) reauthenticate(w http.ResponseWriter, r *http.Request, p auth.Principal) {
+	password := r.PostFormValue("password")
+	if utf8.RuneCountInString(password) > maxPasswordLength {
+		v.renderMFA(w, r, p, mfaPage{Error: msgWrongPassword})
+		return
+	}
+	cookie, _ := r.Cookie(auth.SessionCookie) // staffSession found it
+	sessionID, err := v.Logins.Reauthenticate(r.Context(), p, cookie.Value, password)
+	var throttled *apperr.Error
+	switch {
+	case apperr.Is(apperr.Unauthorized, err):
+		adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultInvalid, p.Username, p.UserID, http.StatusOK)
+		v.renderMFA(w, r, p, mfaPage{Error: msgWrongPassword})
+		return
+	case errors.As(err, &throttled) && throttled.Kind == apperr.Throttled:
+		adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultThrottled, p.Username, p.UserID, http.StatusTooManyRequests)
+		v.tooManyLogins(w, r, throttled)
+		return
+	case err != nil:
+		v.fail(w, r, err)
+		return
+	}
+	token, err := auth.NewSecret()
+	if err != nil {
+		v.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, v.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
+	http.SetCookie(w, v.cookie(auth.CSRFCookie, token, auth.CSRFCookieLifetime, false))
+	adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultSuccess, p.Username, p.UserID, http.StatusSeeOther)
+	http.Redirect(w, r, mfaPath, http.StatusSeeOther)
 }

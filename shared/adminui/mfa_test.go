@@ -257,3 +257,48 @@ func (s *site) enrolTOTP(username string) {
 		s.t.Fatal(err)
 	}
 }
+
+// TestReauthentication: a session whose login is older than the window
+// sees its second factors but no control to change them, only a password
+// form; a change posted anyway is refused; a wrong password is refused and
+// counted; the right one replaces the session and the controls return.
+func TestReauthentication(t *testing.T) {
+	s := newMFASite(t, false)
+	u := s.users["root"]
+	old := time.Now().Add(-auth.ReauthenticationWindow - time.Minute)
+	if err := s.store.CreateSession(context.Background(), auth.Session{
+		Hash: auth.HashSessionID("old-login"), Username: u.Username, UserID: u.ID, CreatedAt: old, ExpiresAt: old.Add(time.Hour),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	page := mustCode(t, s.get(mfaPath, "old-login"), 200)
+	mustContain(t, page, `<form method="post" action="/admin/mfa/reauthenticate/"`, "confirm your password")
+	mustNotContain(t, page, `action="/admin/mfa/totp/"`, "<script", `data-webauthn="register"`)
+	if rec := s.get(mfaPath, "old-login"); rec.Header().Get("Content-Security-Policy") != adminui.SecurityHeaders["Content-Security-Policy"] {
+		t.Error("a page without the script allows one")
+	}
+	refused := readBody(t, s.post(mfaPath+"totp/", "old-login", url.Values{}))
+	mustContain(t, refused, "Confirm your password first")
+	mustNotContain(t, refused, `id="totp-secret"`)
+
+	wrong := s.post(mfaPath+"reauthenticate/", "old-login", url.Values{"password": {"nope"}})
+	mustContain(t, readBody(t, wrong), "The password was not right.")
+	if setCookieOf(wrong, auth.SessionCookie) != nil {
+		t.Error("a wrong password replaced the session")
+	}
+	if n, _, _ := s.store.LoginFailures(context.Background(), "root"); n != 1 {
+		t.Errorf("%d failures counted, want 1", n)
+	}
+	right := s.post(mfaPath+"reauthenticate/", "old-login", url.Values{"password": {"pw-root"}})
+	fresh := setCookieOf(right, auth.SessionCookie)
+	if right.StatusCode != http.StatusSeeOther || right.Header.Get("Location") != mfaPath || fresh == nil || fresh.Value == "old-login" {
+		t.Fatalf("reauthenticate: %d %v", right.StatusCode, right.Header)
+	}
+	if rec := s.get(mfaPath, "old-login"); rec.Code != http.StatusFound {
+		t.Errorf("the old session still serves: %d", rec.Code)
+	}
+	mustContain(t, mustCode(t, s.get(mfaPath, fresh.Value), 200), `action="/admin/mfa/totp/"`, `data-webauthn="register"`)
+	mustNotContain(t, mustCode(t, s.get(mfaPath, fresh.Value), 200), "/admin/mfa/reauthenticate/")
+	begun := readBody(t, s.post(mfaPath+"totp/", fresh.Value, url.Values{}))
+	mustContain(t, begun, `id="totp-secret"`)
+}

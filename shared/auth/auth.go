@@ -59,6 +59,9 @@ type Principal struct {
 	// SecondFactor reports whether the session's login presented a
 	// second factor.
 	SecondFactor bool
+	// AuthenticatedAt is when the session's user last gave the password
+	// (its login, or a reauthentication); zero for an API key.
+	AuthenticatedAt time.Time
 }
 
 // User is an account that can own API keys and log in.
@@ -215,6 +218,7 @@ func (a *Authenticator) SessionPrincipal(r *http.Request) (Principal, error) {
 	return Principal{
 		UserID: user.ID, Username: user.Username, IsStaff: user.IsStaff, IsSuperuser: user.IsSuperuser,
 		AuthMethod: MethodSession, Tenant: DefaultTenant, Scope: ScopeAdmin, SecondFactor: session.SecondFactor,
+		AuthenticatedAt: session.CreatedAt,
 	}, nil
 }
 

@@ -161,40 +161,52 @@ var dummyHash = sync.OnceValue(func() string {
 // Login checks the credentials and opens a new session; it returns the user
 // and the session id (given to the client, never stored).
 func (l Logins) Login(ctx context.Context, username, password string) (User, string, error) {
-	now := l.now()
-	count, windowEnd, err := l.Throttle.LoginFailures(ctx, username)
+	user, failures, err := l.checkPassword(ctx, "auth.Logins.Login", username, password)
 	if err != nil {
 		return User{}, "", err
-	}
-	if count >= MaxLoginFailures && now.Before(windowEnd) {
-		return User{}, "", &apperr.Error{Op: "auth.Logins.Login", Kind: apperr.Throttled, Message: TooManyLogins, RetryAfter: windowEnd.Sub(now)}
-	}
-	user, err := l.Users.UserByUsername(ctx, username)
-	hash := user.PasswordHash
-	if apperr.Is(apperr.NotFound, err) {
-		hash = dummyHash()
-	} else if err != nil {
-		return User{}, "", err
-	}
-	ok, verifyErr := VerifyPassword(password, hash)
-	if err != nil || verifyErr != nil || !ok || !user.IsActive {
-		if err := l.Throttle.RecordLoginFailure(ctx, username, now, LoginWindow); err != nil {
-			return User{}, "", err
-		}
-		return User{}, "", apperr.E(apperr.Op("auth.Logins.Login"), apperr.Unauthorized, InvalidCredentials)
 	}
 	// A second factor comes first: the failures are cleared only by a
 	// whole login, so that a known password does not reopen guessing.
 	if err := l.secondFactor(ctx, user); err != nil {
 		return user, "", err
 	}
-	if count > 0 {
+	if failures > 0 {
 		if err := l.Throttle.ClearLoginFailures(ctx, username); err != nil {
 			return User{}, "", err
 		}
 	}
 	id, err := l.OpenSession(ctx, user, false)
 	return user, id, err
+}
+
+// checkPassword checks a user's password, throttled: while the username's
+// failures are over the limit it is refused unchecked (Throttled), and a
+// wrong one is counted. It returns the user and the failures counted so
+// far; an unknown username takes as long as a wrong password.
+func (l Logins) checkPassword(ctx context.Context, op apperr.Op, username, password string) (User, int, error) {
+	now := l.now()
+	count, windowEnd, err := l.Throttle.LoginFailures(ctx, username)
+	if err != nil {
+		return User{}, 0, err
+	}
+	if count >= MaxLoginFailures && now.Before(windowEnd) {
+		return User{}, count, &apperr.Error{Op: op, Kind: apperr.Throttled, Message: TooManyLogins, RetryAfter: windowEnd.Sub(now)}
+	}
+	user, err := l.Users.UserByUsername(ctx, username)
+	hash := user.PasswordHash
+	if apperr.Is(apperr.NotFound, err) {
+		hash = dummyHash()
+	} else if err != nil {
+		return User{}, count, err
+	}
+	ok, verifyErr := VerifyPassword(password, hash)
+	if err != nil || verifyErr != nil || !ok || !user.IsActive {
+		if err := l.Throttle.RecordLoginFailure(ctx, username, now, LoginWindow); err != nil {
+			return User{}, count, err
+		}
+		return User{}, count, apperr.E(op, apperr.Unauthorized, InvalidCredentials)
+	}
+	return user, count, nil
 }
 
 // Logout ends a session server-side.

@@ -458,8 +458,11 @@ func (a *Auth) SessionByHash(ctx context.Context, hash string) (auth.Session, er
 		return auth.Session{}, err
 	}
 	s := auth.Session{
-		Hash: hash, Username: r.str("username"), UserID: r.int("user_id"), CreatedAt: *orNow(optionalTime(r.optionalStr("created_at"))),
+		Hash: hash, Username: r.str("username"), UserID: r.int("user_id"),
 		ExpiresAt: time.Unix(r.int("expires_at"), 0), SecondFactor: r.optionalBool("second_factor"),
+	}
+	if created := optionalTime(r.optionalStr("created_at")); created != nil {
+		s.CreatedAt = *created // else zero: a session of unknown age is not a recent login
 	}
 	return s, r.err
 }

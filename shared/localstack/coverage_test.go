@@ -41,6 +41,8 @@ var auditTests = map[string]string{
 	"adminMFAConfirmTOTP":     "TestMFAChangesAreAudited",
 	"adminMFARemoveTOTP":      "TestMFAChangesAreAudited",
 	"adminMFARecoveryCodes":   "TestMFAChangesAreAudited",
+	"reauthenticate":          "TestReauthenticationIsRequiredAndAudited",
+	"adminMFAReauthenticate":  "TestReauthenticationIsRequiredAndAudited",
 	"finishWebAuthn":          "TestWebAuthnThroughTheAPI",
 	"removeWebAuthn":          "TestWebAuthnThroughTheAPI",
 	"adminMFARemoveWebAuthn":  "TestWebAuthnThroughTheAPI",
