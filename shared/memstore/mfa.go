@@ -16,21 +16,23 @@ import (
 type MFA struct {
 	mu         sync.Mutex
 	states     map[string]mfa.State
-	pending    map[string]pendingTOTP
+	pending    map[string]pendingItem // TOTP keys not yet confirmed
 	challenges map[string]mfa.Challenge
-	webauthn   map[string]pendingTOTP
+	webauthn   map[string]pendingItem // WebAuthn registrations not yet finished
 	Events     []mfa.Event
 }
 
-type pendingTOTP struct {
-	secret  string
+// pendingItem is a value kept until it expires (the auth table's
+// mfapending# items).
+type pendingItem struct {
+	value   string
 	expires time.Time
 }
 
 func (m *MFA) init() {
 	if m.states == nil {
-		m.states, m.pending, m.challenges = map[string]mfa.State{}, map[string]pendingTOTP{}, map[string]mfa.Challenge{}
-		m.webauthn = map[string]pendingTOTP{}
+		m.states, m.pending, m.challenges = map[string]mfa.State{}, map[string]pendingItem{}, map[string]mfa.Challenge{}
+		m.webauthn = map[string]pendingItem{}
 	}
 }
 
@@ -50,7 +52,7 @@ func (m *MFA) PutPendingTOTP(_ context.Context, username, secret string, expires
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
-	m.pending[username] = pendingTOTP{secret: secret, expires: expires}
+	m.pending[username] = pendingItem{value: secret, expires: expires}
 	return nil
 }
 
@@ -63,7 +65,7 @@ func (m *MFA) PendingTOTP(_ context.Context, username string, now time.Time) (st
 	if !ok || !now.Before(p.expires) {
 		return "", apperr.E(op, apperr.NotFound)
 	}
-	return p.secret, nil
+	return p.value, nil
 }
 
 // EnrolTOTP implements mfa.Store.
@@ -217,7 +219,7 @@ func (m *MFA) PutPendingWebAuthn(_ context.Context, username, session string, ex
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.init()
-	m.webauthn[username] = pendingTOTP{secret: session, expires: expires}
+	m.webauthn[username] = pendingItem{value: session, expires: expires}
 	return nil
 }
 
@@ -231,7 +233,7 @@ func (m *MFA) TakePendingWebAuthn(_ context.Context, username string, now time.T
 	if !ok || !now.Before(p.expires) {
 		return "", apperr.E(op, apperr.NotFound)
 	}
-	return p.secret, nil
+	return p.value, nil
 }
 
 // AddWebAuthnCredential implements mfa.Store.
