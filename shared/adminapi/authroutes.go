@@ -104,13 +104,10 @@ func (h authHandlers) login(w http.ResponseWriter, r *http.Request) {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	csrfToken, err := auth.NewSecret()
-	if err != nil {
+	if err := h.setSessionCookies(w, sessionID); err != nil {
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	http.SetCookie(w, h.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
-	http.SetCookie(w, h.cookie(auth.CSRFCookie, csrfToken, auth.CSRFCookieLifetime, false))
 	RecordSessionEvent(r, h.cfg.Events, storage.SessionLogin, storage.SessionResultSuccess, user.Username, user.ID, http.StatusOK)
 	httpapi.WriteJSON(w, http.StatusOK, userJSON(user))
 }

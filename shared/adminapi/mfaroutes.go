@@ -284,11 +284,7 @@ func (h authHandlers) confirmTOTP(w http.ResponseWriter, r *http.Request, svc *m
 		httpapi.WriteError(w, r, err)
 		return
 	}
-	user, err := h.users.UserByUsername(r.Context(), p.Username)
-	if err != nil {
-		httpapi.WriteError(w, r, err)
-		return
-	}
+	user := auth.User{ID: p.UserID, Username: p.Username} // the session read the user already
 	codes, err := svc.ConfirmTOTP(r.Context(), user, code)
 	if h.recordChange(w, r, user.Username, user.ID, err, storage.SessionMFAEnrolled, mfa.FactorTOTP) {
 		h.writeRecoveryCodes(w, codes)

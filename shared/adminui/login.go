@@ -139,15 +139,24 @@ func (v view) login(w http.ResponseWriter, r *http.Request) {
 		v.renderLogin(w, r, http.StatusOK, data)
 		return
 	}
-	token, err := auth.NewSecret() // a new CSRF token with every login, as the API's
-	if err != nil {
+	if err := v.setSessionCookies(w, sessionID); err != nil {
 		v.fail(w, r, err)
 		return
 	}
-	http.SetCookie(w, v.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
-	http.SetCookie(w, v.cookie(auth.CSRFCookie, token, auth.CSRFCookieLifetime, false))
 	adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultSuccess, user.Username, user.ID, http.StatusFound)
 	http.Redirect(w, r, data.Next, http.StatusFound)
+}
+
+// setSessionCookies gives the client its new session, with a new CSRF
+// token (as every login of the API does).
+func (v view) setSessionCookies(w http.ResponseWriter, sessionID string) error {
+	token, err := auth.NewSecret()
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, v.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
+	http.SetCookie(w, v.cookie(auth.CSRFCookie, token, auth.CSRFCookieLifetime, false))
+	return nil
 }
 
 // tooManyLogins answers a login throttled for its username: 429 with

@@ -164,13 +164,10 @@ func (v view) loginMFA(w http.ResponseWriter, r *http.Request) {
 		v.renderLogin(w, r, http.StatusOK, loginPage{Next: next, Error: msgInvalidLogin})
 		return
 	}
-	token, err := auth.NewSecret()
-	if err != nil {
+	if err := v.setSessionCookies(w, sessionID); err != nil {
 		v.fail(w, r, err)
 		return
 	}
-	http.SetCookie(w, v.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
-	http.SetCookie(w, v.cookie(auth.CSRFCookie, token, auth.CSRFCookieLifetime, false))
 	adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultSuccess, user.Username, user.ID, http.StatusFound)
 	http.Redirect(w, r, next, http.StatusFound)
 }
@@ -358,13 +355,10 @@ func (v view) reauthenticate(w http.ResponseWriter, r *http.Request, p auth.Prin
 		v.fail(w, r, err)
 		return
 	}
-	token, err := auth.NewSecret()
-	if err != nil {
+	if err := v.setSessionCookies(w, sessionID); err != nil {
 		v.fail(w, r, err)
 		return
 	}
-	http.SetCookie(w, v.cookie(auth.SessionCookie, sessionID, auth.SessionLifetime, true))
-	http.SetCookie(w, v.cookie(auth.CSRFCookie, token, auth.CSRFCookieLifetime, false))
 	adminapi.RecordSessionEvent(r, v.Events, storage.SessionLogin, storage.SessionResultSuccess, p.Username, p.UserID, http.StatusSeeOther)
 	http.Redirect(w, r, mfaPath, http.StatusSeeOther)
 }
